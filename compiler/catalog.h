@@ -1,0 +1,28 @@
+/*
+ * catalog: the destinations that are never "public" (FIELD.md), as data.
+ *
+ * One table, read by the profile to build every except list, by the
+ * allowlist check and by `agentfence --list-blocked`. The tests' policy
+ * evaluator keeps its own copy, taken from FIELD.md, on purpose.
+ */
+#ifndef AGENTFENCE_CATALOG_H
+#define AGENTFENCE_CATALOG_H
+
+#include <stddef.h>
+
+struct catalog_entry {
+	const char *cidr;
+	const char *why;
+};
+
+extern const struct catalog_entry catalog_v4[];
+extern const size_t catalog_v4_len;
+extern const struct catalog_entry catalog_v6[];
+extern const size_t catalog_v6_len;
+
+/* The IPv6 space that can be public at all: global unicast. */
+#define CATALOG_V6_GLOBAL "2000::/3"
+/* The well-known NAT64 prefix (RFC 6052). */
+#define CATALOG_NAT64 "64:ff9b::/96"
+
+#endif

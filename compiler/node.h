@@ -1,0 +1,112 @@
+/*
+ * node: a small YAML tree with source marks, for one document at a time.
+ *
+ * Input: node_reader reads a YAML (or JSON) stream with libfyaml's event
+ * API and builds one document's tree in an arena, keeping each node's
+ * line and column for diagnostics. Anchors are ignored, aliases and tags
+ * other than !!str are refused (no alias expansion, so a "billion laughs"
+ * file fails at its first alias). Depth, string length, document count
+ * and file size are bounded (struct node_limits).
+ *
+ * Output: the compiler builds the objects it emits as node trees too
+ * (node_new_*, node_map_set), and emit.c writes them.
+ *
+ * Ownership: nodes live in the arena they were made in; a node_reader is
+ * owned by its opener and released with node_reader_close().
+ */
+#ifndef AGENTFENCE_NODE_H
+#define AGENTFENCE_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "diag.h"
+
+enum node_kind { NODE_SCALAR, NODE_MAP, NODE_SEQ };
+
+/* What a scalar is, as the YAML 1.2 core schema (and Kubernetes) reads it. */
+enum node_type {
+	NT_STR,    /* quoted, !!str, or a plain scalar that is nothing else */
+	NT_NULL,
+	NT_BOOL,
+	NT_INT,
+	NT_FLOAT,
+};
+
+struct node {
+	uint8_t kind;      /* enum node_kind */
+	uint8_t type;      /* enum node_type, scalars only */
+	uint8_t quoted;    /* input: written quoted; output: must stay a string */
+	int line, col;     /* 1-based; 0 for built nodes */
+	const char *str;   /* scalar text, NUL-terminated */
+	size_t len;
+	struct node *head, *tail;  /* MAP: keys (key->val is the value); SEQ: items */
+	struct node *next;         /* next key or item in the parent */
+	struct node *val;          /* for a map key: its value */
+	size_t count;              /* keys or items */
+};
+
+struct node_limits {
+	size_t max_file_bytes;
+	size_t max_documents;
+	size_t max_depth;
+	size_t max_string;
+	size_t max_nodes;          /* per document */
+};
+
+extern const struct node_limits node_default_limits;
+
+struct node_reader;
+
+/*
+ * Open `path` ("-" is standard input; it is shown as "<stdin>").
+ * Returns 0, or -1 after recording an error in `d`.
+ */
+int node_reader_open(struct node_reader **rp, const char *path,
+		     const struct node_limits *lim, struct diags *d);
+/*
+ * Read the next document into `a`. Returns 1 with *doc set (NULL for an
+ * empty document), 0 at the end of the stream, -1 after recording an
+ * error in `d` (the rest of the stream is not read: YAML cannot resume
+ * after a syntax error).
+ */
+int node_reader_next(struct node_reader *r, struct arena *a, struct node **doc);
+/* The name used in diagnostics. Borrowed. */
+const char *node_reader_name(const struct node_reader *r);
+void node_reader_close(struct node_reader *r);
+
+/* Read a whole string (templates). Same limits and rules. */
+int node_read_string(const char *name, const char *text, size_t len,
+		     struct arena *a, struct diags *d, struct node **docs,
+		     size_t max_docs, size_t *ndocs);
+
+/* Lookups. NULL when absent. */
+struct node *node_map_get(const struct node *map, const char *key);
+
+/* Building. All return NULL when out of memory. */
+struct node *node_new_map(struct arena *a);
+struct node *node_new_seq(struct arena *a);
+/* A string: the emitter quotes it when YAML would read it as something else. */
+struct node *node_new_str(struct arena *a, const char *s);
+/* A plain scalar written as is (integers, booleans). */
+struct node *node_new_raw(struct arena *a, const char *s, enum node_type t);
+struct node *node_new_int(struct arena *a, long v);
+struct node *node_new_bool(struct arena *a, int v);
+
+/* Append an item to a sequence. */
+void node_seq_add(struct node *seq, struct node *item);
+/* Set key to val: replaces the value in place if the key exists, else appends. Returns 0 or -1. */
+int node_map_set(struct arena *a, struct node *map, const char *key, struct node *val);
+/* Set and return the map under `key`, creating it when absent. */
+struct node *node_map_sub(struct arena *a, struct node *map, const char *key);
+/* Deep copy into `a` (marks kept). */
+struct node *node_clone(struct arena *a, const struct node *n);
+
+/* "a string", "a mapping", "an integer", ... for messages. */
+const char *node_type_name(const struct node *n);
+/* Resolve a plain scalar's type (YAML 1.2 core schema, plus YAML 1.1's
+ * yes/no/on/off, which Kubernetes' YAML reader takes as booleans). */
+enum node_type node_resolve_plain(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,481 @@
+#include "profile.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "check.h"
+
+#define PROFILE_MAX_CIDRS 4096
+
+static int
+parse_cidr_list(struct check *c, const struct node *seq, const char *path,
+		struct cidr_list *out)
+{
+	const struct node *it;
+	char p[CHECK_PATH], buf[CIDR_STRLEN];
+	struct cidr v;
+	size_t i = 0;
+	int bad = 0, rc;
+
+	if (check_is_seq(c, seq, path) < 0)
+		return -1;
+	if (seq->count > PROFILE_MAX_CIDRS) {
+		check_error(c, seq, "%s: %zu entries; the limit is %d", path, seq->count,
+			    PROFILE_MAX_CIDRS);
+		return -1;
+	}
+	for (it = seq->head; it; it = it->next, i++) {
+		const char *s = check_str(c, it, check_index(p, path, i));
+
+		if (!s) {
+			bad = 1;
+			continue;
+		}
+		rc = cidr_parse(s, it->len, &v);
+		if (rc == CIDR_E_HOSTBITS) {
+			cidr_format(&v, buf, 1);
+			check_error(c, it, "%s: \"%s\" has bits set past the prefix length; did you mean \"%s\"?",
+				    p, s, buf);
+			bad = 1;
+		} else if (rc < 0) {
+			check_error(c, it, "%s: \"%s\" is not a CIDR: %s", p, s, cidr_strerror(rc));
+			bad = 1;
+		} else if (cidr_list_add(out, &v) < 0) {
+			check_error(c, it, "out of memory");
+			return -1;
+		}
+	}
+	return bad ? -1 : 0;
+}
+
+static int
+parse_labels(struct check *c, const struct node *map, const char *path,
+	     struct kv **out, size_t *n)
+{
+	const struct node *k;
+	char p[CHECK_PATH];
+	size_t i = 0;
+	int bad = 0;
+
+	if (check_is_map(c, map, path) < 0)
+		return -1;
+	*out = arena_alloc(c->a, (map->count ? map->count : 1) * sizeof(**out));
+	if (!*out)
+		return -1;
+	for (k = map->head; k; k = k->next) {
+		const char *v = check_str(c, k->val, check_path(p, path, k->str));
+
+		if (!check_label_key(k->str)) {
+			check_error(c, k, "%s: \"%s\" is not a valid label key", path, k->str);
+			bad = 1;
+		}
+		if (!v) {
+			bad = 1;
+			continue;
+		}
+		if (!check_label_value(v)) {
+			check_error(c, k->val, "%s: \"%s\" is not a valid label value", p, v);
+			bad = 1;
+			continue;
+		}
+		(*out)[i].k = k->str;
+		(*out)[i].v = v;
+		i++;
+	}
+	*n = i;
+	return bad ? -1 : 0;
+}
+
+static void
+profile_init(struct profile *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->ipv4 = p->ipv6 = 1;
+	p->dns_namespace = "kube-system";
+	p->default_cpu = "1";
+	p->default_memory = "1Gi";
+}
+
+static const char *const dns_labels_default_k[] = { "k8s-app" };
+static const char *const dns_labels_default_v[] = { "kube-dns" };
+
+static int
+parse_spec(struct profile *p, struct check *c, const struct node *spec)
+{
+	static const char *const keys[] = { "podCIDRs", "serviceCIDRs", "nodeCIDRs",
+		"blockedCIDRs", "ipFamilies", "nat64", "dns", "defaults", NULL };
+	static const char *const dns_keys[] = { "namespace", "podLabels", "nodeLocal", NULL };
+	static const char *const def_keys[] = { "namespace", "runtimeClassName", "resources", NULL };
+	static const char *const res_keys[] = { "cpu", "memory", NULL };
+	const struct node *v, *w, *it;
+	char path[CHECK_PATH];
+	int bad = 0, rc;
+
+	if (check_is_map(c, spec, "spec") < 0)
+		return -1;
+	bad |= check_keys(c, spec, "spec", keys) != 0;
+	if ((v = node_map_get(spec, "podCIDRs")))
+		bad |= parse_cidr_list(c, v, "spec.podCIDRs", &p->pod) < 0;
+	if ((v = node_map_get(spec, "serviceCIDRs")))
+		bad |= parse_cidr_list(c, v, "spec.serviceCIDRs", &p->service) < 0;
+	if ((v = node_map_get(spec, "nodeCIDRs")))
+		bad |= parse_cidr_list(c, v, "spec.nodeCIDRs", &p->node) < 0;
+	if ((v = node_map_get(spec, "blockedCIDRs")))
+		bad |= parse_cidr_list(c, v, "spec.blockedCIDRs", &p->blocked) < 0;
+	if ((v = node_map_get(spec, "ipFamilies"))) {
+		size_t i = 0;
+
+		p->ipv4 = p->ipv6 = 0;
+		if (check_is_seq(c, v, "spec.ipFamilies") < 0) {
+			bad = 1;
+		} else if (v->count == 0) {
+			check_error(c, v, "spec.ipFamilies: must name IPv4, IPv6 or both");
+			bad = 1;
+		}
+		for (it = v ? v->head : NULL; it && v->kind == NODE_SEQ; it = it->next, i++) {
+			const char *s = check_str(c, it, check_index(path, "spec.ipFamilies", i));
+
+			if (s && strcmp(s, "IPv4") == 0 && !p->ipv4)
+				p->ipv4 = 1;
+			else if (s && strcmp(s, "IPv6") == 0 && !p->ipv6)
+				p->ipv6 = 1;
+			else if (s) {
+				check_error(c, it, "%s: \"%s\" is not an IP family (or is listed twice); expected IPv4 or IPv6",
+					    path, s);
+				bad = 1;
+			} else
+				bad = 1;
+		}
+	}
+	if ((v = node_map_get(spec, "nat64")))
+		bad |= check_bool(c, v, "spec.nat64", &p->nat64) < 0;
+	if (p->nat64 && !p->ipv6) {
+		check_error(c, v, "spec.nat64: NAT64 serves IPv6 Pods, but spec.ipFamilies has no IPv6");
+		bad = 1;
+	}
+	if ((v = node_map_get(spec, "dns"))) {
+		if (check_is_map(c, v, "spec.dns") < 0)
+			return -1;
+		bad |= check_keys(c, v, "spec.dns", dns_keys) != 0;
+		if ((w = node_map_get(v, "namespace"))) {
+			const char *s = check_str(c, w, "spec.dns.namespace");
+
+			if (s && !check_dns_label(s)) {
+				check_error(c, w, "spec.dns.namespace: \"%s\" is not a valid namespace name", s);
+				bad = 1;
+			}
+			bad |= !s;
+			p->dns_namespace = s;
+		}
+		if ((w = node_map_get(v, "podLabels"))) {
+			bad |= parse_labels(c, w, "spec.dns.podLabels", &p->dns_labels,
+					    &p->dns_nlabels) < 0;
+			if (w->kind == NODE_MAP && w->count == 0) {
+				/* an empty selector would trust every Pod in the namespace */
+				check_error(c, w, "spec.dns.podLabels: must select the DNS Pods (empty matches every Pod)");
+				bad = 1;
+			}
+		}
+		if ((w = node_map_get(v, "nodeLocal"))) {
+			const char *s = check_str(c, w, "spec.dns.nodeLocal");
+
+			if (s && (rc = cidr_parse_addr(s, w->len, &p->nodelocal)) < 0) {
+				check_error(c, w, "spec.dns.nodeLocal: \"%s\" is not an IP address: %s",
+					    s, cidr_strerror(rc));
+				bad = 1;
+			} else if (s) {
+				p->has_nodelocal = 1;
+			} else {
+				bad = 1;
+			}
+		}
+	}
+	if ((v = node_map_get(spec, "defaults"))) {
+		if (check_is_map(c, v, "spec.defaults") < 0)
+			return -1;
+		bad |= check_keys(c, v, "spec.defaults", def_keys) != 0;
+		if ((w = node_map_get(v, "namespace"))) {
+			const char *s = check_str(c, w, "spec.defaults.namespace");
+
+			if (s && !check_dns_label(s)) {
+				check_error(c, w, "spec.defaults.namespace: \"%s\" is not a valid namespace name", s);
+				s = NULL;
+			}
+			bad |= !s;
+			p->default_namespace = s;
+		}
+		if ((w = node_map_get(v, "runtimeClassName"))) {
+			const char *s = check_str(c, w, "spec.defaults.runtimeClassName");
+
+			if (s && !check_dns_subdomain(s)) {
+				check_error(c, w, "spec.defaults.runtimeClassName: \"%s\" is not a valid RuntimeClass name", s);
+				s = NULL;
+			}
+			bad |= !s;
+			p->default_runtime_class = s;
+		}
+		if ((w = node_map_get(v, "resources"))) {
+			const struct node *q;
+
+			if (check_is_map(c, w, "spec.defaults.resources") < 0)
+				return -1;
+			bad |= check_keys(c, w, "spec.defaults.resources", res_keys) != 0;
+			for (size_t i = 0; i < 2; i++) {
+				if (!(q = node_map_get(w, res_keys[i])))
+					continue;
+				check_path(path, "spec.defaults.resources", res_keys[i]);
+				if (q->kind != NODE_SCALAR || !(q->type == NT_STR || q->type == NT_INT ||
+								q->type == NT_FLOAT) || !check_quantity(q->str)) {
+					check_error(c, q, "%s: \"%s\" is not a positive quantity (like 500m, 2, 1Gi)",
+						    path, q->kind == NODE_SCALAR ? q->str : node_type_name(q));
+					bad = 1;
+				} else if (i == 0) {
+					p->default_cpu = q->str;
+				} else {
+					p->default_memory = q->str;
+				}
+			}
+		}
+	}
+	return bad ? -1 : 0;
+}
+
+static int
+add_all(struct cidr_list *to, const struct cidr_list *from)
+{
+	for (size_t i = 0; i < from->n; i++)
+		if (cidr_list_add(to, &from->items[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static int
+add_catalog(struct cidr_list *to, const struct catalog_entry *e, size_t n)
+{
+	struct cidr c;
+
+	for (size_t i = 0; i < n; i++) {
+		/* the table is ours: a parse failure is a bug caught by the tests */
+		if (cidr_parse(e[i].cidr, strlen(e[i].cidr), &c) < 0 || cidr_list_add(to, &c) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* blk->except := the entries of `never` inside blk->cidr; 0 when some entry covers it all. */
+static int
+make_block(struct profile *p, struct profile_block *blk, const struct cidr_list *never)
+{
+	char s[CIDR_STRLEN];
+
+	for (size_t i = 0; i < never->n; i++) {
+		const struct cidr *e = &never->items[i];
+
+		if (cidr_contains(e, &blk->cidr))
+			return 0;
+		if (cidr_contains(&blk->cidr, e) && cidr_list_add(&blk->except, e) < 0)
+			return -1;
+	}
+	cidr_list_normalize(&blk->except);
+	blk->except_node = node_new_seq(&p->arena);
+	if (!blk->except_node)
+		return -1;
+	for (size_t i = 0; i < blk->except.n; i++) {
+		struct node *n;
+		char *t;
+
+		cidr_format(&blk->except.items[i], s, 1);
+		t = arena_strndup(&p->arena, s, strlen(s));
+		n = t ? node_new_str(&p->arena, t) : NULL;
+		if (!n)
+			return -1;
+		node_seq_add(blk->except_node, n);
+	}
+	return 1;
+}
+
+static int
+profile_derive(struct profile *p, struct diags *d)
+{
+	struct cidr_list nat = { 0, 0, 0 };
+	struct profile_block *blk;
+	int rc = -1, made;
+
+	if (add_catalog(&p->never, catalog_v4, catalog_v4_len) < 0 ||
+	    add_catalog(&p->never, catalog_v6, catalog_v6_len) < 0 ||
+	    add_all(&p->never, &p->pod) < 0 || add_all(&p->never, &p->service) < 0 ||
+	    add_all(&p->never, &p->node) < 0 || add_all(&p->never, &p->blocked) < 0)
+		goto oom;
+	cidr_list_normalize(&p->never);
+
+	if (p->ipv4) {
+		blk = &p->blocks[p->nblocks];
+		cidr_parse("0.0.0.0/0", 9, &blk->cidr);
+		if ((made = make_block(p, blk, &p->never)) < 0)
+			goto oom;
+		p->nblocks += (size_t)made;
+	}
+	if (p->ipv6) {
+		blk = &p->blocks[p->nblocks];
+		cidr_parse(CATALOG_V6_GLOBAL, strlen(CATALOG_V6_GLOBAL), &blk->cidr);
+		if ((made = make_block(p, blk, &p->never)) < 0)
+			goto oom;
+		p->nblocks += (size_t)made;
+	}
+	if (p->nat64) {
+		/* open 64:ff9b::/96 minus the image of every IPv4 range no agent reaches */
+		const struct cidr_list *own[] = { &p->pod, &p->service, &p->node, &p->blocked };
+		struct cidr wk, img;
+
+		for (size_t i = 0; i < p->never.n; i++) {
+			if (p->never.items[i].family != CIDR_V4)
+				continue;
+			img = cidr_nat64(&p->never.items[i]);
+			if (cidr_list_add(&nat, &img) < 0)
+				goto oom;
+		}
+		/* the profile's own IPv6 ranges stay blocked inside the prefix too */
+		for (size_t k = 0; k < 4; k++)
+			for (size_t i = 0; i < own[k]->n; i++)
+				if (own[k]->items[i].family == CIDR_V6 &&
+				    cidr_list_add(&nat, &own[k]->items[i]) < 0)
+					goto oom;
+		cidr_parse(CATALOG_NAT64, strlen(CATALOG_NAT64), &wk);
+		cidr_list_normalize(&nat);
+		blk = &p->blocks[p->nblocks];
+		blk->cidr = wk;
+		if ((made = make_block(p, blk, &nat)) < 0)
+			goto oom;
+		p->nblocks += (size_t)made;
+	}
+	for (size_t i = 0; i < 3; i++) {
+		const struct cidr_list *l = i == 0 ? &p->pod : i == 1 ? &p->service : &p->node;
+
+		for (size_t j = 0; j < l->n; j++)
+			if (l->items[j].family == CIDR_V4 && cidr_list_add(&p->gw_excluded, &l->items[j]) < 0)
+				goto oom;
+	}
+	cidr_list_normalize(&p->gw_excluded);
+	rc = 0;
+	goto out;
+oom:
+	diag_error(d, p->file, 0, 0, "out of memory");
+out:
+	cidr_list_free(&nat);
+	return rc;
+}
+
+int
+profile_default(struct profile *p, struct diags *d)
+{
+	profile_init(p);
+	p->dns_labels = arena_alloc(&p->arena, sizeof(*p->dns_labels));
+	if (!p->dns_labels) {
+		diag_error(d, NULL, 0, 0, "out of memory");
+		return -1;
+	}
+	p->dns_labels[0].k = dns_labels_default_k[0];
+	p->dns_labels[0].v = dns_labels_default_v[0];
+	p->dns_nlabels = 1;
+	return profile_derive(p, d);
+}
+
+int
+profile_load(struct profile *p, const char *path, struct diags *d)
+{
+	static const char *const top_keys[] = { "apiVersion", "kind", "metadata", "spec", NULL };
+	struct node_reader *r = NULL;
+	struct node *doc = NULL, *extra = NULL;
+	struct check c;
+	const struct node *v;
+	const char *s;
+	size_t errs = d->errors;
+	int rc;
+
+	profile_init(p);
+	if (node_reader_open(&r, path, NULL, d) < 0)
+		return -1;
+	p->file = arena_strndup(&p->arena, node_reader_name(r), strlen(node_reader_name(r)));
+	c.d = d;
+	c.file = p->file;
+	c.a = &p->arena;
+	while ((rc = node_reader_next(r, &p->arena, &doc)) == 1 && !doc)
+		;
+	if (rc == 1) {
+		struct arena scratch = ARENA_INIT;
+
+		while ((rc = node_reader_next(r, &scratch, &extra)) == 1 && !extra)
+			;
+		if (rc == 1)
+			check_error(&c, extra, "a cluster profile file holds one document");
+		arena_free(&scratch);
+	}
+	node_reader_close(r);
+	if (rc < 0 || d->errors > errs)
+		return -1;
+	if (!doc) {
+		diag_error(d, p->file, 1, 1, "no ClusterProfile document");
+		return -1;
+	}
+	if (check_is_map(&c, doc, "profile") < 0)
+		return -1;
+	check_keys(&c, doc, "", top_keys);
+	if ((v = check_required(&c, doc, "", "apiVersion")) && (s = check_str(&c, v, "apiVersion")) &&
+	    strcmp(s, "agentfence.dev/v1alpha1") != 0)
+		check_error(&c, v, "apiVersion: \"%s\" is not supported; expected agentfence.dev/v1alpha1", s);
+	if ((v = check_required(&c, doc, "", "kind")) && (s = check_str(&c, v, "kind")) &&
+	    strcmp(s, "ClusterProfile") != 0)
+		check_error(&c, v, "kind: expected ClusterProfile in a --cluster file, got \"%s\"", s);
+	if ((v = node_map_get(doc, "metadata"))) {
+		static const char *const meta_keys[] = { "name", "labels", "annotations", NULL };
+
+		if (check_is_map(&c, v, "metadata") == 0) {
+			check_keys(&c, v, "metadata", meta_keys);
+			if (node_map_get(v, "name"))
+				p->name = check_str(&c, node_map_get(v, "name"), "metadata.name");
+		}
+	}
+	if ((v = check_required(&c, doc, "", "spec")))
+		parse_spec(p, &c, v);
+	if (!p->dns_labels) {
+		p->dns_labels = arena_alloc(&p->arena, sizeof(*p->dns_labels));
+		if (!p->dns_labels) {
+			diag_error(d, p->file, 0, 0, "out of memory");
+			return -1;
+		}
+		p->dns_labels[0].k = dns_labels_default_k[0];
+		p->dns_labels[0].v = dns_labels_default_v[0];
+		p->dns_nlabels = 1;
+	}
+	if (d->errors > errs)
+		return -1;
+	return profile_derive(p, d);
+}
+
+int
+profile_never(const struct profile *p, const struct cidr *c, struct cidr *hit)
+{
+	for (size_t i = 0; i < p->never.n; i++) {
+		if (cidr_overlaps(&p->never.items[i], c)) {
+			if (hit)
+				*hit = p->never.items[i];
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void
+profile_free(struct profile *p)
+{
+	cidr_list_free(&p->pod);
+	cidr_list_free(&p->service);
+	cidr_list_free(&p->node);
+	cidr_list_free(&p->blocked);
+	cidr_list_free(&p->never);
+	cidr_list_free(&p->gw_excluded);
+	for (size_t i = 0; i < 3; i++)
+		cidr_list_free(&p->blocks[i].except);
+	arena_free(&p->arena);
+}

@@ -1,0 +1,67 @@
+/*
+ * profile: the cluster an agent runs on (kind: ClusterProfile), and the
+ * address lists derived from it once per run.
+ *
+ * profile_load() reads and checks a --cluster file; profile_default()
+ * gives the built-in profile. Both then compute, once, everything every
+ * agent shares: the except lists of the public ipBlocks, the gateway's
+ * excluded CIDRs, the full blocked set for allowlist checks.
+ *
+ * Ownership: struct profile owns everything it points to (its arena and
+ * cidr lists); release with profile_free().
+ */
+#ifndef AGENTFENCE_PROFILE_H
+#define AGENTFENCE_PROFILE_H
+
+#include "arena.h"
+#include "cidr.h"
+#include "diag.h"
+#include "node.h"
+
+/* A label pair, borrowed from an arena. */
+struct kv {
+	const char *k, *v;
+};
+
+/* One ipBlock that opens public space: `cidr` minus `except`. */
+struct profile_block {
+	struct cidr cidr;
+	struct cidr_list except;
+	struct node *except_node;   /* the except list, formatted once */
+};
+
+struct profile {
+	struct arena arena;
+	const char *file;           /* NULL: the built-in profile */
+	const char *name;
+
+	struct cidr_list pod, service, node, blocked;
+	int ipv4, ipv6;
+	int nat64;
+
+	const char *dns_namespace;
+	struct kv *dns_labels;
+	size_t dns_nlabels;
+	int has_nodelocal;
+	struct cidr nodelocal;      /* a host prefix (/32 or /128) */
+
+	const char *default_namespace;
+	const char *default_runtime_class;
+	const char *default_cpu, *default_memory;
+
+	/* derived */
+	struct cidr_list never;         /* catalogue + profile ranges: what no agent reaches */
+	struct profile_block blocks[3]; /* IPv4, IPv6 global unicast, NAT64 */
+	size_t nblocks;
+	struct cidr_list gw_excluded;   /* the cluster's IPv4 ranges */
+};
+
+/* 0, or -1 with errors recorded in d. */
+int profile_load(struct profile *p, const char *path, struct diags *d);
+int profile_default(struct profile *p, struct diags *d);
+void profile_free(struct profile *p);
+
+/* 1 when `c` overlaps anything no agent may reach (sets *hit to that range). */
+int profile_never(const struct profile *p, const struct cidr *c, struct cidr *hit);
+
+#endif

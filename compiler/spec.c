@@ -1,0 +1,580 @@
+#include "spec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog.h"
+#include "check.h"
+
+static const char *const mode_names[] = { "none", "public", "allowlist", "gateway" };
+
+const char *
+spec_mode_name(enum spec_mode m)
+{
+	return mode_names[m];
+}
+
+/* A string that may be empty (env values, args). */
+static const char *
+str_or_empty(struct check *c, const struct node *n, const char *path)
+{
+	if (n && n->kind == NODE_SCALAR && n->type == NT_STR)
+		return n->str;
+	return check_str(c, n, path);
+}
+
+static int
+read_strings(struct check *c, const struct node *seq, const char *path,
+	     const char ***out, size_t *n)
+{
+	const struct node *it;
+	char p[CHECK_PATH];
+	size_t i = 0;
+	int bad = 0;
+
+	if (check_is_seq(c, seq, path) < 0)
+		return -1;
+	if (seq->count > SPEC_MAX_ARGS) {
+		check_error(c, seq, "%s: %zu entries; the limit is %d", path, seq->count, SPEC_MAX_ARGS);
+		return -1;
+	}
+	*out = arena_alloc(c->a, (seq->count ? seq->count : 1) * sizeof(**out));
+	if (!*out)
+		return -1;
+	for (it = seq->head; it; it = it->next, i++) {
+		(*out)[i] = str_or_empty(c, it, check_index(p, path, i));
+		bad |= !(*out)[i];
+	}
+	*n = i;
+	return bad ? -1 : 0;
+}
+
+static int
+read_labels(struct check *c, const struct node *map, const char *path,
+	    struct kv **out, size_t *n)
+{
+	const struct node *k;
+	char p[CHECK_PATH];
+	int bad = 0;
+
+	*n = 0;
+	if (check_is_map(c, map, path) < 0)
+		return -1;
+	if (map->count > SPEC_MAX_LABELS) {
+		check_error(c, map, "%s: %zu labels; the limit is %d", path, map->count, SPEC_MAX_LABELS);
+		return -1;
+	}
+	*out = arena_alloc(c->a, (map->count ? map->count : 1) * sizeof(**out));
+	if (!*out)
+		return -1;
+	for (k = map->head; k; k = k->next) {
+		const char *v;
+
+		check_path(p, path, k->str);
+		if (!check_label_key(k->str)) {
+			check_error(c, k, "%s: \"%s\" is not a valid label key", path, k->str);
+			bad = 1;
+		}
+		v = k->val && k->val->kind == NODE_SCALAR && k->val->type == NT_STR
+			    ? k->val->str : check_str(c, k->val, p);
+		if (!v) {
+			bad = 1;
+			continue;
+		}
+		if (!check_label_value(v)) {
+			check_error(c, k->val, "%s: \"%s\" is not a valid label value", p, v);
+			bad = 1;
+			continue;
+		}
+		(*out)[*n].k = k->str;
+		(*out)[*n].v = v;
+		(*n)++;
+	}
+	return bad ? -1 : 0;
+}
+
+static int
+port_cmp(const void *a, const void *b)
+{
+	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+/* A non-empty list of TCP ports, sorted, without repeats. */
+static int
+read_ports(struct check *c, const struct node *seq, const char *path,
+	   uint16_t **out, size_t *n)
+{
+	const struct node *it;
+	char p[CHECK_PATH];
+	size_t i = 0, j;
+	long v;
+	int bad = 0;
+
+	if (check_is_seq(c, seq, path) < 0)
+		return -1;
+	if (seq->count == 0 || seq->count > SPEC_MAX_PORTS) {
+		check_error(c, seq, "%s: needs 1 to %d ports, got %zu", path, SPEC_MAX_PORTS, seq->count);
+		return -1;
+	}
+	*out = arena_alloc(c->a, seq->count * sizeof(**out));
+	if (!*out)
+		return -1;
+	for (it = seq->head; it; it = it->next, i++) {
+		if (check_int(c, it, check_index(p, path, i), 1, 65535, &v) < 0) {
+			bad = 1;
+			continue;
+		}
+		(*out)[i] = (uint16_t)v;
+	}
+	if (bad)
+		return -1;
+	qsort(*out, i, sizeof(**out), port_cmp);
+	for (j = 0, *n = 0; j < i; j++)
+		if (*n == 0 || (*out)[*n - 1] != (*out)[j])
+			(*out)[(*n)++] = (*out)[j];
+	return 0;
+}
+
+static int
+read_allow(struct check *c, struct spec_agent *ag, const struct node *seq,
+	   const struct profile *p)
+{
+	const struct node *it;
+	char path[CHECK_PATH], b1[CIDR_STRLEN], b2[CIDR_STRLEN];
+	struct cidr v, hit, global;
+	size_t i = 0;
+	int bad = 0, rc;
+
+	if (check_is_seq(c, seq, "spec.egress.allow") < 0)
+		return -1;
+	if (seq->count == 0 || seq->count > SPEC_MAX_ALLOW) {
+		check_error(c, seq, "spec.egress.allow: needs 1 to %d CIDRs, got %zu",
+			    SPEC_MAX_ALLOW, seq->count);
+		return -1;
+	}
+	cidr_parse(CATALOG_V6_GLOBAL, strlen(CATALOG_V6_GLOBAL), &global);
+	for (it = seq->head; it; it = it->next, i++) {
+		const char *s = check_str(c, it, check_index(path, "spec.egress.allow", i));
+
+		if (!s) {
+			bad = 1;
+			continue;
+		}
+		rc = cidr_parse(s, it->len, &v);
+		if (rc == CIDR_E_HOSTBITS) {
+			cidr_format(&v, b1, 1);
+			check_error(c, it, "%s: \"%s\" has bits set past the prefix length; did you mean \"%s\"?",
+				    path, s, b1);
+			bad = 1;
+			continue;
+		}
+		if (rc < 0) {
+			check_error(c, it, "%s: \"%s\" is not a CIDR: %s", path, s, cidr_strerror(rc));
+			bad = 1;
+			continue;
+		}
+		cidr_format(&v, b1, 1);
+		if ((v.family == CIDR_V4 && !p->ipv4) || (v.family == CIDR_V6 && !p->ipv6)) {
+			check_error(c, it, "%s: %s is IPv%d, but the cluster profile has no IPv%d",
+				    path, b1, v.family, v.family);
+			bad = 1;
+		} else if (profile_never(p, &v, &hit)) {
+			cidr_format(&hit, b2, 1);
+			check_error(c, it, "%s: %s overlaps %s, which no agent may reach",
+				    path, b1, b2);
+			bad = 1;
+		} else if (v.family == CIDR_V6 && !cidr_contains(&global, &v)) {
+			check_error(c, it, "%s: %s is outside global unicast %s, so it is not public",
+				    path, b1, CATALOG_V6_GLOBAL);
+			bad = 1;
+		} else if (cidr_list_add(&ag->allow, &v) < 0) {
+			check_error(c, it, "out of memory");
+			return -1;
+		}
+	}
+	cidr_list_normalize(&ag->allow);
+	return bad ? -1 : 0;
+}
+
+static int
+read_static_ip(struct check *c, struct spec_agent *ag, const struct node *n)
+{
+	static const struct { const char *cidr, *what; } bad_ranges[] = {
+		{ "0.0.0.0/8", "an unspecified (\"this network\") address" },
+		{ "127.0.0.0/8", "a loopback address" },
+		{ "169.254.0.0/16", "a link-local address" },
+		{ "224.0.0.0/4", "a multicast address" },
+		{ "255.255.255.255/32", "the broadcast address" },
+		{ "240.0.0.0/4", "a reserved address" },
+	};
+	const char *s = check_str(c, n, "spec.egress.staticIP");
+	struct cidr v, r;
+	int rc;
+
+	if (!s)
+		return -1;
+	if (memchr(s, '/', n->len)) {
+		check_error(c, n, "spec.egress.staticIP: \"%s\" is a CIDR; write the address alone", s);
+		return -1;
+	}
+	if ((rc = cidr_parse_addr(s, n->len, &v)) < 0) {
+		check_error(c, n, "spec.egress.staticIP: \"%s\" is not an IP address: %s", s,
+			    cidr_strerror(rc));
+		return -1;
+	}
+	if (v.family != CIDR_V4) {
+		check_error(c, n, "spec.egress.staticIP: \"%s\" is IPv6; a Cilium egress gateway takes an IPv4 address", s);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(bad_ranges) / sizeof(bad_ranges[0]); i++) {
+		cidr_parse(bad_ranges[i].cidr, strlen(bad_ranges[i].cidr), &r);
+		if (cidr_contains(&r, &v)) {
+			check_error(c, n, "spec.egress.staticIP: %s is %s, not a unicast host address",
+				    s, bad_ranges[i].what);
+			return -1;
+		}
+	}
+	ag->static_ip = v;
+	return 0;
+}
+
+static int
+read_egress(struct check *c, struct spec_agent *ag, const struct node *eg,
+	    const struct profile *p)
+{
+	static const char *const keys[] = { "mode", "allow", "ports", "staticIP", "gateway", NULL };
+	static const char *const gw_keys[] = { "nodeSelector", NULL };
+	const struct node *m, *v;
+	const char *s;
+	int bad = 0;
+	size_t i;
+
+	if (check_is_map(c, eg, "spec.egress") < 0)
+		return -1;
+	bad |= check_keys(c, eg, "spec.egress", keys) != 0;
+	m = node_map_get(eg, "mode");
+	if (!m) {
+		check_error(c, eg, "spec.egress.mode is required; expected one of: none, public, allowlist, gateway");
+		return -1;
+	}
+	if (!(s = check_str(c, m, "spec.egress.mode")))
+		return -1;
+	for (i = 0; i < 4; i++)
+		if (strcmp(s, mode_names[i]) == 0)
+			break;
+	if (i == 4) {
+		check_error(c, m, "spec.egress.mode: \"%s\" is not a mode; expected one of: none, public, allowlist, gateway", s);
+		return -1;
+	}
+	ag->mode = (enum spec_mode)i;
+
+	if ((v = node_map_get(eg, "allow"))) {
+		if (ag->mode != MODE_ALLOWLIST) {
+			check_error(c, v, "spec.egress.allow is only valid with mode: allowlist (mode is %s)", s);
+			bad = 1;
+		} else {
+			bad |= read_allow(c, ag, v, p) < 0;
+		}
+	} else if (ag->mode == MODE_ALLOWLIST) {
+		check_error(c, eg, "spec.egress.allow is required with mode: allowlist (a non-empty list of public CIDRs)");
+		bad = 1;
+	}
+	if ((v = node_map_get(eg, "staticIP"))) {
+		if (ag->mode != MODE_GATEWAY) {
+			check_error(c, v, "spec.egress.staticIP is only valid with mode: gateway (mode is %s)", s);
+			bad = 1;
+		} else {
+			bad |= read_static_ip(c, ag, v) < 0;
+		}
+	} else if (ag->mode == MODE_GATEWAY) {
+		check_error(c, eg, "spec.egress.staticIP is required with mode: gateway");
+		bad = 1;
+	}
+	if ((v = node_map_get(eg, "gateway"))) {
+		if (ag->mode != MODE_GATEWAY) {
+			check_error(c, v, "spec.egress.gateway is only valid with mode: gateway (mode is %s)", s);
+			bad = 1;
+		} else if (check_is_map(c, v, "spec.egress.gateway") < 0) {
+			bad = 1;
+		} else {
+			const struct node *ns;
+
+			bad |= check_keys(c, v, "spec.egress.gateway", gw_keys) != 0;
+			if ((ns = node_map_get(v, "nodeSelector"))) {
+				bad |= read_labels(c, ns, "spec.egress.gateway.nodeSelector",
+						   &ag->gw_selector, &ag->gw_nselector) < 0;
+				if (ns->kind == NODE_MAP && ns->count == 0) {
+					check_error(c, ns, "spec.egress.gateway.nodeSelector: must select the gateway nodes (empty matches every node)");
+					bad = 1;
+				}
+			}
+		}
+	}
+	if (ag->mode == MODE_GATEWAY && !p->ipv4) {
+		check_error(c, m, "spec.egress.mode: gateway needs IPv4, but the cluster profile has no IPv4");
+		bad = 1;
+	}
+	if ((v = node_map_get(eg, "ports"))) {
+		if (ag->mode == MODE_NONE) {
+			check_error(c, v, "spec.egress.ports is not valid with mode: none (no egress at all)");
+			bad = 1;
+		} else {
+			bad |= read_ports(c, v, "spec.egress.ports", &ag->ports, &ag->nports) < 0;
+		}
+	}
+	return bad ? -1 : 0;
+}
+
+static int
+read_ingress(struct check *c, struct spec_agent *ag, const struct node *seq)
+{
+	static const char *const keys[] = { "from", "ports", NULL };
+	static const char *const from_keys[] = { "namespace", "podLabels", NULL };
+	const struct node *it, *from, *v;
+	char path[CHECK_PATH], p2[CHECK_PATH];
+	size_t i = 0;
+	int bad = 0;
+
+	if (check_is_seq(c, seq, "spec.ingress") < 0)
+		return -1;
+	if (seq->count > SPEC_MAX_INGRESS) {
+		check_error(c, seq, "spec.ingress: %zu entries; the limit is %d", seq->count, SPEC_MAX_INGRESS);
+		return -1;
+	}
+	ag->ingress = arena_zalloc(c->a, (seq->count ? seq->count : 1) * sizeof(*ag->ingress));
+	if (!ag->ingress)
+		return -1;
+	for (it = seq->head; it; it = it->next, i++) {
+		struct spec_ingress *in = &ag->ingress[i];
+
+		check_index(path, "spec.ingress", i);
+		if (check_is_map(c, it, path) < 0) {
+			bad = 1;
+			continue;
+		}
+		bad |= check_keys(c, it, path, keys) != 0;
+		from = check_required(c, it, path, "from");
+		if (from && check_is_map(c, from, check_path(p2, path, "from")) == 0) {
+			bad |= check_keys(c, from, p2, from_keys) != 0;
+			v = check_required(c, from, p2, "namespace");
+			if (v) {
+				char p3[CHECK_PATH];
+
+				in->ns = check_str(c, v, check_path(p3, p2, "namespace"));
+				if (in->ns && !check_dns_label(in->ns)) {
+					check_error(c, v, "%s: \"%s\" is not a valid namespace name", p3, in->ns);
+					in->ns = NULL;
+				}
+				bad |= !in->ns;
+			} else {
+				bad = 1;
+			}
+			if ((v = node_map_get(from, "podLabels"))) {
+				char p3[CHECK_PATH];
+
+				bad |= read_labels(c, v, check_path(p3, p2, "podLabels"),
+						   &in->labels, &in->nlabels) < 0;
+			}
+		} else {
+			bad = 1;
+		}
+		/* ports are required: an ingress rule never opens every port */
+		v = check_required(c, it, path, "ports");
+		if (v)
+			bad |= read_ports(c, v, check_path(p2, path, "ports"), &in->ports,
+					  &in->nports) < 0;
+		else
+			bad = 1;
+	}
+	ag->ningress = i;
+	return bad ? -1 : 0;
+}
+
+static int
+read_env(struct check *c, struct spec_agent *ag, const struct node *seq)
+{
+	static const char *const keys[] = { "name", "value", NULL };
+	const struct node *it, *v;
+	char path[CHECK_PATH], p2[CHECK_PATH];
+	size_t i = 0, j;
+	int bad = 0;
+
+	if (check_is_seq(c, seq, "spec.env") < 0)
+		return -1;
+	if (seq->count > SPEC_MAX_ENV) {
+		check_error(c, seq, "spec.env: %zu entries; the limit is %d", seq->count, SPEC_MAX_ENV);
+		return -1;
+	}
+	ag->env = arena_zalloc(c->a, (seq->count ? seq->count : 1) * sizeof(*ag->env));
+	if (!ag->env)
+		return -1;
+	for (it = seq->head; it; it = it->next, i++) {
+		struct spec_env *e = &ag->env[i];
+
+		check_index(path, "spec.env", i);
+		if (check_is_map(c, it, path) < 0) {
+			bad = 1;
+			continue;
+		}
+		bad |= check_keys(c, it, path, keys) != 0;
+		if ((v = check_required(c, it, path, "name"))) {
+			e->name = check_str(c, v, check_path(p2, path, "name"));
+			if (e->name && !check_env_name(e->name)) {
+				check_error(c, v, "%s: \"%s\" is not a valid environment variable name", p2, e->name);
+				e->name = NULL;
+			}
+			for (j = 0; e->name && j < i; j++) {
+				if (ag->env[j].name && strcmp(ag->env[j].name, e->name) == 0) {
+					check_error(c, v, "%s: \"%s\" is set twice", p2, e->name);
+					e->name = NULL;
+				}
+			}
+		}
+		bad |= !e->name;
+		if ((v = check_required(c, it, path, "value"))) {
+			e->value = str_or_empty(c, v, check_path(p2, path, "value"));
+		}
+		bad |= !e->value;
+	}
+	ag->nenv = i;
+	return bad ? -1 : 0;
+}
+
+static const char *
+read_quantity(struct check *c, const struct node *q, const char *path)
+{
+	if (q->kind != NODE_SCALAR || !(q->type == NT_STR || q->type == NT_INT ||
+					 q->type == NT_FLOAT) || !check_quantity(q->str)) {
+		check_error(c, q, "%s: \"%s\" is not a positive quantity (like 500m, 2, 1Gi)",
+			    path, q->kind == NODE_SCALAR ? q->str : node_type_name(q));
+		return NULL;
+	}
+	return q->str;
+}
+
+static int
+read_spec(struct check *c, struct spec_agent *ag, const struct node *spec,
+	  const struct profile *p)
+{
+	static const char *const keys[] = { "image", "command", "args", "env", "resources",
+		"runtimeClassName", "egress", "ingress", NULL };
+	static const char *const res_keys[] = { "cpu", "memory", NULL };
+	const struct node *v, *q;
+	int bad = 0;
+
+	if (check_is_map(c, spec, "spec") < 0)
+		return -1;
+	bad |= check_keys(c, spec, "spec", keys) != 0;
+	if ((v = check_required(c, spec, "spec", "image"))) {
+		ag->image = check_str(c, v, "spec.image");
+		if (ag->image && (strchr(ag->image, ' ') || strchr(ag->image, '\n') ||
+				  strchr(ag->image, '\t'))) {
+			check_error(c, v, "spec.image: \"%s\" contains white space", ag->image);
+			ag->image = NULL;
+		}
+	}
+	bad |= !ag->image;
+	if ((v = node_map_get(spec, "command"))) {
+		ag->has_command = 1;
+		bad |= read_strings(c, v, "spec.command", &ag->command, &ag->ncommand) < 0;
+	}
+	if ((v = node_map_get(spec, "args"))) {
+		ag->has_args = 1;
+		bad |= read_strings(c, v, "spec.args", &ag->args, &ag->nargs) < 0;
+	}
+	if ((v = node_map_get(spec, "env")))
+		bad |= read_env(c, ag, v) < 0;
+	ag->cpu = p->default_cpu;
+	ag->memory = p->default_memory;
+	if ((v = node_map_get(spec, "resources"))) {
+		if (check_is_map(c, v, "spec.resources") < 0) {
+			bad = 1;
+		} else {
+			bad |= check_keys(c, v, "spec.resources", res_keys) != 0;
+			if ((q = node_map_get(v, "cpu")))
+				bad |= !(ag->cpu = read_quantity(c, q, "spec.resources.cpu"));
+			if ((q = node_map_get(v, "memory")))
+				bad |= !(ag->memory = read_quantity(c, q, "spec.resources.memory"));
+		}
+	}
+	ag->runtime_class = p->default_runtime_class ? p->default_runtime_class : "kata-fc";
+	if ((v = node_map_get(spec, "runtimeClassName"))) {
+		ag->runtime_class = check_str(c, v, "spec.runtimeClassName");
+		if (ag->runtime_class && !check_dns_subdomain(ag->runtime_class)) {
+			check_error(c, v, "spec.runtimeClassName: \"%s\" is not a valid RuntimeClass name",
+				    ag->runtime_class);
+			ag->runtime_class = NULL;
+		}
+		bad |= !ag->runtime_class;
+	}
+	if ((v = node_map_get(spec, "egress")))
+		bad |= read_egress(c, ag, v, p) < 0;
+	else {
+		/* no agent gets a network nobody wrote down */
+		check_error(c, spec, "spec.egress is required: set egress.mode to none, public, allowlist or gateway");
+		bad = 1;
+	}
+	if ((v = node_map_get(spec, "ingress")))
+		bad |= read_ingress(c, ag, v) < 0;
+	return bad ? -1 : 0;
+}
+
+int
+spec_read(struct spec_agent *ag, const struct node *doc, const char *file,
+	  const struct profile *p, struct arena *a, struct diags *d)
+{
+	static const char *const top_keys[] = { "apiVersion", "kind", "metadata", "spec", NULL };
+	static const char *const meta_keys[] = { "name", "namespace", NULL };
+	struct check c = { d, file, a };
+	const struct node *v, *meta;
+	const char *s;
+	size_t errs = d->errors;
+
+	memset(ag, 0, sizeof(*ag));
+	ag->file = file;
+	if (!doc)
+		return 1;
+	ag->line = doc->line;
+	ag->col = doc->col;
+	if (check_is_map(&c, doc, "document") < 0)
+		return -1;
+	check_keys(&c, doc, "", top_keys);
+	if ((v = check_required(&c, doc, "", "apiVersion")) && (s = check_str(&c, v, "apiVersion")) &&
+	    strcmp(s, SPEC_API_VERSION) != 0)
+		check_error(&c, v, "apiVersion: \"%s\" is not supported; expected %s", s, SPEC_API_VERSION);
+	if ((v = check_required(&c, doc, "", "kind")) && (s = check_str(&c, v, "kind"))) {
+		if (strcmp(s, "ClusterProfile") == 0)
+			check_error(&c, v, "kind: a ClusterProfile is given with --cluster FILE, not as a spec");
+		else if (strcmp(s, "AgentIsolation") != 0)
+			check_error(&c, v, "kind: \"%s\" is not supported; expected AgentIsolation", s);
+	}
+	if ((meta = check_required(&c, doc, "", "metadata")) && check_is_map(&c, meta, "metadata") == 0) {
+		check_keys(&c, meta, "metadata", meta_keys);
+		if ((v = check_required(&c, meta, "metadata", "name")) &&
+		    (ag->name = check_str(&c, v, "metadata.name")) && !check_dns_label(ag->name)) {
+			check_error(&c, v, "metadata.name: \"%s\" is not a valid job id (a DNS-1123 label: at most 63 of a-z, 0-9 and '-', starting and ending with a letter or digit)",
+				    ag->name);
+			ag->name = NULL;
+		}
+		ag->ns = p->default_namespace ? p->default_namespace : "default";
+		if ((v = node_map_get(meta, "namespace")) &&
+		    (ag->ns = check_str(&c, v, "metadata.namespace")) && !check_dns_label(ag->ns)) {
+			check_error(&c, v, "metadata.namespace: \"%s\" is not a valid namespace name", ag->ns);
+			ag->ns = NULL;
+		}
+	}
+	if ((v = check_required(&c, doc, "", "spec")))
+		read_spec(&c, ag, v, p);
+	if (d->errors > errs) {
+		spec_free(ag);
+		return -1;
+	}
+	return 0;
+}
+
+void
+spec_free(struct spec_agent *ag)
+{
+	cidr_list_free(&ag->allow);
+}
