@@ -21,7 +21,7 @@ all: $(BUILD)/agentfence
 
 $(BUILD)/obj/%.o: compiler/%.c $(wildcard compiler/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CFLAGS) -DAGENTFENCE_VERSION='"$(VERSION)"' -Icompiler -c $< -o $@
+	@echo "  CC $<"; $(CC) $(WARN) $(CFLAGS) -DAGENTFENCE_VERSION='"$(VERSION)"' -Icompiler -c $< -o $@
 
 # templates/ embedded as C strings
 $(BUILD)/templates.c: $(TEMPLATES) tests/embed.sh
@@ -32,10 +32,10 @@ $(BUILD)/obj/templates.o: $(BUILD)/templates.c
 	$(CC) $(WARN) $(CFLAGS) -Wno-missing-variable-declarations -c $< -o $@
 
 $(BUILD)/libagentfence.a: $(OBJS)
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(BUILD)/agentfence: $(BUILD)/obj/main.o $(BUILD)/libagentfence.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD $@"; $(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 deps:
 	@sh tests/deps.sh $(DEB_PKGS)

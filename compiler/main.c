@@ -13,8 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agents.h"
-#include "arena.h"
+#include "compile.h"
 #include "buf.h"
 #include "build.h"
 #include "diag.h"
@@ -164,11 +163,8 @@ sink_commit(struct sink *s)
 
 struct run {
 	struct opts *o;
-	struct profile profile;
-	struct tmpl tmpl;
+	struct compiler c;
 	struct diags d;
-	struct agents seen;
-	struct arena doc_arena;
 	struct sink out;
 	struct outdir *dir;
 	struct buf file;       /* one agent's file for -o */
@@ -176,16 +172,11 @@ struct run {
 };
 
 static int
-emit_agent(struct run *r, const struct spec_agent *ag)
+emit_agent(void *ctx, const struct spec_agent *ag, struct node **objs, size_t n)
 {
-	struct node *objs[BUILD_MAX_OBJECTS];
-	size_t n;
+	struct run *r = ctx;
 	struct buf *b = r->dir ? &r->file : &r->out.b;
 
-	if (build_agent(ag, &r->profile, &r->tmpl, &r->doc_arena, objs, &n) < 0) {
-		diag_error(&r->d, ag->file, ag->line, ag->col, "out of memory");
-		return -1;
-	}
 	if (r->dir) {
 		r->file.n = 0;
 		if (!r->o->json)
@@ -226,39 +217,9 @@ emit_agent(struct run *r, const struct spec_agent *ag)
 }
 
 static void
-compile_file(struct run *r, const char *path)
+after_doc(void *ctx)
 {
-	struct node_reader *rd;
-	struct node *doc;
-	struct spec_agent ag;
-	int rc;
-
-	if (node_reader_open(&rd, path, NULL, &r->d) < 0)
-		return;
-	while ((rc = node_reader_next(rd, &r->doc_arena, &doc)) == 1) {
-		const char *file = node_reader_name(rd);
-
-		if (spec_read(&ag, doc, file, &r->profile, &r->doc_arena, &r->d) == 0) {
-			rc = agents_add(&r->seen, ag.ns, ag.name, file, ag.line);
-			if (rc > 0) {
-				const struct agent_rec *first = agents_find(&r->seen, ag.ns, ag.name);
-
-				diag_error(&r->d, file, ag.line, ag.col,
-					   "duplicate agent %s/%s (first defined at %s:%d)",
-					   ag.ns, ag.name, first->file, first->line);
-			} else if (rc < 0) {
-				diag_error(&r->d, file, ag.line, ag.col, "out of memory");
-			} else if (!r->d.errors && strcmp(r->o->cmd, "validate") != 0) {
-				emit_agent(r, &ag);
-			}
-			spec_free(&ag);
-		}
-		arena_reset(&r->doc_arena);
-		print_diags(&r->d);
-	}
-	node_reader_close(rd);
-	arena_reset(&r->doc_arena);
-	print_diags(&r->d);
+	print_diags(&((struct run *)ctx)->d);
 }
 
 static int
@@ -269,9 +230,8 @@ cmd_compile(struct opts *o)
 
 	memset(&r, 0, sizeof(r));
 	r.o = o;
-	if ((o->cluster ? profile_load(&r.profile, o->cluster, &r.d)
-			: profile_default(&r.profile, &r.d)) < 0 ||
-	    tmpl_load(&r.tmpl, o->templates, &r.d) < 0) {
+	if (compile_open(&r.c, o->cluster, o->templates, strcmp(o->cmd, "validate") != 0,
+			 &r.d) < 0) {
 		print_diags(&r.d);
 		code = EXIT_INVALID;
 		goto out;
@@ -285,7 +245,7 @@ cmd_compile(struct opts *o)
 	if (o->json && !r.dir)
 		buf_puts(&r.out.b, "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [");
 	for (int i = 0; i < o->nspecs; i++)
-		compile_file(&r, o->specs[i]);
+		compile_file(&r.c, o->specs[i], emit_agent, after_doc, &r);
 	if (o->json && !r.dir)
 		buf_puts(&r.out.b, r.nobjects ? "\n  ]\n}\n" : "]\n}\n");
 	if (r.d.errors) {
@@ -321,10 +281,7 @@ out:
 		fclose(r.out.spill);
 	buf_free(&r.out.b);
 	buf_free(&r.file);
-	agents_free(&r.seen);
-	arena_free(&r.doc_arena);
-	tmpl_free(&r.tmpl);
-	profile_free(&r.profile);
+	compile_close(&r.c);
 	diags_free(&r.d);
 	return code;
 }

@@ -24,28 +24,57 @@ struct node_reader {
 	char *name_buf;
 	struct node_limits lim;
 	struct diags *d;
+	struct fy_diag *diag;
+	char errtext[512];
+	size_t errlen;
 	size_t ndocs;
 	int done;
 };
 
+/*
+ * libfyaml 0.7 prints its parse errors through a diag object; we capture
+ * that text (first error only: YAML cannot resume after one) and turn its
+ * "NAME:LINE:COL: error: MESSAGE" line into our own diagnostic.
+ */
+static void
+reader_diag_output(struct fy_diag *diag, void *user, const char *buf, size_t len)
+{
+	struct node_reader *r = user;
+	size_t room = sizeof(r->errtext) - 1 - r->errlen;
+
+	(void)diag;
+	if (len > room)
+		len = room;
+	memcpy(r->errtext + r->errlen, buf, len);
+	r->errlen += len;
+	r->errtext[r->errlen] = '\0';
+}
+
 static int
 reader_collect_errors(struct node_reader *r)
 {
-	struct fy_diag *fd = fy_parser_get_diag(r->fyp);
-	struct fy_diag_error *e;
-	void *it = NULL;
-	int n = 0;
+	char *t = r->errtext, *nl, *tag;
+	int line = 0, col = 0;
 
-	while (fd && (e = fy_diag_errors_iterate(fd, &it)) != NULL) {
-		if (e->type < FYET_ERROR)
-			continue;
-		diag_error(r->d, r->name, e->line + 1, e->column + 1,
-			   "invalid YAML: %s", e->msg);
-		n++;
+	if ((nl = strchr(t, '\n')))
+		*nl = '\0';
+	tag = strstr(t, ": error: ");
+	if (tag) {
+		char *p = tag, *c2;
+
+		/* walk back over ":COL" and ":LINE" */
+		*p = '\0';
+		c2 = strrchr(t, ':');
+		if (c2) {
+			col = atoi(c2 + 1);
+			*c2 = '\0';
+			if ((c2 = strrchr(t, ':')))
+				line = atoi(c2 + 1);
+		}
+		diag_error(r->d, r->name, line, col, "invalid YAML: %s", tag + 9);
+	} else {
+		diag_error(r->d, r->name, 0, 0, "invalid YAML%s%s", *t ? ": " : "", t);
 	}
-	fy_diag_unref(fd);
-	if (!n)
-		diag_error(r->d, r->name, 0, 0, "invalid YAML");
 	return -1;
 }
 
@@ -54,10 +83,27 @@ reader_init(struct node_reader *r, const char *name, const struct node_limits *l
 	    struct diags *d)
 {
 	struct fy_parse_cfg cfg;
+	struct fy_diag_cfg dcfg;
 
 	memset(&cfg, 0, sizeof(cfg));
+	fy_diag_cfg_default(&dcfg);
+	dcfg.fp = NULL;
+	dcfg.output_fn = reader_diag_output;
+	dcfg.user = r;
+	dcfg.level = FYET_ERROR;
+	dcfg.colorize = false;
+	dcfg.show_source = false;
+	dcfg.show_position = true;
+	dcfg.show_type = true;
+	dcfg.show_module = false;
+	r->diag = fy_diag_create(&dcfg);
+	if (!r->diag) {
+		diag_error(d, name, 0, 0, "out of memory");
+		return -1;
+	}
+	cfg.diag = r->diag;
 	/* no mmap: read in buffered chunks so memory stays flat on big inputs */
-	cfg.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_DISABLE_MMAP_OPT |
+	cfg.flags = FYPCF_QUIET | FYPCF_DISABLE_MMAP_OPT |
 		    FYPCF_JSON_AUTO;
 	r->lim = lim ? *lim : node_default_limits;
 	r->d = d;
@@ -133,6 +179,8 @@ node_reader_close(struct node_reader *r)
 		return;
 	if (r->fyp)
 		fy_parser_destroy(r->fyp);
+	if (r->diag)
+		fy_diag_destroy(r->diag);
 	if (r->fp && r->fp != stdin)
 		fclose(r->fp);
 	free(r->name_buf);
@@ -648,5 +696,6 @@ node_read_string(const char *name, const char *text, size_t len,
 	}
 out:
 	fy_parser_destroy(r.fyp);
+	fy_diag_destroy(r.diag);
 	return rc < 0 ? -1 : 0;
 }

@@ -1,0 +1,73 @@
+#include "compile.h"
+
+#include <string.h>
+
+#include "node.h"
+
+int
+compile_open(struct compiler *c, const char *cluster, const char *templates, int build,
+	     struct diags *d)
+{
+	memset(c, 0, sizeof(*c));
+	c->d = d;
+	c->build = build;
+	if ((cluster ? profile_load(&c->profile, cluster, d) : profile_default(&c->profile, d)) < 0)
+		return -1;
+	return tmpl_load(&c->tmpl, templates, d);
+}
+
+void
+compile_file(struct compiler *c, const char *path, compile_agent_fn on_agent,
+	     compile_doc_fn on_doc, void *ctx)
+{
+	struct node_reader *rd;
+	struct node *doc;
+	struct spec_agent ag;
+	struct node *objs[BUILD_MAX_OBJECTS];
+	size_t nobjs;
+	int rc;
+
+	if (node_reader_open(&rd, path, NULL, c->d) < 0) {
+		if (on_doc)
+			on_doc(ctx);
+		return;
+	}
+	while ((rc = node_reader_next(rd, &c->doc_arena, &doc)) == 1) {
+		const char *file = node_reader_name(rd);
+
+		if (spec_read(&ag, doc, file, &c->profile, &c->doc_arena, c->d) == 0) {
+			rc = agents_add(&c->seen, ag.ns, ag.name, file, ag.line);
+			if (rc > 0) {
+				const struct agent_rec *first = agents_find(&c->seen, ag.ns, ag.name);
+
+				diag_error(c->d, file, ag.line, ag.col,
+					   "duplicate agent %s/%s (first defined at %s:%d)",
+					   ag.ns, ag.name, first->file, first->line);
+			} else if (rc < 0) {
+				diag_error(c->d, file, ag.line, ag.col, "out of memory");
+			} else if (!c->d->errors && c->build) {
+				if (build_agent(&ag, &c->profile, &c->tmpl, &c->doc_arena, objs, &nobjs) < 0)
+					diag_error(c->d, file, ag.line, ag.col, "out of memory");
+				else if (on_agent)
+					on_agent(ctx, &ag, objs, nobjs);
+			}
+			spec_free(&ag);
+		}
+		arena_reset(&c->doc_arena);
+		if (on_doc)
+			on_doc(ctx);
+	}
+	node_reader_close(rd);
+	arena_reset(&c->doc_arena);
+	if (on_doc)
+		on_doc(ctx);
+}
+
+void
+compile_close(struct compiler *c)
+{
+	agents_free(&c->seen);
+	arena_free(&c->doc_arena);
+	tmpl_free(&c->tmpl);
+	profile_free(&c->profile);
+}
