@@ -154,6 +154,8 @@ add_public_rule(struct arena *a, struct node *egress, const struct spec_agent *a
 	NN(to = node_new_seq(a));
 	if (ag->mode == MODE_ALLOWLIST) {
 		for (size_t i = 0; i < ag->allow.n; i++) {
+			if (ag->allow.items[i].family == CIDR_V4 && !p->ipv4)
+				continue;   /* reached through NAT64 only */
 			NN(peer = ip_block(a, &ag->allow.items[i], NULL));
 			node_seq_add(to, peer);
 		}

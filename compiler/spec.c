@@ -175,9 +175,10 @@ read_allow(struct check *c, struct spec_agent *ag, const struct node *seq,
 			continue;
 		}
 		cidr_format(&v, b1, 1);
-		if ((v.family == CIDR_V4 && !p->ipv4) || (v.family == CIDR_V6 && !p->ipv6)) {
-			check_error(c, it, "%s: %s is IPv%d, but the cluster profile has no IPv%d",
-				    path, b1, v.family, v.family);
+		/* an IPv6-only cluster with NAT64 reaches IPv4 ranges through their NAT64 image */
+		if ((v.family == CIDR_V4 && !p->ipv4 && !p->nat64) || (v.family == CIDR_V6 && !p->ipv6)) {
+			check_error(c, it, "%s: %s is IPv%d, but the cluster profile has no IPv%d%s",
+				    path, b1, v.family, v.family, v.family == CIDR_V4 ? " (nor nat64)" : "");
 			bad = 1;
 		} else if (profile_never(p, &v, &hit)) {
 			cidr_format(&hit, b2, 1);
