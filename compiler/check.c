@@ -108,9 +108,12 @@ check_int(struct check *c, const struct node *n, const char *path,
 	char *end;
 
 	if (!n || n->kind != NODE_SCALAR || n->type != NT_INT) {
-		check_error(c, n, "%s: expected an integer, got %s%s%s", path,
-			    node_type_name(n), n && n->kind == NODE_SCALAR ? " " : "",
-			    n && n->kind == NODE_SCALAR ? n->str : "");
+		if (n && n->kind == NODE_SCALAR && n->type == NT_STR)
+			check_error(c, n, "%s: expected an integer, got a string \"%s\"", path, n->str);
+		else
+			check_error(c, n, "%s: expected an integer, got %s%s%s", path,
+				    node_type_name(n), n && n->kind == NODE_SCALAR ? " " : "",
+				    n && n->kind == NODE_SCALAR ? n->str : "");
 		return -1;
 	}
 	errno = 0;

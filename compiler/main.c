@@ -233,14 +233,12 @@ cmd_compile(struct opts *o)
 	if (compile_open(&r.c, o->cluster, o->templates, strcmp(o->cmd, "validate") != 0,
 			 &r.d) < 0) {
 		print_diags(&r.d);
-		code = EXIT_INVALID;
-		goto out;
+		goto fail;
 	}
 	if (o->outdir && strcmp(o->cmd, "validate") != 0 &&
 	    outdir_open(&r.dir, o->outdir, check, &r.d) < 0) {
 		print_diags(&r.d);
-		code = EXIT_INVALID;
-		goto out;
+		goto fail;
 	}
 	if (o->json && !r.dir)
 		buf_puts(&r.out.b, "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [");
@@ -248,6 +246,7 @@ cmd_compile(struct opts *o)
 		compile_file(&r.c, o->specs[i], emit_agent, after_doc, &r);
 	if (o->json && !r.dir)
 		buf_puts(&r.out.b, r.nobjects ? "\n  ]\n}\n" : "]\n}\n");
+fail:
 	if (r.d.errors) {
 		fprintf(stderr, "agentfence: %zu error%s; nothing written\n", r.d.errors,
 			r.d.errors == 1 ? "" : "s");

@@ -485,6 +485,11 @@ builder_add(struct builder *b, struct node *n)
 	}
 	/* a map: a key, or the value of the last key */
 	if (top->tail && !top->tail->val) {
+		if (!n->line) {
+			/* an empty value has no mark of its own: point at its key */
+			n->line = top->tail->line;
+			n->col = top->tail->col;
+		}
 		top->tail->val = n;
 		return 0;
 	}

@@ -180,7 +180,10 @@ parse_spec(struct profile *p, struct check *c, const struct node *spec)
 		if ((w = node_map_get(v, "nodeLocal"))) {
 			const char *s = check_str(c, w, "spec.dns.nodeLocal");
 
-			if (s && (rc = cidr_parse_addr(s, w->len, &p->nodelocal)) < 0) {
+			if (s && memchr(s, '/', w->len)) {
+				check_error(c, w, "spec.dns.nodeLocal: \"%s\" is a CIDR; write the address alone", s);
+				bad = 1;
+			} else if (s && (rc = cidr_parse_addr(s, w->len, &p->nodelocal)) < 0) {
 				check_error(c, w, "spec.dns.nodeLocal: \"%s\" is not an IP address: %s",
 					    s, cidr_strerror(rc));
 				bad = 1;
