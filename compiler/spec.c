@@ -534,7 +534,8 @@ spec_read(struct spec_agent *ag, const struct node *doc, const char *file,
 
 	memset(ag, 0, sizeof(*ag));
 	ag->file = file;
-	if (!doc)
+	/* an empty document (comments only, or a stray ---) holds no agent */
+	if (!doc || (doc->kind == NODE_SCALAR && doc->type == NT_NULL))
 		return 1;
 	ag->line = doc->line;
 	ag->col = doc->col;

@@ -1,0 +1,135 @@
+#!/bin/sh
+# End-to-end tests of the binary: the command line contract, -o DIR
+# ownership and staging, check (drift), stdin, templates, determinism.
+# AGENTFENCE_WRAP (e.g. valgrind) prefixes every run.
+set -u
+bin=${1:?usage: e2e.sh BINARY}
+af() { ${AGENTFENCE_WRAP:-} "$bin" "$@"; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0 n=0
+ok() { n=$((n + 1)); }
+bad() { n=$((n + 1)); fail=$((fail + 1)); echo "FAIL: $*"; }
+expect_rc() {   # expect_rc RC DESCRIPTION -- command...
+	want=$1 what=$2
+	shift 3
+	"$@" >"$tmp/o" 2>"$tmp/e"
+	got=$?
+	if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, expected $want"; cat "$tmp/e"; fi
+}
+grep_err() {   # grep_err PATTERN DESCRIPTION
+	if grep -q -- "$1" "$tmp/e"; then ok; else bad "$2: stderr lacks '$1'"; cat "$tmp/e"; fi
+}
+ex=examples/agents.yaml
+
+# --- command line ---
+expect_rc 0 "--help" -- af --help
+grep -q "exit codes" "$tmp/o" && ok || bad "--help lists exit codes"
+expect_rc 0 "--version" -- af --version
+grep -q "^agentfence [0-9]" "$tmp/o" && ok || bad "--version prints the version"
+expect_rc 2 "no command" -- af
+expect_rc 2 "unknown command" -- af frobnicate $ex
+grep_err 'unknown command "frobnicate"' "unknown command"
+expect_rc 2 "unknown option" -- af compile --bogus $ex
+grep_err "unknown option --bogus" "unknown option"
+expect_rc 2 "no spec" -- af compile
+expect_rc 2 "check without -o" -- af check $ex
+expect_rc 2 "bad format" -- af compile --format xml $ex
+expect_rc 2 "option without value" -- af compile $ex -o
+expect_rc 1 "missing file" -- af compile "$tmp/nope.yaml"
+grep_err "nope.yaml: error: cannot open" "missing file message"
+expect_rc 1 "a folder as spec" -- af compile examples
+expect_rc 1 "missing profile" -- af compile --cluster "$tmp/nope.yaml" $ex
+
+# --- validate writes nothing, compile writes the stream ---
+expect_rc 0 "validate" -- af validate $ex
+[ -s "$tmp/o" ] && bad "validate wrote output" || ok
+expect_rc 0 "compile" -- af compile $ex
+[ "$(grep -c '^---$' "$tmp/o")" -eq 9 ] && ok || bad "compile: 9 objects expected"
+cp "$tmp/o" "$tmp/first"
+af compile $ex >"$tmp/second"
+cmp -s "$tmp/first" "$tmp/second" && ok || bad "compile is not deterministic"
+af compile - <$ex >"$tmp/stdin" 2>/dev/null
+cmp -s "$tmp/first" "$tmp/stdin" && ok || bad "stdin input gives different output"
+printf 'x: [' | af compile - >"$tmp/o" 2>"$tmp/e"
+[ $? -eq 1 ] && ok || bad "bad stdin exit code"
+grep_err "^<stdin>:" "stdin diagnostics are named <stdin>"
+# several files, an empty document and comments only
+printf '# nothing here\n---\n' >"$tmp/empty.yaml"
+expect_rc 0 "empty documents" -- af compile "$tmp/empty.yaml" $ex
+# an error in a later file: nothing written at all
+sed 's/job-7f3a/job-bad_/' $ex >"$tmp/later.yaml"
+expect_rc 1 "error in second file" -- af compile $ex "$tmp/later.yaml"
+[ -s "$tmp/o" ] && bad "output written despite an error" || ok
+# the same agents in two files: duplicates across files
+expect_rc 1 "duplicates across files" -- af compile $ex $ex
+grep_err "duplicate agent agents/job-7f3a (first defined at examples/agents.yaml:3)" "duplicate message"
+
+# --- -o DIR ---
+out=$tmp/out
+expect_rc 0 "compile -o" -- af compile -o "$out" $ex
+[ -f "$out/kustomization.yaml" ] && [ -f "$out/agents.job-7f3a.yaml" ] && ok || bad "-o files"
+[ "$(ls "$out" | wc -l)" -eq 5 ] && ok || bad "-o: 4 agents + kustomization.yaml expected: $(ls -A "$out")"
+[ -z "$(ls -A "$out" | grep '^\.')" ] && ok || bad "-o left a staging folder"
+expect_rc 0 "check fresh output" -- af check -o "$out" $ex
+echo "# edited" >>"$out/agents.job-8c21.yaml"
+expect_rc 1 "check edited file" -- af check -o "$out" $ex
+grep_err "agents.job-8c21.yaml: error: stale" "check names the stale file"
+expect_rc 0 "recompile repairs" -- af compile -o "$out" $ex
+expect_rc 0 "check after repair" -- af check -o "$out" $ex
+rm "$out/agents.job-91d0.yaml"
+expect_rc 1 "check missing file" -- af check -o "$out" $ex
+grep_err "agents.job-91d0.yaml: error: missing" "check names the missing file"
+af compile -o "$out" $ex 2>/dev/null
+# an agent removed from the input: its file goes, others' files stay
+awk 'BEGIN{RS="---\n"; ORS="---\n"} NR<=3' $ex | sed '$d' >"$tmp/three.yaml"
+echo "keep me" >"$out/notes.txt"
+expect_rc 0 "compile fewer agents" -- af compile -o "$out" "$tmp/three.yaml"
+[ ! -f "$out/agents.job-a002.yaml" ] && ok || bad "stale agent file not removed"
+[ -f "$out/notes.txt" ] && ok || bad "a file agentfence does not own was removed"
+expect_rc 1 "check with more agents" -- af check -o "$out" $ex
+# a failed run leaves the old output untouched
+cp -r "$out" "$tmp/before"
+expect_rc 1 "failed run" -- af compile -o "$out" $ex "$tmp/later.yaml"
+diff -r "$tmp/before" "$out" >/dev/null && ok || bad "a failed run changed the output folder"
+# refuse to replace what agentfence did not write
+mkdir "$tmp/foreign"
+echo "resources: [mine.yaml]" >"$tmp/foreign/kustomization.yaml"
+expect_rc 1 "foreign kustomization" -- af compile -o "$tmp/foreign" $ex
+grep_err "was not written by agentfence" "foreign kustomization message"
+mkdir "$tmp/foreign2"
+echo "hand-written" >"$tmp/foreign2/agents.job-7f3a.yaml"
+expect_rc 1 "foreign agent file" -- af compile -o "$tmp/foreign2" $ex
+grep -q hand-written "$tmp/foreign2/agents.job-7f3a.yaml" && ok || bad "foreign file replaced"
+expect_rc 1 "check a missing folder" -- af check -o "$tmp/none" $ex
+# JSON folders
+expect_rc 0 "compile -o json" -- af compile --format json -o "$tmp/json" $ex
+python3 -c "import json,sys; [json.load(open(f)) for f in sys.argv[1:]]" "$tmp"/json/*.json && ok || bad "json files parse"
+if command -v kubectl >/dev/null; then
+	expect_rc 0 "kustomize builds the json folder" -- kubectl kustomize "$tmp/json"
+	[ "$(grep -c '^kind: ' "$tmp/o")" -ge 9 ] && ok || bad "kustomize json: objects missing"
+fi
+
+# --- templates ---
+mkdir "$tmp/tpl"
+printf 'apiVersion: v1\nkind: Pod\nspec:\n  hostNetwork: true\n' >"$tmp/tpl/pod.yaml"
+expect_rc 1 "template with hostNetwork" -- af compile --templates "$tmp/tpl" $ex
+grep_err "pod.yaml:4:16: error: spec.hostNetwork: a template may only set this to false" "hostNetwork message"
+printf 'apiVersion: v1\nkind: Pod\nspec:\n  automountServiceAccountToken: true\n  containers:\n  - name: agent\n    securityContext:\n      privileged: true\n' >"$tmp/tpl/pod.yaml"
+expect_rc 1 "template with a token and privileged" -- af compile --templates "$tmp/tpl" $ex
+grep_err "spec.automountServiceAccountToken: a template may only set this to false" "token message"
+grep_err "spec.containers\[0\].securityContext.privileged" "privileged message"
+printf 'apiVersion: v1\nkind: Pod\nspec:\n  volumes:\n  - name: h\n    hostPath: {path: /}\n' >"$tmp/tpl/pod.yaml"
+expect_rc 1 "template with a hostPath volume" -- af compile --templates "$tmp/tpl" $ex
+grep_err "spec.volumes: not allowed in a template" "volumes message"
+printf 'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: agent\n  - name: sidecar\n' >"$tmp/tpl/pod.yaml"
+expect_rc 1 "template with a sidecar" -- af compile --templates "$tmp/tpl" $ex
+printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  labels:\n    agentfence.dev/job-id: x\n' >"$tmp/tpl/pod.yaml"
+expect_rc 1 "template setting our label" -- af compile --templates "$tmp/tpl" $ex
+printf 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nspec:\n  podSelector: {}\n' >"$tmp/tpl/networkpolicy.yaml"
+rm "$tmp/tpl/pod.yaml"
+expect_rc 1 "policy template with a spec" -- af compile --templates "$tmp/tpl" $ex
+grep_err "spec: not allowed in a template" "policy spec message"
+
+echo "e2e: $n checks, $fail failed"
+[ $fail -eq 0 ]
