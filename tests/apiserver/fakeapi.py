@@ -1535,12 +1535,22 @@ class FakeCluster:
         new_leaves = leaves(body)
         if mode == "apply":
             # ---- conflicts (REAL: [ssa]) --------------------------------------
+            # A field conflicts when another manager owns it and this apply
+            # would change its value.  "Change" is judged on the merged and
+            # defaulted result, so server-side defaults inside an (atomic)
+            # list do not make an identical value look different.
+            tentative = copy.deepcopy(current)
+            for p, v in new_leaves.items():
+                found, cur = get_path(tentative, p)
+                if not (v == {} and isinstance(cur, dict)):
+                    set_path(tentative, p, copy.deepcopy(v))
+            DEFAULTERS.get(res.plural, lambda o: None)(tentative)
             conflicts = []
             for p, v in new_leaves.items():
                 found, cur = get_path(current, p)
                 if v == {} and isinstance(cur, dict):
                     continue  # an empty map owns nothing below it
-                if found and cur == v:
+                if found and cur == get_path(tentative, p)[1]:
                     continue  # same value -> shared ownership, no conflict
                 for m, info in managers.items():
                     if m == manager:
