@@ -227,6 +227,9 @@ node_resolve_plain(const char *s, size_t n)
 	size_t m = n, i;
 	int dot = 0, digits = 0, exp = 0;
 
+	/* fast path: most strings cannot be anything but a string */
+	if (n > 5 && !strchr("0123456789+-.", s[0]))
+		return NT_STR;
 	if (word_in(s, n, nulls))
 		return NT_NULL;
 	if (word_in(s, n, bools))
