@@ -729,6 +729,18 @@ def _overlap(p, q):
     return p[:n] == q[:n]
 
 
+def _owned_overlap(obj, owned, p):
+    """Does owning leaf `owned` touch path `p`?  Same path or something
+    below p: yes.  An ancestor of p: only when it is held as a scalar/list
+    value - owning a map (e.g. an applied `podSelector: {}`) does not own the
+    keys inside it."""
+    if owned[:len(p)] == p:
+        return True
+    if p[:len(owned)] == owned:
+        return not isinstance(get_path(obj, owned)[1], dict)
+    return False
+
+
 def path_str(p):
     return "".join("." + k for k in p)
 
@@ -825,7 +837,7 @@ def default_netpol(obj):
     if not isinstance(spec, dict):
         spec = obj["spec"] = {}
     spec.setdefault("podSelector", {})
-    for rule_key, peer_key in (("ingress", "from"), ("egress", "to")):
+    for rule_key in ("ingress", "egress"):
         for rule in spec.get(rule_key) or []:
             for port in (rule or {}).get("ports") or []:
                 if isinstance(port, dict):
@@ -1250,7 +1262,8 @@ class FakeCluster:
         self.runtimeclasses = {}
         self.set_namespaces(namespaces)
         self.set_runtimeclasses(runtimeclasses)
-        self.log_fh = open(log_path, "a", encoding="utf-8") if log_path else None
+        # the log starts empty for every server run
+        self.log_fh = open(log_path, "w", encoding="utf-8") if log_path else None
         self.port = 0
 
     # -- bookkeeping ----------------------------------------------------------
@@ -1461,7 +1474,8 @@ class FakeCluster:
                 raise err_bad_request(f"error decoding YAML: {msg}")
             raise err_bad_request(f"the object provided is unrecognized: {msg}")
         if not isinstance(body, dict):
-            got = "null" if body is None else type(body).__name__
+            got = {list: "array", str: "string", int: "number", float: "number",
+                   bool: "bool"}.get(type(body), "null")
             if mode == "apply":
                 raise err_bad_request("error decoding YAML: error unmarshaling JSON: while decoding "
                                       f"JSON: json: cannot unmarshal {got} into Go value of type "
@@ -1556,7 +1570,7 @@ class FakeCluster:
                     if m == manager:
                         continue
                     for q in info["fields"]:
-                        if _overlap(p, q):
+                        if _owned_overlap(current, q, p):
                             c = (m, q if len(q) >= len(p) else p)
                             if c not in conflicts:
                                 conflicts.append(c)
@@ -1571,7 +1585,8 @@ class FakeCluster:
             for q in prev - set(new_leaves):
                 if any(p[:len(q)] == q for p in new_leaves):
                     continue
-                if any(_overlap(q, f) for m, i in managers.items() if m != manager for f in i["fields"]):
+                if any(_owned_overlap(current, f, q)
+                       for m, i in managers.items() if m != manager for f in i["fields"]):
                     continue
                 del_path(current, q)
         # ---- merge the applied leaves
@@ -2510,7 +2525,7 @@ def main(argv=None):
                     help="YAML/JSON object(s) to pre-store (multi-document allowed)")
     ap.add_argument("--seed-manager", default="other", help="field manager of seeded objects")
     ap.add_argument("--seed-operation", default="Update", choices=["Update", "Apply"])
-    ap.add_argument("--log", help="append one JSON line per request to this file")
+    ap.add_argument("--log", help="write one JSON line per request to this file (truncated at start)")
     ap.add_argument("--state-out", help="write the final object state (JSON) here on exit")
     ap.add_argument("--k8s-version", default="v1.31.0", help="gitVersion reported by /version")
     ap.add_argument("--idle-timeout", type=float, default=60.0, help="keep-alive idle timeout (s)")

@@ -408,6 +408,27 @@ class FakeApiTest(unittest.TestCase):
         self.assertIn("f:containers", owners["agentfence"]["fieldsV1"]["f:spec"])
         self.assertNotIn("f:containers", owners.get("other", {}).get("fieldsV1", {}).get("f:spec", {}))
 
+    def test_shared_ownership_and_removal(self):
+        def np(labels, **spec):
+            o = netpol("n", **spec)
+            o["metadata"]["labels"] = labels
+            return o
+        self.assertEqual(self.c.apply(NP_PATH + "n", np({"a": "1", "b": "2"}), manager="A")[0], 201)
+        self.assertEqual(self.c.apply(NP_PATH + "n", np({"b": "2"}), manager="B")[0], 200)
+        # A stops applying b, but B still owns it -> it stays
+        code, _, o = self.c.apply(NP_PATH + "n", np({"a": "1"}), manager="A")
+        self.assertEqual(o["metadata"]["labels"], {"a": "1", "b": "2"})
+        code, _, b = self.c.apply(NP_PATH + "n", np({"a": "1", "b": "9"}), manager="A")
+        self.assertEqual((code, b["message"]), (409, 'Apply failed with 1 conflict: conflict with '
+                                                     '"B": .metadata.labels.b'))
+        # both own spec.podSelector; adding egress is not a conflict
+        code, _, o = self.c.apply(NP_PATH + "n", np({"a": "1"}, egress=[{"to": [
+            {"ipBlock": {"cidr": "192.0.2.0/24"}}]}]), manager="A")
+        self.assertEqual(code, 200, o)
+        # REAL gotcha kept on purpose: the policyTypes defaulted at creation
+        # (["Ingress"]) is not owned by anyone and stays.
+        self.assertEqual(o["spec"]["policyTypes"], ["Ingress"])
+
     def test_validation_422_with_causes(self):
         np = netpol("bad", egress=[{"to": [{"ipBlock": {"cidr": "10.0.0.0/16",
                                                          "except": ["10.1.0.0/24"]}}]}])
