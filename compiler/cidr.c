@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "xalloc.h"
+
 /* ---------------------------------------------------------------- bits */
 
 static unsigned family_bits(unsigned family)
@@ -537,9 +539,7 @@ int cidr_list_add(struct cidr_list *l, const struct cidr *c)
 				return -1;
 			cap *= 2;
 		}
-		if (cap > SIZE_MAX / sizeof *items)
-			return -1;
-		items = realloc(l->items, cap * sizeof *items);
+		items = xreallocarray(l->items, cap, sizeof *items);
 		if (items == NULL)
 			return -1;
 		l->items = items;

@@ -3,41 +3,42 @@
 #include <jansson.h>
 #include <stdlib.h>
 
+/* Characters a plain scalar may hold: 2 also first, 1 anywhere but first, 0 never. */
+static inline int
+plain_class(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	    c == '/' || c == '_')
+		return 2;
+	return c == '.' || c == '@' || c == '+' || c == '=' || c == '-' || c == ':' || c == ' ';
+}
+
 static int
 plain_safe(const char *s, size_t n)
 {
 	size_t i;
-	int has_slash = 0;
+	int has_slash = 0, special = 0;
 
-	if (n == 0 || n > 200)
-		return 0;
-	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z') ||
-	      (s[0] >= '0' && s[0] <= '9') || s[0] == '/' || s[0] == '_'))
+	if (n == 0 || n > 200 || plain_class((unsigned char)s[0]) != 2)
 		return 0;
 	if (s[n - 1] == ':' || s[n - 1] == ' ')
 		return 0;
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9'))
-			continue;
-		switch (c) {
-		case '/':
-			has_slash = 1;
-			continue;
-		case '.': case '_': case '@': case '+': case '=': case '-':
-			continue;
-		case ':':
-			if (i + 1 < n && s[i + 1] == ' ')
-				return 0;
-			continue;
-		case ' ':
-			if (i + 1 < n && (s[i + 1] == '#' || s[i + 1] == ' '))
-				return 0;
-			continue;
-		default:
+		if (!plain_class(c))
 			return 0;
+		if (c == '/')
+			has_slash = 1;
+		else if (c == ':' || c == ' ')
+			special = 1;
+	}
+	if (special) {
+		for (i = 0; i + 1 < n; i++) {
+			/* ": " starts a value; " #" a comment; two spaces fold */
+			if ((s[i] == ':' && s[i + 1] == ' ') ||
+			    (s[i] == ' ' && (s[i + 1] == '#' || s[i + 1] == ' ')))
+				return 0;
 		}
 	}
 	/* YAML 1.1 reads 1:20 as sexagesimal and 2001-12-14 as a date:

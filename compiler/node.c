@@ -1,7 +1,7 @@
 #include "node.h"
 
 #include <errno.h>
-#include <libfyaml.h>
+#include <yaml.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,62 +18,33 @@ const struct node_limits node_default_limits = {
 };
 
 struct node_reader {
-	struct fy_parser *fyp;
+	yaml_parser_t parser;
+	int parser_ok;
 	FILE *fp;                      /* owned unless stdin */
 	const char *name;
 	char *name_buf;
 	struct node_limits lim;
 	struct diags *d;
-	struct fy_diag *diag;
-	char errtext[512];
-	size_t errlen;
 	size_t ndocs;
 	int done;
 };
 
-/*
- * libfyaml 0.7 prints its parse errors through a diag object; we capture
- * that text (first error only: YAML cannot resume after one) and turn its
- * "NAME:LINE:COL: error: MESSAGE" line into our own diagnostic.
- */
-static void
-reader_diag_output(struct fy_diag *diag, void *user, const char *buf, size_t len)
-{
-	struct node_reader *r = user;
-	size_t room = sizeof(r->errtext) - 1 - r->errlen;
-
-	(void)diag;
-	if (len > room)
-		len = room;
-	memcpy(r->errtext + r->errlen, buf, len);
-	r->errlen += len;
-	r->errtext[r->errlen] = '\0';
-}
-
+/* libyaml stops at its first error: turn it into one diagnostic. */
 static int
-reader_collect_errors(struct node_reader *r)
+reader_error(struct node_reader *r)
 {
-	char *t = r->errtext, *nl, *tag;
-	int line = 0, col = 0;
+	yaml_parser_t *p = &r->parser;
 
-	if ((nl = strchr(t, '\n')))
-		*nl = '\0';
-	tag = strstr(t, ": error: ");
-	if (tag) {
-		char *p = tag, *c2;
-
-		/* walk back over ":COL" and ":LINE" */
-		*p = '\0';
-		c2 = strrchr(t, ':');
-		if (c2) {
-			col = atoi(c2 + 1);
-			*c2 = '\0';
-			if ((c2 = strrchr(t, ':')))
-				line = atoi(c2 + 1);
-		}
-		diag_error(r->d, r->name, line, col, "invalid YAML: %s", tag + 9);
+	if (p->error == YAML_MEMORY_ERROR) {
+		diag_error(r->d, r->name, 0, 0, "out of memory");
+	} else if (p->error == YAML_READER_ERROR) {
+		diag_error(r->d, r->name, 0, 0, "cannot read: %s at byte %zu",
+			   p->problem ? p->problem : "bad input", p->problem_offset);
 	} else {
-		diag_error(r->d, r->name, 0, 0, "invalid YAML%s%s", *t ? ": " : "", t);
+		diag_error(r->d, r->name, (int)p->problem_mark.line + 1,
+			   (int)p->problem_mark.column + 1, "invalid YAML: %s%s%s",
+			   p->problem ? p->problem : "syntax error",
+			   p->context ? " " : "", p->context ? p->context : "");
 	}
 	return -1;
 }
@@ -82,37 +53,14 @@ static int
 reader_init(struct node_reader *r, const char *name, const struct node_limits *lim,
 	    struct diags *d)
 {
-	struct fy_parse_cfg cfg;
-	struct fy_diag_cfg dcfg;
-
-	memset(&cfg, 0, sizeof(cfg));
-	fy_diag_cfg_default(&dcfg);
-	dcfg.fp = NULL;
-	dcfg.output_fn = reader_diag_output;
-	dcfg.user = r;
-	dcfg.level = FYET_ERROR;
-	dcfg.colorize = false;
-	dcfg.show_source = false;
-	dcfg.show_position = true;
-	dcfg.show_type = true;
-	dcfg.show_module = false;
-	r->diag = fy_diag_create(&dcfg);
-	if (!r->diag) {
-		diag_error(d, name, 0, 0, "out of memory");
-		return -1;
-	}
-	cfg.diag = r->diag;
-	/* no mmap: read in buffered chunks so memory stays flat on big inputs */
-	cfg.flags = FYPCF_QUIET | FYPCF_DISABLE_MMAP_OPT |
-		    FYPCF_JSON_AUTO;
 	r->lim = lim ? *lim : node_default_limits;
 	r->d = d;
 	r->name = name;
-	r->fyp = fy_parser_create(&cfg);
-	if (!r->fyp) {
+	if (!yaml_parser_initialize(&r->parser)) {
 		diag_error(d, name, 0, 0, "out of memory");
 		return -1;
 	}
+	r->parser_ok = 1;
 	return 0;
 }
 
@@ -155,10 +103,7 @@ node_reader_open(struct node_reader **rp, const char *path,
 			goto fail;
 		}
 	}
-	if (fy_parser_set_input_fp(r->fyp, r->name, r->fp) != 0) {
-		diag_error(d, r->name, 0, 0, "cannot read input");
-		goto fail;
-	}
+	yaml_parser_set_input_file(&r->parser, r->fp);
 	*rp = r;
 	return 0;
 fail:
@@ -177,10 +122,8 @@ node_reader_close(struct node_reader *r)
 {
 	if (!r)
 		return;
-	if (r->fyp)
-		fy_parser_destroy(r->fyp);
-	if (r->diag)
-		fy_diag_destroy(r->diag);
+	if (r->parser_ok)
+		yaml_parser_delete(&r->parser);
 	if (r->fp && r->fp != stdin)
 		fclose(r->fp);
 	free(r->name_buf);
@@ -190,23 +133,30 @@ node_reader_close(struct node_reader *r)
 /* --- scalar typing --- */
 
 static int
-all_digits(const char *s, size_t n, const char *set)
+all_in(const char *s, size_t n, const char *set)
 {
 	size_t i;
 
 	if (!n)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (!strchr(set, s[i]) || s[i] == '\0')
+		if (!s[i] || !strchr(set, s[i]))
 			return 0;
 	return 1;
 }
 
+struct word {
+	const char *s;
+	size_t n;
+};
+
+#define W(x) { x, sizeof(x) - 1 }
+
 static int
-word_in(const char *s, size_t n, const char *const *words)
+word_in(const char *s, size_t n, const struct word *words, size_t count)
 {
-	for (; *words; words++)
-		if (strlen(*words) == n && memcmp(*words, s, n) == 0)
+	for (size_t i = 0; i < count; i++)
+		if (words[i].n == n && memcmp(words[i].s, s, n) == 0)
 			return 1;
 	return 0;
 }
@@ -214,39 +164,54 @@ word_in(const char *s, size_t n, const char *const *words)
 enum node_type
 node_resolve_plain(const char *s, size_t n)
 {
-	static const char *const nulls[] = { "", "~", "null", "Null", "NULL", NULL };
-	static const char *const bools[] = {
-		"true", "True", "TRUE", "false", "False", "FALSE",
+	static const struct word nulls[] = { W("~"), W("null"), W("Null"), W("NULL") };
+	static const struct word bools[] = {
+		W("true"), W("True"), W("TRUE"), W("false"), W("False"), W("FALSE"),
 		/* YAML 1.1: Kubernetes (sigs.k8s.io/yaml) reads these as booleans */
-		"yes", "Yes", "YES", "no", "No", "NO",
-		"on", "On", "ON", "off", "Off", "OFF", "y", "Y", "n", "N", NULL };
-	static const char *const floats[] = {
-		".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf",
-		"-.Inf", "-.INF", ".nan", ".NaN", ".NAN", NULL };
+		W("yes"), W("Yes"), W("YES"), W("no"), W("No"), W("NO"),
+		W("on"), W("On"), W("ON"), W("off"), W("Off"), W("OFF"),
+		W("y"), W("Y"), W("n"), W("N") };
+	static const struct word floats[] = {
+		W(".inf"), W(".Inf"), W(".INF"), W("+.inf"), W("+.Inf"), W("+.INF"),
+		W("-.inf"), W("-.Inf"), W("-.INF"), W(".nan"), W(".NaN"), W(".NAN") };
 	const char *p = s;
 	size_t m = n, i;
 	int dot = 0, digits = 0, exp = 0;
 
-	/* fast path: most strings cannot be anything but a string */
-	if (n > 5 && !strchr("0123456789+-.", s[0]))
-		return NT_STR;
-	if (word_in(s, n, nulls))
+	if (n == 0)
 		return NT_NULL;
-	if (word_in(s, n, bools))
-		return NT_BOOL;
-	if (word_in(s, n, floats))
-		return NT_FLOAT;
+	/* fast path: only these first characters can start a non-string */
+	switch (s[0]) {
+	case '~': case 'n': case 'N': case 't': case 'T': case 'f': case 'F':
+	case 'y': case 'Y': case 'o': case 'O':
+		if (n > 5)
+			return NT_STR;
+		if (word_in(s, n, nulls, sizeof(nulls) / sizeof(nulls[0])))
+			return NT_NULL;
+		if (word_in(s, n, bools, sizeof(bools) / sizeof(bools[0])))
+			return NT_BOOL;
+		return NT_STR;
+	case '.': case '+': case '-':
+		if (word_in(s, n, floats, sizeof(floats) / sizeof(floats[0])))
+			return NT_FLOAT;
+		break;
+	case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		break;
+	default:
+		return NT_STR;
+	}
 	if (n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
-		if (s[1] == 'x' ? all_digits(s + 2, n - 2, "0123456789abcdefABCDEF")
-				: all_digits(s + 2, n - 2, "01234567"))
+		if (s[1] == 'x' ? all_in(s + 2, n - 2, "0123456789abcdefABCDEF")
+				: all_in(s + 2, n - 2, "01234567"))
 			return NT_INT;
 		return NT_STR;
 	}
-	if (m && (*p == '-' || *p == '+')) {
+	if (*p == '-' || *p == '+') {
 		p++;
 		m--;
 	}
-	if (all_digits(p, m, "0123456789"))
+	if (all_in(p, m, "0123456789"))
 		return NT_INT;
 	/* [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )? */
 	for (i = 0; i < m; i++) {
@@ -453,17 +418,13 @@ struct builder {
 	size_t depth;
 	size_t nodes;
 	struct node *root;
-	int failed;
 };
 
 static int
-is_str_tag(struct fy_token *tag)
+is_str_tag(const yaml_char_t *tag)
 {
-	size_t n;
-	const char *t = tag ? fy_token_get_text(tag, &n) : NULL;
-
-	return t && ((n == 21 && memcmp(t, "tag:yaml.org,2002:str", 21) == 0) ||
-		     (n == 5 && memcmp(t, "!!str", 5) == 0));
+	return tag && (strcmp((const char *)tag, YAML_STR_TAG) == 0 ||
+		       strcmp((const char *)tag, "!!str") == 0);
 }
 
 /* Attach a new node to the current parent; keys of maps are checked for duplicates. */
@@ -488,11 +449,6 @@ builder_add(struct builder *b, struct node *n)
 	}
 	/* a map: a key, or the value of the last key */
 	if (top->tail && !top->tail->val) {
-		if (!n->line) {
-			/* an empty value has no mark of its own: point at its key */
-			n->line = top->tail->line;
-			n->col = top->tail->col;
-		}
 		top->tail->val = n;
 		return 0;
 	}
@@ -513,54 +469,47 @@ builder_add(struct builder *b, struct node *n)
 }
 
 static struct node *
-builder_node(struct builder *b, struct fy_event *ev, enum node_kind kind)
+builder_node(struct builder *b, const yaml_event_t *ev, enum node_kind kind)
 {
-	const struct fy_mark *m = fy_event_start_mark(ev);
 	struct node *n = node_alloc(b->a, kind);
 
 	if (!n) {
 		diag_error(b->r->d, b->r->name, 0, 0, "out of memory");
 		return NULL;
 	}
-	if (m) {
-		n->line = m->line + 1;
-		n->col = m->column + 1;
-		if (m->input_pos > b->r->lim.max_file_bytes) {
-			diag_error(b->r->d, b->r->name, n->line, n->col,
-				   "input is larger than %zu bytes", b->r->lim.max_file_bytes);
-			return NULL;
-		}
+	n->line = (int)ev->start_mark.line + 1;
+	n->col = (int)ev->start_mark.column + 1;
+	if (ev->start_mark.index > b->r->lim.max_file_bytes) {
+		diag_error(b->r->d, b->r->name, n->line, n->col,
+			   "input is larger than %zu bytes", b->r->lim.max_file_bytes);
+		return NULL;
 	}
 	return n;
 }
 
 /* Returns 1 when the document is complete, 0 to go on, -1 on error. */
 static int
-builder_event(struct builder *b, struct fy_event *ev)
+builder_event(struct builder *b, const yaml_event_t *ev)
 {
 	struct node_reader *r = b->r;
 	struct node *n;
-	struct fy_token *tag = NULL;
-	const char *text;
-	size_t len;
+	const yaml_char_t *tag = NULL;
 
 	switch (ev->type) {
-	case FYET_ALIAS:
+	case YAML_ALIAS_EVENT:
 		n = builder_node(b, ev, NODE_SCALAR);
 		if (n)
 			diag_error(r->d, r->name, n->line, n->col,
 				   "aliases (*name) are not supported: write the value out");
 		return -1;
-	case FYET_SCALAR:
-		tag = ev->scalar.tag;
+	case YAML_SCALAR_EVENT: {
+		const char *text = (const char *)ev->data.scalar.value;
+		size_t len = ev->data.scalar.length;
+
+		tag = ev->data.scalar.tag;
 		n = builder_node(b, ev, NODE_SCALAR);
 		if (!n)
 			return -1;
-		text = fy_token_get_text(ev->scalar.value, &len);
-		if (!text) {
-			text = "";
-			len = 0;
-		}
 		if (len > r->lim.max_string) {
 			diag_error(r->d, r->name, n->line, n->col,
 				   "string of %zu bytes is longer than the limit of %zu",
@@ -578,22 +527,25 @@ builder_event(struct builder *b, struct fy_event *ev)
 			return -1;
 		}
 		n->len = len;
-		n->quoted = fy_token_scalar_style(ev->scalar.value) != FYSS_PLAIN;
+		n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
 		n->type = n->quoted ? NT_STR : (uint8_t)node_resolve_plain(text, len);
 		break;
-	case FYET_MAPPING_START:
-	case FYET_SEQUENCE_START:
-		tag = ev->type == FYET_MAPPING_START ? ev->mapping_start.tag
-						     : ev->sequence_start.tag;
-		n = builder_node(b, ev, ev->type == FYET_MAPPING_START ? NODE_MAP : NODE_SEQ);
-		if (!n)
+	}
+	case YAML_MAPPING_START_EVENT:
+		tag = ev->data.mapping_start.tag;
+		if (!(n = builder_node(b, ev, NODE_MAP)))
 			return -1;
 		break;
-	case FYET_MAPPING_END:
-	case FYET_SEQUENCE_END:
+	case YAML_SEQUENCE_START_EVENT:
+		tag = ev->data.sequence_start.tag;
+		if (!(n = builder_node(b, ev, NODE_SEQ)))
+			return -1;
+		break;
+	case YAML_MAPPING_END_EVENT:
+	case YAML_SEQUENCE_END_EVENT:
 		b->depth--;
 		return 0;
-	case FYET_DOCUMENT_END:
+	case YAML_DOCUMENT_END_EVENT:
 		return 1;
 	default:
 		return 0;
@@ -603,8 +555,10 @@ builder_event(struct builder *b, struct fy_event *ev)
 			   "YAML tags are not supported here (only !!str)");
 		return -1;
 	}
-	if (tag)
-		n->type = NT_STR, n->quoted = 1;
+	if (tag) {
+		n->type = NT_STR;
+		n->quoted = 1;
+	}
 	if (builder_add(b, n) < 0)
 		return -1;
 	if (n->kind != NODE_SCALAR) {
@@ -623,8 +577,8 @@ int
 node_reader_next(struct node_reader *r, struct arena *a, struct node **doc)
 {
 	struct builder b;
-	struct fy_event *ev;
-	int in_doc = 0, rc;
+	yaml_event_t ev;
+	int rc;
 
 	*doc = NULL;
 	if (r->done)
@@ -633,35 +587,29 @@ node_reader_next(struct node_reader *r, struct arena *a, struct node **doc)
 	b.r = r;
 	b.a = a;
 	for (;;) {
-		ev = fy_parser_parse(r->fyp);
-		if (!ev) {
+		if (!yaml_parser_parse(&r->parser, &ev)) {
 			r->done = 1;
-			if (fy_parser_get_stream_error(r->fyp))
-				return reader_collect_errors(r);
-			return in_doc ? 1 : 0;
+			return reader_error(r);
 		}
-		if (ev->type == FYET_STREAM_END) {
-			fy_parser_event_free(r->fyp, ev);
+		if (ev.type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
 			r->done = 1;
 			return 0;
 		}
-		if (ev->type == FYET_DOCUMENT_START) {
-			in_doc = 1;
+		if (ev.type == YAML_DOCUMENT_START_EVENT) {
 			if (++r->ndocs > r->lim.max_documents) {
-				const struct fy_mark *m = fy_event_start_mark(ev);
-
-				diag_error(r->d, r->name, m ? m->line + 1 : 0,
-					   m ? m->column + 1 : 0,
+				diag_error(r->d, r->name, (int)ev.start_mark.line + 1,
+					   (int)ev.start_mark.column + 1,
 					   "more than %zu documents", r->lim.max_documents);
-				fy_parser_event_free(r->fyp, ev);
+				yaml_event_delete(&ev);
 				r->done = 1;
 				return -1;
 			}
-			fy_parser_event_free(r->fyp, ev);
+			yaml_event_delete(&ev);
 			continue;
 		}
-		rc = builder_event(&b, ev);
-		fy_parser_event_free(r->fyp, ev);
+		rc = builder_event(&b, &ev);
+		yaml_event_delete(&ev);
 		if (rc < 0) {
 			r->done = 1;
 			return -1;
@@ -686,11 +634,7 @@ node_read_string(const char *name, const char *text, size_t len,
 	*ndocs = 0;
 	if (reader_init(&r, name, NULL, d) < 0)
 		return -1;
-	if (fy_parser_set_string(r.fyp, text, len) != 0) {
-		diag_error(d, name, 0, 0, "cannot read input");
-		rc = -1;
-		goto out;
-	}
+	yaml_parser_set_input_string(&r.parser, (const unsigned char *)text, len);
 	while ((rc = node_reader_next(&r, a, &doc)) == 1) {
 		if (!doc)
 			continue;
@@ -702,8 +646,6 @@ node_read_string(const char *name, const char *text, size_t len,
 		}
 		docs[(*ndocs)++] = doc;
 	}
-out:
-	fy_parser_destroy(r.fyp);
-	fy_diag_destroy(r.diag);
+	yaml_parser_delete(&r.parser);
 	return rc < 0 ? -1 : 0;
 }

@@ -1,7 +1,7 @@
 /*
  * node: a small YAML tree with source marks, for one document at a time.
  *
- * Input: node_reader reads a YAML (or JSON) stream with libfyaml's event
+ * Input: node_reader reads a YAML (or JSON) stream with libyaml's event
  * API and builds one document's tree in an arena, keeping each node's
  * line and column for diagnostics. Anchors are ignored, aliases and tags
  * other than !!str are refused (no alias expansion, so a "billion laughs"
