@@ -16,7 +16,8 @@ SRCS := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
 OBJS := $(SRCS:compiler/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/templates.o
 TEMPLATES := templates/pod.yaml templates/networkpolicy.yaml templates/egressgatewaypolicy.yaml
 
-.PHONY: all run test deps unit golden e2e update-golden bench asan ubsan valgrind clean
+.PHONY: all run test deps unit golden e2e update-golden bench asan ubsan valgrind clean \
+        fuzz replay
 all: $(BUILD)/agentfence
 
 $(BUILD)/obj/%.o: compiler/%.c $(wildcard compiler/*.h)
@@ -62,8 +63,36 @@ $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libagentfence.a
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "  unit $$t"; $$t; done
 
+# fuzz targets (tests/fuzz/): replay drivers for the saved corpus and crashes
+# (tests/run.sh runs them), libFuzzer binaries in build/fuzz/ for `make fuzz`
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 60
+
+$(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(BUILD)/libagentfence.a
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) -Icompiler $< tests/fuzz/replay.c -o $@ $(BUILD)/libagentfence.a $(LDLIBS)
+
+replay: $(FUZZ_TARGETS:%=$(BUILD)/replay/%)
+
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/libagentfence.a
+	$(CC) $(WARN) $(CFLAGS) -fsanitize=fuzzer -Icompiler $< -o $@ $(BUILD)/libagentfence.a $(LDLIBS)
+
+# new inputs go to build/fuzz/corpus/T (tests/fuzz/corpus/T is read only);
+# crashes to build/fuzz/crashes/T/: copy them to tests/fuzz/crashes/T/ with the fix
+fuzz:
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang \
+	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -DAF_PLAIN_MALLOC" \
+	  $(FUZZ_TARGETS:%=build/fuzz/%)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus/$$t build/fuzz/crashes/$$t; \
+	  dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
+	  echo "  fuzz $$t for $(FUZZ_SECONDS)s"; \
+	  build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -workers=1 -print_final_stats=1 $$dict \
+	    -artifact_prefix=build/fuzz/crashes/$$t/ build/fuzz/corpus/$$t tests/fuzz/corpus/$$t; \
+	done
+
 test: deps
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory all unit replay
 	LC_ALL=C sh tests/run.sh $(BUILD)/agentfence
 
 update-golden: all

@@ -29,8 +29,29 @@
 void build_netpol_name(char *out, const struct spec_agent *ag);
 void build_egw_name(char *out, const struct spec_agent *ag);
 
+/*
+ * What every agent of a run shares, built once: the templates with the
+ * fixed security fields applied, and the constant parts (except lists,
+ * the DNS rule, security contexts) rendered once as NODE_RAW values.
+ * Owns its arena; the profile and templates are borrowed.
+ */
+struct build_ctx {
+	struct arena arena;
+	const struct profile *p;
+	const struct tmpl *t;
+	struct node *pod, *netpol, *egw;   /* prototypes: a placeholder agent's objects */
+	struct node *netpol_meta_rest, *pod_meta_rest, *egw_meta_rest;
+	struct node *policy_types; /* RAW */
+	struct node *dns_rule;     /* RAW list item */
+	struct node *public_to;    /* RAW: the ipBlocks of public/gateway mode */
+	struct node *egw_dst, *egw_excluded, *egw_default_sel;
+};
+
 /* 0, or -1 when out of memory. */
-int build_agent(const struct spec_agent *ag, const struct profile *p, const struct tmpl *t,
+int build_init(struct build_ctx *ctx, const struct profile *p, const struct tmpl *t);
+void build_free(struct build_ctx *ctx);
+/* 0, or -1 when out of memory. */
+int build_agent(const struct build_ctx *ctx, const struct spec_agent *ag,
 		struct arena *a, struct node **objs, size_t *nobjs);
 
 #endif

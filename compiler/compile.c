@@ -13,7 +13,13 @@ compile_open(struct compiler *c, const char *cluster, const char *templates, int
 	c->build = build;
 	if ((cluster ? profile_load(&c->profile, cluster, d) : profile_default(&c->profile, d)) < 0)
 		return -1;
-	return tmpl_load(&c->tmpl, templates, d);
+	if (tmpl_load(&c->tmpl, templates, d) < 0)
+		return -1;
+	if (build_init(&c->bctx, &c->profile, &c->tmpl) < 0) {
+		diag_error(d, NULL, 0, 0, "out of memory");
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -46,7 +52,7 @@ compile_file(struct compiler *c, const char *path, compile_agent_fn on_agent,
 			} else if (rc < 0) {
 				diag_error(c->d, file, ag.line, ag.col, "out of memory");
 			} else if (!c->d->errors && c->build) {
-				if (build_agent(&ag, &c->profile, &c->tmpl, &c->doc_arena, objs, &nobjs) < 0)
+				if (build_agent(&c->bctx, &ag, &c->doc_arena, objs, &nobjs) < 0)
 					diag_error(c->d, file, ag.line, ag.col, "out of memory");
 				else if (on_agent)
 					on_agent(ctx, &ag, objs, nobjs);
@@ -66,6 +72,7 @@ compile_file(struct compiler *c, const char *path, compile_agent_fn on_agent,
 void
 compile_close(struct compiler *c)
 {
+	build_free(&c->bctx);
 	agents_free(&c->seen);
 	arena_free(&c->doc_arena);
 	tmpl_free(&c->tmpl);

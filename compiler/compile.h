@@ -24,6 +24,7 @@
 struct compiler {
 	struct profile profile;
 	struct tmpl tmpl;
+	struct build_ctx bctx;
 	struct agents seen;
 	struct arena doc_arena;
 	struct diags *d;

@@ -1,6 +1,7 @@
 #include "emit.h"
 
 #include <jansson.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 /* Characters a plain scalar may hold: 2 also first, 1 anywhere but first, 0 never. */
@@ -109,12 +110,18 @@ emit_indent(struct buf *b, size_t indent)
 }
 
 static void emit_block(struct buf *b, const struct node *n, size_t indent, int inline_first);
+static void emit_item(struct buf *b, const struct node *it, size_t indent);
 
 /* After "key:" or "- ": the value, and its newline. */
 static void
 emit_value(struct buf *b, const struct node *v, size_t indent, int in_seq_item)
 {
-	if (v->kind == NODE_SCALAR) {
+	if (v->kind == NODE_RAW) {
+		if (!v->raw_item && !in_seq_item && v->raw_indent == indent)
+			buf_add(b, v->str, v->len);
+		else
+			emit_value(b, v->val, indent, in_seq_item);
+	} else if (v->kind == NODE_SCALAR) {
 		buf_putc(b, ' ');
 		emit_scalar(b, v);
 		buf_putc(b, '\n');
@@ -127,6 +134,26 @@ emit_value(struct buf *b, const struct node *v, size_t indent, int in_seq_item)
 		buf_putc(b, '\n');
 		/* lists sit at their key's indent (kubectl's style); in a list item, one deeper */
 		emit_block(b, v, in_seq_item ? indent + 2 : indent, 0);
+	}
+}
+
+/* A list item at `indent`, from its "-" to its last newline. */
+static void
+emit_item(struct buf *b, const struct node *it, size_t indent)
+{
+	if (it->kind == NODE_RAW) {
+		if (it->raw_item && it->raw_indent == indent)
+			buf_add(b, it->str, it->len);
+		else
+			emit_item(b, it->val, indent);
+		return;
+	}
+	buf_putc(b, '-');
+	if (it->kind == NODE_MAP && it->count) {
+		buf_putc(b, ' ');
+		emit_block(b, it, indent + 2, 1);
+	} else {
+		emit_value(b, it, indent, 1);
 	}
 }
 
@@ -143,14 +170,8 @@ emit_block(struct buf *b, const struct node *n, size_t indent, int inline_first)
 			emit_scalar(b, it);
 			buf_putc(b, ':');
 			emit_value(b, it->val, indent, 0);
-			continue;
-		}
-		buf_putc(b, '-');
-		if (it->kind == NODE_MAP && it->count) {
-			buf_putc(b, ' ');
-			emit_block(b, it, indent + 2, 1);
 		} else {
-			emit_value(b, it, indent, 1);
+			emit_item(b, it, indent);
 		}
 	}
 }
@@ -158,11 +179,43 @@ emit_block(struct buf *b, const struct node *n, size_t indent, int inline_first)
 void
 emit_yaml(struct buf *b, const struct node *doc)
 {
-	if (doc->kind == NODE_SCALAR || doc->count == 0) {
+	if (doc->kind != NODE_MAP && doc->kind != NODE_SEQ) {
+		emit_value(b, doc, 0, 0);
+		return;
+	}
+	if (doc->count == 0) {
 		emit_value(b, doc, 0, 0);
 		return;
 	}
 	emit_block(b, doc, 0, 0);
+}
+
+struct node *
+emit_prerender(struct arena *a, struct node *tree, size_t indent, int item)
+{
+	struct buf t = BUF_INIT;
+	struct node *r = NULL;
+	char *text;
+
+	if (!tree || indent > UINT16_MAX)
+		return NULL;
+	if (tree->kind == NODE_RAW)
+		return tree;
+	if (item)
+		emit_item(&t, tree, indent);
+	else
+		emit_value(&t, tree, indent, 0);
+	if (!t.err && (text = arena_strndup(a, t.p ? t.p : "", t.n)) &&
+	    (r = arena_zalloc(a, sizeof(*r)))) {
+		r->kind = NODE_RAW;
+		r->str = text;
+		r->len = t.n;
+		r->val = tree;
+		r->raw_indent = (uint16_t)indent;
+		r->raw_item = (uint8_t)(item != 0);
+	}
+	buf_free(&t);
+	return r;
 }
 
 /* --- JSON --- */
@@ -173,6 +226,8 @@ to_json(const struct node *n)
 	const struct node *it;
 	json_t *j, *c;
 
+	if (n->kind == NODE_RAW)
+		return to_json(n->val);
 	if (n->kind == NODE_SCALAR) {
 		switch (n->type) {
 		case NT_NULL:

@@ -240,6 +240,8 @@ node_type_name(const struct node *n)
 {
 	if (!n)
 		return "nothing";
+	if (n->kind == NODE_RAW)
+		n = n->val;
 	if (n->kind == NODE_MAP)
 		return "a mapping";
 	if (n->kind == NODE_SEQ)
@@ -396,7 +398,10 @@ node_clone(struct arena *a, const struct node *n)
 	if (!c)
 		return NULL;
 	*c = *n;
-	c->head = c->tail = c->next = c->val = NULL;
+	c->next = NULL;
+	if (n->kind == NODE_RAW)
+		return c;   /* immutable: share the rendering and its tree */
+	c->head = c->tail = c->val = NULL;
 	c->count = 0;
 	for (it = n->head; it; it = it->next) {
 		cc = node_clone(a, it);
