@@ -18,20 +18,47 @@ check_error(struct check *c, const struct node *at, const char *fmt, ...)
 	diag_error(c->d, c->file, at ? at->line : 0, at ? at->col : 0, "%s", msg);
 }
 
+/* Paths are built for every field checked: plain copies, not snprintf. */
+static size_t
+put(char *out, size_t off, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (off + n >= CHECK_PATH)
+		n = off < CHECK_PATH - 1 ? CHECK_PATH - 1 - off : 0;
+	memcpy(out + off, s, n);
+	return off + n;
+}
+
 char *
 check_path(char *out, const char *parent, const char *key)
 {
-	if (parent && *parent)
-		snprintf(out, CHECK_PATH, "%s.%s", parent, key);
-	else
-		snprintf(out, CHECK_PATH, "%s", key);
+	size_t off = 0;
+
+	if (parent && *parent) {
+		off = put(out, off, parent);
+		off = put(out, off, ".");
+	}
+	off = put(out, off, key);
+	out[off] = '\0';
 	return out;
 }
 
 char *
 check_index(char *out, const char *parent, size_t i)
 {
-	snprintf(out, CHECK_PATH, "%s[%zu]", parent, i);
+	char num[24], *p = num + sizeof(num) - 1;
+	size_t off;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + i % 10);
+	while ((i /= 10) && p > num);
+	off = put(out, 0, parent);
+	off = put(out, off, "[");
+	off = put(out, off, p);
+	off = put(out, off, "]");
+	out[off] = '\0';
 	return out;
 }
 
