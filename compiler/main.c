@@ -118,7 +118,7 @@ print_diags(struct diags *d)
  * ("nothing written on error"). It stays in memory up to SPILL bytes,
  * then goes to an unlinked temporary file, so memory stays flat.
  */
-#define SPILL (8u << 20)
+#define SPILL (1u << 20)
 
 struct sink {
 	struct buf b;
