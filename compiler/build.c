@@ -20,10 +20,12 @@ build_egw_name(char *out, const struct spec_agent *ag)
 #define TRY(x) do { if ((x) < 0) return -1; } while (0)
 #define NN(x) do { if (!(x)) return -1; } while (0)
 
+/* s may be NULL (a failed arena_strndup): then so is the node, and the
+ * node_map_set() it goes to fails. */
 static struct node *
 str(struct arena *a, const char *s)
 {
-	return node_new_str(a, s);
+	return s ? node_new_str(a, s) : NULL;
 }
 
 static struct node *
@@ -528,15 +530,20 @@ agent_netpol(const struct build_ctx *ctx, const struct spec_agent *ag, struct ar
 
 		if (!eg)
 			return NULL;
-		node_seq_add(eg, node_clone(a, ctx->dns_rule));
+		/* node_seq_add() drops a NULL item: an unchecked clone would lose DNS */
+		if (!(rule = node_clone(a, ctx->dns_rule)))
+			return NULL;
+		node_seq_add(eg, rule);
+		rule = NULL;
 		if (ag->mode == MODE_ALLOWLIST) {
 			struct node *tmp = node_new_seq(a);
 
 			if (!tmp || add_public_rule(a, tmp, ag, p) < 0)
 				return NULL;
 			rule = tmp->head;
-		} else if (ctx->public_to) {
-			if (!(rule = node_new_map(a)) || !(to = node_clone(a, ctx->public_to)) ||
+		} else if (ag->mode == MODE_GATEWAY ? ctx->gateway_to : ctx->public_to) {
+			if (!(rule = node_new_map(a)) ||
+			    !(to = node_clone(a, ag->mode == MODE_GATEWAY ? ctx->gateway_to : ctx->public_to)) ||
 			    node_map_set(a, rule, "to", to) < 0)
 				return NULL;
 			if (ag->nports) {
@@ -682,6 +689,19 @@ build_init(struct build_ctx *ctx, const struct profile *p, const struct tmpl *t)
 	to = rule ? node_map_get(rule, "to") : NULL;
 	if (to && !(ctx->public_to = emit_prerender(a, to, 4, 0)))
 		return -1;
+	/* gateway mode: the IPv4 block alone (IPv6 would leave without the static IP) */
+	for (size_t i = 0; to && i < p->nblocks; i++) {
+		struct node *gto, *peer;
+
+		if (p->blocks[i].cidr.family != CIDR_V4)
+			continue;
+		if (!(gto = node_new_seq(a)) ||
+		    !(peer = ip_block(a, &p->blocks[i].cidr, p->blocks[i].except_node)))
+			return -1;
+		node_seq_add(gto, peer);
+		if (!(ctx->gateway_to = emit_prerender(a, gto, 4, 0)))
+			return -1;
+	}
 	spec = node_map_get(egw, "spec");
 	if (!(ctx->egw_dst = emit_prerender(a, node_map_get(spec, "destinationCIDRs"), 2, 0)))
 		return -1;

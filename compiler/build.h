@@ -43,7 +43,8 @@ struct build_ctx {
 	struct node *netpol_meta_rest, *pod_meta_rest, *egw_meta_rest;
 	struct node *policy_types; /* RAW */
 	struct node *dns_rule;     /* RAW list item */
-	struct node *public_to;    /* RAW: the ipBlocks of public/gateway mode */
+	struct node *public_to;    /* RAW: the ipBlocks of public mode */
+	struct node *gateway_to;   /* RAW: gateway mode's (IPv4 only: the gateway carries IPv4) */
 	struct node *egw_dst, *egw_excluded, *egw_default_sel;
 };
 

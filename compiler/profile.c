@@ -61,8 +61,11 @@ parse_labels(struct check *c, const struct node *map, const char *path,
 	if (check_is_map(c, map, path) < 0)
 		return -1;
 	*out = arena_alloc(c->a, (map->count ? map->count : 1) * sizeof(**out));
-	if (!*out)
+	if (!*out) {
+		/* recorded: profile_load() judges by the error count */
+		check_error(c, map, "out of memory");
 		return -1;
+	}
 	for (k = map->head; k; k = k->next) {
 		const char *v = check_str(c, k->val, check_path(p, path, k->str));
 
@@ -400,6 +403,11 @@ profile_load(struct profile *p, const char *path, struct diags *d)
 	if (node_reader_open(&r, path, NULL, d) < 0)
 		return -1;
 	p->file = arena_strndup(&p->arena, node_reader_name(r), strlen(node_reader_name(r)));
+	if (!p->file) {
+		diag_error(d, path, 0, 0, "out of memory");
+		node_reader_close(r);
+		return -1;
+	}
 	c.d = d;
 	c.file = p->file;
 	c.a = &p->arena;
@@ -466,6 +474,21 @@ profile_never(const struct profile *p, const struct cidr *c, struct cidr *hit)
 			return 1;
 		}
 	}
+	return 0;
+}
+
+int
+profile_never_nat64(const struct profile *p, const struct cidr *img, struct cidr *hit)
+{
+	const struct cidr_list *own[] = { &p->pod, &p->service, &p->node, &p->blocked };
+
+	for (size_t k = 0; k < 4; k++)
+		for (size_t i = 0; i < own[k]->n; i++)
+			if (cidr_overlaps(&own[k]->items[i], img)) {
+				if (hit)
+					*hit = own[k]->items[i];
+				return 1;
+			}
 	return 0;
 }
 

@@ -61,6 +61,8 @@ int profile_load(struct profile *p, const char *path, struct diags *d);
 int profile_default(struct profile *p, struct diags *d);
 void profile_free(struct profile *p);
 
+/* 1 when the NAT64 image `img` overlaps one of the profile's own IPv6 ranges. */
+int profile_never_nat64(const struct profile *p, const struct cidr *img, struct cidr *hit);
 /* 1 when `c` overlaps anything no agent may reach (sets *hit to that range). */
 int profile_never(const struct profile *p, const struct cidr *c, struct cidr *hit);
 

@@ -15,6 +15,16 @@ spec_mode_name(enum spec_mode m)
 	return mode_names[m];
 }
 
+/* Out of memory is an error like any other: a spec is never taken half-read
+ * (spec_read() judges by the error count, so an unrecorded failure would
+ * pass an agent with, say, no port list: every port open). */
+static int
+oom(struct check *c, const struct node *at)
+{
+	check_error(c, at, "out of memory");
+	return -1;
+}
+
 /* A string that may be empty (env values, args). */
 static const char *
 str_or_empty(struct check *c, const struct node *n, const char *path)
@@ -41,7 +51,7 @@ read_strings(struct check *c, const struct node *seq, const char *path,
 	}
 	*out = arena_alloc(c->a, (seq->count ? seq->count : 1) * sizeof(**out));
 	if (!*out)
-		return -1;
+		return oom(c, seq);
 	for (it = seq->head; it; it = it->next, i++) {
 		(*out)[i] = str_or_empty(c, it, check_index(p, path, i));
 		bad |= !(*out)[i];
@@ -67,7 +77,7 @@ read_labels(struct check *c, const struct node *map, const char *path,
 	}
 	*out = arena_alloc(c->a, (map->count ? map->count : 1) * sizeof(**out));
 	if (!*out)
-		return -1;
+		return oom(c, map);
 	for (k = map->head; k; k = k->next) {
 		const char *v;
 
@@ -119,7 +129,7 @@ read_ports(struct check *c, const struct node *seq, const char *path,
 	}
 	*out = arena_alloc(c->a, seq->count * sizeof(**out));
 	if (!*out)
-		return -1;
+		return oom(c, seq);
 	for (it = seq->head; it; it = it->next, i++) {
 		if (check_int(c, it, check_index(p, path, i), 1, 65535, &v) < 0) {
 			bad = 1;
@@ -141,8 +151,8 @@ read_allow(struct check *c, struct spec_agent *ag, const struct node *seq,
 	   const struct profile *p)
 {
 	const struct node *it;
-	char path[CHECK_PATH], b1[CIDR_STRLEN], b2[CIDR_STRLEN];
-	struct cidr v, hit, global;
+	char path[CHECK_PATH], b1[CIDR_STRLEN], b2[CIDR_STRLEN], b3[CIDR_STRLEN];
+	struct cidr v, hit, global, img;
 	size_t i = 0;
 	int bad = 0, rc;
 
@@ -184,6 +194,14 @@ read_allow(struct check *c, struct spec_agent *ag, const struct node *seq,
 			cidr_format(&hit, b2, 1);
 			check_error(c, it, "%s: %s overlaps %s, which no agent may reach",
 				    path, b1, b2);
+			bad = 1;
+		} else if (v.family == CIDR_V4 && p->nat64 &&
+			   (img = cidr_nat64(&v), profile_never_nat64(p, &img, &hit))) {
+			/* the NAT64 image is opened too: it must not reach the cluster's own ranges */
+			cidr_format(&img, b2, 1);
+			cidr_format(&hit, b3, 1);
+			check_error(c, it, "%s: %s reaches %s through NAT64, which overlaps %s, which no agent may reach",
+				    path, b1, b2, b3);
 			bad = 1;
 		} else if (v.family == CIDR_V6 && !cidr_contains(&global, &v)) {
 			check_error(c, it, "%s: %s is outside global unicast %s, so it is not public",
@@ -345,7 +363,7 @@ read_ingress(struct check *c, struct spec_agent *ag, const struct node *seq)
 	}
 	ag->ingress = arena_zalloc(c->a, (seq->count ? seq->count : 1) * sizeof(*ag->ingress));
 	if (!ag->ingress)
-		return -1;
+		return oom(c, seq);
 	for (it = seq->head; it; it = it->next, i++) {
 		struct spec_ingress *in = &ag->ingress[i];
 
@@ -409,7 +427,7 @@ read_env(struct check *c, struct spec_agent *ag, const struct node *seq)
 	}
 	ag->env = arena_zalloc(c->a, (seq->count ? seq->count : 1) * sizeof(*ag->env));
 	if (!ag->env)
-		return -1;
+		return oom(c, seq);
 	for (it = seq->head; it; it = it->next, i++) {
 		struct spec_env *e = &ag->env[i];
 

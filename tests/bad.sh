@@ -11,12 +11,15 @@ trap 'rm -rf "$tmp"' EXIT
 fail=0 n=0
 for f in tests/bad/*.yaml tests/bad/*.json tests/bad-profile/*.yaml; do
 	[ -f "$f" ] || continue
+	case $f in *.profile.yaml) continue ;; esac
 	n=$((n + 1))
 	exp=${f%.*}.err
 	case $f in
 	tests/bad-profile/*) set -- --cluster "$f" examples/agents.yaml ;;
 	*) set -- "$f" ;;
 	esac
+	# a case may bring its own cluster profile: NNN-name.profile.yaml
+	[ -f "${f%.*}.profile.yaml" ] && set -- --cluster "${f%.*}.profile.yaml" "$@"
 	$bin compile "$@" >"$tmp/stdout" 2>"$tmp/stderr"
 	rc=$?
 	if [ "$update" = --update ]; then
