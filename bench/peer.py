@@ -38,7 +38,7 @@ GLOBAL_V6 = ipaddress.ip_network("2000::/3")
 # The public space an agent in public or gateway mode reaches: each block minus
 # the never-ranges inside it.
 PUBLIC_BLOCKS = [
-    {"cidr": str(block),
+    {"cidr": str(block), "version": block.version,
      "except": [str(n) for n in NEVER if n.version == block.version and n.subnet_of(block)]}
     for block in (ipaddress.ip_network("0.0.0.0/0"), GLOBAL_V6)
 ]
