@@ -42,20 +42,28 @@ compile_file(struct compiler *c, const char *path, compile_agent_fn on_agent,
 		const char *file = node_reader_name(rd);
 
 		if (spec_read(&ag, doc, file, &c->profile, &c->doc_arena, c->d) == 0) {
-			rc = agents_add(&c->seen, ag.ns, ag.name, file, ag.line);
-			if (rc > 0) {
-				const struct agent_rec *first = agents_find(&c->seen, ag.ns, ag.name);
+			const char *first_file;
+			int first_line;
 
+			rc = agents_add(&c->seen, ag.ns, ag.name, file, ag.line, &first_file, &first_line);
+			if (rc > 0) {
 				diag_error(c->d, file, ag.line, ag.col,
 					   "duplicate agent %s/%s (first defined at %s:%d)",
-					   ag.ns, ag.name, first->file, first->line);
+					   ag.ns, ag.name, first_file, first_line);
 			} else if (rc < 0) {
 				diag_error(c->d, file, ag.line, ag.col, "out of memory");
 			} else if (!c->d->errors && c->build) {
 				if (build_agent(&c->bctx, &ag, &c->doc_arena, objs, &nobjs) < 0)
 					diag_error(c->d, file, ag.line, ag.col, "out of memory");
-				else if (on_agent)
-					on_agent(ctx, &ag, objs, nobjs);
+				else if (on_agent) {
+					size_t errs = c->d->errors;
+
+					/* a failed callback must fail the run, recorded or not */
+					if (on_agent(ctx, &ag, objs, nobjs) < 0 && c->d->errors == errs)
+						diag_error(c->d, file, ag.line, ag.col,
+							   "the objects of agent %s/%s could not be written",
+							   ag.ns, ag.name);
+				}
 			}
 			spec_free(&ag);
 		}
