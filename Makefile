@@ -1,10 +1,10 @@
 # agentfence: `make run` and `make test` are all a newcomer needs.
 
 CC      ?= gcc
-CFLAGS  ?= -O2 -g
+CFLAGS  ?= -O2 -g -DNDEBUG
 WARN    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Wshadow \
            -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Werror
-LDLIBS  := -lyaml -ljansson
+LDLIBS  := -lyaml -ljansson -lcurl
 BUILD   ?= build
 VERSION := 0.1.0
 
@@ -17,7 +17,7 @@ OBJS := $(SRCS:compiler/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/templates.o
 TEMPLATES := templates/pod.yaml templates/networkpolicy.yaml templates/egressgatewaypolicy.yaml
 
 .PHONY: all run test deps unit golden e2e update-golden bench asan ubsan valgrind clean \
-        fuzz replay
+        fuzz test-bins
 all: $(BUILD)/agentfence
 
 $(BUILD)/obj/%.o: compiler/%.c $(wildcard compiler/*.h)
@@ -72,7 +72,12 @@ $(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(BUILD)
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) -Icompiler $< tests/fuzz/replay.c -o $@ $(BUILD)/libagentfence.a $(LDLIBS)
 
-replay: $(FUZZ_TARGETS:%=$(BUILD)/replay/%)
+# tests/diff/: the address module on lines of stdin, against Python's ipaddress
+$(BUILD)/cidr_driver: tests/diff/cidr_driver.c $(BUILD)/libagentfence.a
+	$(CC) $(WARN) $(CFLAGS) -Icompiler $< -o $@ $(BUILD)/libagentfence.a $(LDLIBS)
+
+# what tests/run.sh needs beside the binary
+test-bins: $(FUZZ_TARGETS:%=$(BUILD)/replay/%) $(BUILD)/cidr_driver
 
 $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/libagentfence.a
 	$(CC) $(WARN) $(CFLAGS) -fsanitize=fuzzer -Icompiler $< -o $@ $(BUILD)/libagentfence.a $(LDLIBS)
@@ -92,7 +97,7 @@ fuzz:
 	done
 
 test: deps
-	@$(MAKE) --no-print-directory all unit replay
+	@$(MAKE) --no-print-directory all unit test-bins
 	LC_ALL=C sh tests/run.sh $(BUILD)/agentfence
 
 update-golden: all
@@ -106,18 +111,22 @@ $(BUILD)/bench/floor: bench/floor.c
 	@mkdir -p $(@D)
 	@echo "  CC $<"; $(CC) $(WARN) $(CFLAGS) $< -o $@ -lyaml
 
-# ASan + UBSan (LeakSanitizer included) over the whole suite
+# ASan + UBSan (LeakSanitizer included) over the whole suite; a sanitizer
+# report exits 86/87, never 1 (which the tests expect of bad input)
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:exitcode=86 \
+           UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87
+ASAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -DAF_PLAIN_MALLOC
+UBSAN_CFLAGS := -O1 -g -fsanitize=undefined -fno-sanitize-recover=all
+
 asan:
-	@$(MAKE) --no-print-directory BUILD=build/asan CC=clang \
-	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -DAF_PLAIN_MALLOC" \
-	  LDFLAGS="-fsanitize=address,undefined" all unit
-	LC_ALL=C sh tests/run.sh build/asan/agentfence
+	@$(SAN_ENV) $(MAKE) --no-print-directory BUILD=build/asan CC=clang CFLAGS="$(ASAN_CFLAGS)" \
+	  LDFLAGS="-fsanitize=address,undefined" all test-bins unit
+	$(SAN_ENV) LC_ALL=C sh tests/run.sh build/asan/agentfence
 
 ubsan:
-	@$(MAKE) --no-print-directory BUILD=build/ubsan \
-	  CFLAGS="-O1 -g -fsanitize=undefined -fno-sanitize-recover=all" \
-	  LDFLAGS="-fsanitize=undefined" all unit
-	LC_ALL=C sh tests/run.sh build/ubsan/agentfence
+	@$(SAN_ENV) $(MAKE) --no-print-directory BUILD=build/ubsan CFLAGS="$(UBSAN_CFLAGS)" \
+	  LDFLAGS="-fsanitize=undefined" all test-bins unit
+	$(SAN_ENV) LC_ALL=C sh tests/run.sh build/ubsan/agentfence
 
 valgrind:
 	@$(MAKE) --no-print-directory BUILD=build/plain CFLAGS="-O1 -g -DAF_PLAIN_MALLOC" all

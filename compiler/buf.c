@@ -35,8 +35,11 @@ buf_reserve(struct buf *b, size_t more)
 }
 
 void
-buf_add(struct buf *b, const void *s, size_t n)
+buf_add_slow(struct buf *b, const void *s, size_t n)
 {
+	/* nothing to add: b->p may still be NULL, and NULL + 0 is undefined */
+	if (n == 0)
+		return;
 	if (buf_reserve(b, n) < 0)
 		return;
 	memcpy(b->p + b->n, s, n);

@@ -23,10 +23,23 @@ struct buf {
 #define BUF_INIT { 0, 0, 0, 0, 0 }
 
 int buf_reserve(struct buf *b, size_t more);
-void buf_add(struct buf *b, const void *s, size_t n);
+void buf_add_slow(struct buf *b, const void *s, size_t n);
 void buf_printf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void buf_free(struct buf *b);
+
+/* Append n bytes (inline: the emitter's hot path). */
+static inline void
+buf_add(struct buf *b, const void *s, size_t n)
+{
+	if (n <= b->cap - b->n) {
+		if (n)
+			memcpy(b->p + b->n, s, n);
+		b->n += n;
+	} else {
+		buf_add_slow(b, s, n);
+	}
+}
 
 static inline void
 buf_puts(struct buf *b, const char *s)

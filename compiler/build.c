@@ -37,7 +37,7 @@ match_labels(struct arena *a, const struct kv *kv, size_t n)
 		return NULL;
 	if (!n)
 		return sel;     /* {}: every Pod (of a pinned namespace) */
-	ml = node_map_sub(a, sel, "matchLabels");
+	ml = node_map_sub_put(a, sel, "matchLabels");
 	if (!ml)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
@@ -54,8 +54,8 @@ ns_peer(struct arena *a, const char *ns, const struct kv *labels, size_t n)
 	struct kv kv = { "kubernetes.io/metadata.name", ns };
 	struct node *peer = node_new_map(a);
 
-	if (!peer || node_map_set(a, peer, "namespaceSelector", match_labels(a, &kv, 1)) < 0 ||
-	    node_map_set(a, peer, "podSelector", match_labels(a, labels, n)) < 0)
+	if (!peer || node_map_put(a, peer, "namespaceSelector", match_labels(a, &kv, 1)) < 0 ||
+	    node_map_put(a, peer, "podSelector", match_labels(a, labels, n)) < 0)
 		return NULL;
 	return peer;
 }
@@ -64,7 +64,7 @@ static int
 set_metadata(struct arena *a, struct node *obj, const struct spec_agent *ag,
 	     const char *name, int namespaced, const char *wave)
 {
-	struct node *meta = node_map_sub(a, obj, "metadata"), *labels, *ann;
+	struct node *meta = node_map_sub_put(a, obj, "metadata"), *labels, *ann;
 
 	NN(meta);
 	/* name and namespace first, as kubectl writes them */
@@ -72,22 +72,22 @@ set_metadata(struct arena *a, struct node *obj, const struct spec_agent *ag,
 		struct node *m2 = node_new_map(a);
 
 		NN(m2);
-		TRY(node_map_set(a, m2, "name", str(a, name)));
+		TRY(node_map_put(a, m2, "name", str(a, name)));
 		if (namespaced)
-			TRY(node_map_set(a, m2, "namespace", str(a, ag->ns)));
+			TRY(node_map_put(a, m2, "namespace", str(a, ag->ns)));
 		for (struct node *k = meta->head; k; k = k->next)
 			if (strcmp(k->str, "name") && strcmp(k->str, "namespace"))
 				TRY(node_map_set(a, m2, k->str, k->val));
 		meta = m2;
-		TRY(node_map_set(a, obj, "metadata", meta));
+		TRY(node_map_put(a, obj, "metadata", meta));
 	}
-	NN(labels = node_map_sub(a, meta, "labels"));
-	TRY(node_map_set(a, labels, LABEL_MANAGED, str(a, MANAGED_BY)));
-	TRY(node_map_set(a, labels, LABEL_JOB, str(a, ag->name)));
+	NN(labels = node_map_sub_put(a, meta, "labels"));
+	TRY(node_map_put(a, labels, LABEL_MANAGED, node_new_lit(a, MANAGED_BY)));
+	TRY(node_map_put(a, labels, LABEL_JOB, str(a, ag->name)));
 	if (!namespaced)
-		TRY(node_map_set(a, labels, LABEL_NAMESPACE, str(a, ag->ns)));
-	NN(ann = node_map_sub(a, meta, "annotations"));
-	TRY(node_map_set(a, ann, "argocd.argoproj.io/sync-wave", str(a, wave)));
+		TRY(node_map_put(a, labels, LABEL_NAMESPACE, str(a, ag->ns)));
+	NN(ann = node_map_sub_put(a, meta, "annotations"));
+	TRY(node_map_put(a, ann, "argocd.argoproj.io/sync-wave", str(a, wave)));
 	return 0;
 }
 
@@ -99,8 +99,8 @@ port_list(struct arena *a, const char *proto, const uint16_t *ports, size_t n)
 	if (!seq)
 		return NULL;
 	for (size_t i = 0; i < n; i++) {
-		if (!(pm = node_new_map(a)) || node_map_set(a, pm, "protocol", str(a, proto)) < 0 ||
-		    node_map_set(a, pm, "port", node_new_int(a, ports[i])) < 0)
+		if (!(pm = node_new_map(a)) || node_map_put(a, pm, "protocol", str(a, proto)) < 0 ||
+		    node_map_put(a, pm, "port", node_new_int(a, ports[i])) < 0)
 			return NULL;
 		node_seq_add(seq, pm);
 	}
@@ -115,11 +115,11 @@ ip_block(struct arena *a, const struct cidr *c, struct node *except)
 	char *s;
 
 	cidr_format(c, buf, 1);
-	if (!peer || !(ib = node_map_sub(a, peer, "ipBlock")) ||
+	if (!peer || !(ib = node_map_sub_put(a, peer, "ipBlock")) ||
 	    !(s = arena_strndup(a, buf, strlen(buf))) ||
-	    node_map_set(a, ib, "cidr", str(a, s)) < 0)
+	    node_map_put(a, ib, "cidr", str(a, s)) < 0)
 		return NULL;
-	if (except && except->count && node_map_set(a, ib, "except", except) < 0)
+	if (except && except->count && node_map_put(a, ib, "except", except) < 0)
 		return NULL;
 	return peer;
 }
@@ -138,11 +138,11 @@ add_dns_rule(struct arena *a, struct node *egress, const struct profile *p)
 		NN(peer = ip_block(a, &p->nodelocal, NULL));
 		node_seq_add(to, peer);
 	}
-	TRY(node_map_set(a, rule, "to", to));
+	TRY(node_map_put(a, rule, "to", to));
 	NN(ports = port_list(a, "UDP", dns, 1));
 	NN(tcp = port_list(a, "TCP", dns, 1));
 	node_seq_add(ports, tcp->head);
-	TRY(node_map_set(a, rule, "ports", ports));
+	TRY(node_map_put(a, rule, "ports", ports));
 	node_seq_add(egress, rule);
 	return 0;
 }
@@ -182,12 +182,12 @@ add_public_rule(struct arena *a, struct node *egress, const struct spec_agent *a
 	if (!to->count)
 		return 0;   /* the profile blocks everything */
 	NN(rule = node_new_map(a));
-	TRY(node_map_set(a, rule, "to", to));
+	TRY(node_map_put(a, rule, "to", to));
 	if (ag->nports) {
 		struct node *ports = port_list(a, "TCP", ag->ports, ag->nports);
 
 		NN(ports);
-		TRY(node_map_set(a, rule, "ports", ports));
+		TRY(node_map_put(a, rule, "ports", ports));
 	}
 	node_seq_add(egress, rule);
 	return 0;
@@ -205,15 +205,15 @@ proto_netpol(const struct spec_agent *ag, const struct profile *p, const struct 
 		return NULL;
 	build_netpol_name(name, ag);
 	if (set_metadata(a, np, ag, arena_strndup(a, name, strlen(name)), 1, "-1") < 0 ||
-	    !(spec = node_map_sub(a, np, "spec")) ||
+	    !(spec = node_map_sub_put(a, np, "spec")) ||
 	    !(sel = match_labels(a, &job, 1)) ||
-	    node_map_set(a, spec, "podSelector", sel) < 0 ||
+	    node_map_put(a, spec, "podSelector", sel) < 0 ||
 	    !(types = node_new_seq(a)))
 		return NULL;
 	/* both: an Egress-only policy leaves ingress open */
-	node_seq_add(types, str(a, "Ingress"));
-	node_seq_add(types, str(a, "Egress"));
-	if (types->count != 2 || node_map_set(a, spec, "policyTypes", types) < 0)
+	node_seq_add(types, node_new_lit(a, "Ingress"));
+	node_seq_add(types, node_new_lit(a, "Egress"));
+	if (types->count != 2 || node_map_put(a, spec, "policyTypes", types) < 0)
 		return NULL;
 	if (ag->ningress) {
 		struct node *ing = node_new_seq(a);
@@ -228,20 +228,20 @@ proto_netpol(const struct spec_agent *ag, const struct profile *p, const struct 
 			    !(peer = ns_peer(a, in->ns, in->labels, in->nlabels)))
 				return NULL;
 			node_seq_add(from, peer);
-			if (node_map_set(a, rule, "from", from) < 0 ||
+			if (node_map_put(a, rule, "from", from) < 0 ||
 			    !(ports = port_list(a, "TCP", in->ports, in->nports)) ||
-			    node_map_set(a, rule, "ports", ports) < 0)
+			    node_map_put(a, rule, "ports", ports) < 0)
 				return NULL;
 			node_seq_add(ing, rule);
 		}
-		if (node_map_set(a, spec, "ingress", ing) < 0)
+		if (node_map_put(a, spec, "ingress", ing) < 0)
 			return NULL;
 	}
 	if (ag->mode != MODE_NONE) {
 		struct node *eg = node_new_seq(a);
 
 		if (!eg || add_dns_rule(a, eg, p) < 0 || add_public_rule(a, eg, ag, p) < 0 ||
-		    node_map_set(a, spec, "egress", eg) < 0)
+		    node_map_put(a, spec, "egress", eg) < 0)
 			return NULL;
 	}
 	return np;
@@ -259,18 +259,18 @@ proto_egw(const struct spec_agent *ag, const struct profile *p, const struct tmp
 		return NULL;
 	build_egw_name(name, ag);
 	if (set_metadata(a, o, ag, arena_strndup(a, name, strlen(name)), 0, "-1") < 0 ||
-	    !(spec = node_map_sub(a, o, "spec")) || !(sels = node_new_seq(a)) ||
-	    !(sel = node_new_map(a)) || !(ps = node_map_sub(a, sel, "podSelector")) ||
-	    !(ml = node_map_sub(a, ps, "matchLabels")) ||
-	    node_map_set(a, ml, LABEL_JOB, str(a, ag->name)) < 0 ||
+	    !(spec = node_map_sub_put(a, o, "spec")) || !(sels = node_new_seq(a)) ||
+	    !(sel = node_new_map(a)) || !(ps = node_map_sub_put(a, sel, "podSelector")) ||
+	    !(ml = node_map_sub_put(a, ps, "matchLabels")) ||
+	    node_map_put(a, ml, LABEL_JOB, str(a, ag->name)) < 0 ||
 	    /* the policy is cluster-scoped: pin the namespace too */
-	    node_map_set(a, ml, "io.kubernetes.pod.namespace", str(a, ag->ns)) < 0)
+	    node_map_put(a, ml, "io.kubernetes.pod.namespace", str(a, ag->ns)) < 0)
 		return NULL;
 	node_seq_add(sels, sel);
-	if (node_map_set(a, spec, "selectors", sels) < 0 || !(dst = node_new_seq(a)))
+	if (node_map_put(a, spec, "selectors", sels) < 0 || !(dst = node_new_seq(a)))
 		return NULL;
-	node_seq_add(dst, str(a, "0.0.0.0/0"));
-	if (!dst->head || node_map_set(a, spec, "destinationCIDRs", dst) < 0)
+	node_seq_add(dst, node_new_lit(a, "0.0.0.0/0"));
+	if (!dst->head || node_map_put(a, spec, "destinationCIDRs", dst) < 0)
 		return NULL;
 	if (p->gw_excluded.n) {
 		struct node *ex = node_new_seq(a), *s;
@@ -283,15 +283,15 @@ proto_egw(const struct spec_agent *ag, const struct profile *p, const struct tmp
 				return NULL;
 			node_seq_add(ex, s);
 		}
-		if (node_map_set(a, spec, "excludedCIDRs", ex) < 0)
+		if (node_map_put(a, spec, "excludedCIDRs", ex) < 0)
 			return NULL;
 	}
 	cidr_format(&ag->static_ip, buf, 0);
-	if (!(gw = node_map_sub(a, spec, "egressGateway")) ||
+	if (!(gw = node_map_sub_put(a, spec, "egressGateway")) ||
 	    !(sel = ag->gw_nselector ? match_labels(a, ag->gw_selector, ag->gw_nselector)
 				     : match_labels(a, &def, 1)) ||
-	    node_map_set(a, gw, "nodeSelector", sel) < 0 ||
-	    node_map_set(a, gw, "egressIP", str(a, arena_strndup(a, buf, strlen(buf)))) < 0)
+	    node_map_put(a, gw, "nodeSelector", sel) < 0 ||
+	    node_map_put(a, gw, "egressIP", str(a, arena_strndup(a, buf, strlen(buf)))) < 0)
 		return NULL;
 	return o;
 }
@@ -318,36 +318,36 @@ proto_pod(const struct spec_agent *ag, const struct tmpl *t, struct arena *a)
 		    *caps, *drop, *res, *lim, *req, *env, *e, *cs;
 
 	if (!pod || set_metadata(a, pod, ag, ag->name, 1, "0") < 0 ||
-	    !(spec = node_map_sub(a, pod, "spec")))
+	    !(spec = node_map_sub_put(a, pod, "spec")))
 		return NULL;
 	{
 		/* runtimeClassName first: the reader sees the microVM at once */
 		struct node *s2 = node_new_map(a);
 
-		if (!s2 || node_map_set(a, s2, "runtimeClassName", str(a, ag->runtime_class)) < 0)
+		if (!s2 || node_map_put(a, s2, "runtimeClassName", str(a, ag->runtime_class)) < 0)
 			return NULL;
 		for (struct node *k = spec->head; k; k = k->next)
 			if (strcmp(k->str, "runtimeClassName") && node_map_set(a, s2, k->str, k->val) < 0)
 				return NULL;
 		spec = s2;
-		if (node_map_set(a, pod, "spec", spec) < 0)
+		if (node_map_put(a, pod, "spec", spec) < 0)
 			return NULL;
 	}
 	/* the fields isolation depends on, whatever the template said */
-	if (node_map_set(a, spec, "restartPolicy", str(a, "Never")) < 0 ||
-	    node_map_set(a, spec, "automountServiceAccountToken", node_new_bool(a, 0)) < 0 ||
-	    node_map_set(a, spec, "enableServiceLinks", node_new_bool(a, 0)) < 0 ||
-	    !(sc = node_map_sub(a, spec, "securityContext")) ||
-	    node_map_set(a, sc, "runAsNonRoot", node_new_bool(a, 1)) < 0 ||
-	    !(seccomp = node_map_sub(a, sc, "seccompProfile")) ||
-	    node_map_set(a, seccomp, "type", str(a, "RuntimeDefault")) < 0)
+	if (node_map_put(a, spec, "restartPolicy", node_new_lit(a, "Never")) < 0 ||
+	    node_map_put(a, spec, "automountServiceAccountToken", node_new_bool(a, 0)) < 0 ||
+	    node_map_put(a, spec, "enableServiceLinks", node_new_bool(a, 0)) < 0 ||
+	    !(sc = node_map_sub_put(a, spec, "securityContext")) ||
+	    node_map_put(a, sc, "runAsNonRoot", node_new_bool(a, 1)) < 0 ||
+	    !(seccomp = node_map_sub_put(a, sc, "seccompProfile")) ||
+	    node_map_put(a, seccomp, "type", node_new_lit(a, "RuntimeDefault")) < 0)
 		return NULL;
 	cs = node_map_get(spec, "containers");
 	if (!cs || cs->kind != NODE_SEQ || !cs->head) {
 		if (!(cs = node_new_seq(a)) || !(ctr = node_new_map(a)))
 			return NULL;
 		node_seq_add(cs, ctr);
-		if (node_map_set(a, spec, "containers", cs) < 0)
+		if (node_map_put(a, spec, "containers", cs) < 0)
 			return NULL;
 	}
 	ctr = cs->head;
@@ -355,33 +355,33 @@ proto_pod(const struct spec_agent *ag, const struct tmpl *t, struct arena *a)
 		/* name, image, command, args, env, resources first; template extras after */
 		struct node *c2 = node_new_map(a);
 
-		if (!c2 || node_map_set(a, c2, "name", str(a, "agent")) < 0 ||
-		    node_map_set(a, c2, "image", str(a, ag->image)) < 0)
+		if (!c2 || node_map_put(a, c2, "name", node_new_lit(a, "agent")) < 0 ||
+		    node_map_put(a, c2, "image", str(a, ag->image)) < 0)
 			return NULL;
-		if (ag->has_command && node_map_set(a, c2, "command", str_seq(a, ag->command, ag->ncommand)) < 0)
+		if (ag->has_command && node_map_put(a, c2, "command", str_seq(a, ag->command, ag->ncommand)) < 0)
 			return NULL;
-		if (ag->has_args && node_map_set(a, c2, "args", str_seq(a, ag->args, ag->nargs)) < 0)
+		if (ag->has_args && node_map_put(a, c2, "args", str_seq(a, ag->args, ag->nargs)) < 0)
 			return NULL;
 		if (ag->nenv) {
 			if (!(env = node_new_seq(a)))
 				return NULL;
 			for (size_t i = 0; i < ag->nenv; i++) {
 				if (!(e = node_new_map(a)) ||
-				    node_map_set(a, e, "name", str(a, ag->env[i].name)) < 0 ||
-				    node_map_set(a, e, "value", str(a, ag->env[i].value)) < 0)
+				    node_map_put(a, e, "name", str(a, ag->env[i].name)) < 0 ||
+				    node_map_put(a, e, "value", str(a, ag->env[i].value)) < 0)
 					return NULL;
 				node_seq_add(env, e);
 			}
-			if (node_map_set(a, c2, "env", env) < 0)
+			if (node_map_put(a, c2, "env", env) < 0)
 				return NULL;
 		}
-		if (!(res = node_map_sub(a, c2, "resources")) ||
-		    !(lim = node_map_sub(a, res, "limits")) ||
-		    node_map_set(a, lim, "cpu", str(a, ag->cpu)) < 0 ||
-		    node_map_set(a, lim, "memory", str(a, ag->memory)) < 0 ||
-		    !(req = node_map_sub(a, res, "requests")) ||
-		    node_map_set(a, req, "cpu", str(a, ag->cpu)) < 0 ||
-		    node_map_set(a, req, "memory", str(a, ag->memory)) < 0)
+		if (!(res = node_map_sub_put(a, c2, "resources")) ||
+		    !(lim = node_map_sub_put(a, res, "limits")) ||
+		    node_map_put(a, lim, "cpu", str(a, ag->cpu)) < 0 ||
+		    node_map_put(a, lim, "memory", str(a, ag->memory)) < 0 ||
+		    !(req = node_map_sub_put(a, res, "requests")) ||
+		    node_map_put(a, req, "cpu", str(a, ag->cpu)) < 0 ||
+		    node_map_put(a, req, "memory", str(a, ag->memory)) < 0)
 			return NULL;
 		for (struct node *k = ctr->head; k; k = k->next)
 			if (!node_map_get(c2, k->str) && node_map_set(a, c2, k->str, k->val) < 0)
@@ -391,16 +391,16 @@ proto_pod(const struct spec_agent *ag, const struct tmpl *t, struct arena *a)
 		ctr->next = NULL;
 		cs->count = 1;
 	}
-	if (!(csc = node_map_sub(a, ctr, "securityContext")) ||
-	    node_map_set(a, csc, "allowPrivilegeEscalation", node_new_bool(a, 0)) < 0 ||
-	    node_map_set(a, csc, "privileged", node_new_bool(a, 0)) < 0 ||
-	    node_map_set(a, csc, "runAsNonRoot", node_new_bool(a, 1)) < 0 ||
-	    !(caps = node_map_sub(a, csc, "capabilities")) || !(drop = node_new_seq(a)))
+	if (!(csc = node_map_sub_put(a, ctr, "securityContext")) ||
+	    node_map_put(a, csc, "allowPrivilegeEscalation", node_new_bool(a, 0)) < 0 ||
+	    node_map_put(a, csc, "privileged", node_new_bool(a, 0)) < 0 ||
+	    node_map_put(a, csc, "runAsNonRoot", node_new_bool(a, 1)) < 0 ||
+	    !(caps = node_map_sub_put(a, csc, "capabilities")) || !(drop = node_new_seq(a)))
 		return NULL;
-	node_seq_add(drop, str(a, "ALL"));
-	if (!drop->head || node_map_set(a, caps, "drop", drop) < 0 ||
-	    !(seccomp = node_map_sub(a, csc, "seccompProfile")) ||
-	    node_map_set(a, seccomp, "type", str(a, "RuntimeDefault")) < 0)
+	node_seq_add(drop, node_new_lit(a, "ALL"));
+	if (!drop->head || node_map_put(a, caps, "drop", drop) < 0 ||
+	    !(seccomp = node_map_sub_put(a, csc, "seccompProfile")) ||
+	    node_map_put(a, seccomp, "type", node_new_lit(a, "RuntimeDefault")) < 0)
 		return NULL;
 	return pod;
 }
@@ -444,8 +444,8 @@ agent_meta(struct arena *a, const struct node *proto, const struct spec_agent *a
 {
 	struct node *m = node_new_map(a);
 
-	if (!m || node_map_set(a, m, "name", str(a, name)) < 0 ||
-	    (namespaced && node_map_set(a, m, "namespace", str(a, ag->ns)) < 0))
+	if (!m || node_map_put(a, m, "name", str(a, name)) < 0 ||
+	    (namespaced && node_map_put(a, m, "namespace", str(a, ag->ns)) < 0))
 		return NULL;
 	for (struct node *k = proto->head; k; k = k->next) {
 		struct node *v = k->val;
@@ -500,8 +500,8 @@ agent_netpol(const struct build_ctx *ctx, const struct spec_agent *ag, struct ar
 
 	build_netpol_name(name, ag);
 	if (!spec || !(meta = agent_meta(a, ctx->netpol_meta_rest, ag, arena_strndup(a, name, strlen(name)), 1)) ||
-	    !(sel = match_labels(a, &job, 1)) || node_map_set(a, spec, "podSelector", sel) < 0 ||
-	    node_map_set(a, spec, "policyTypes", ctx->policy_types) < 0)
+	    !(sel = match_labels(a, &job, 1)) || node_map_put(a, spec, "podSelector", sel) < 0 ||
+	    node_map_put(a, spec, "policyTypes", ctx->policy_types) < 0)
 		return NULL;
 	if (ag->ningress) {
 		struct node *ing = node_new_seq(a);
@@ -516,13 +516,13 @@ agent_netpol(const struct build_ctx *ctx, const struct spec_agent *ag, struct ar
 			    !(peer = ns_peer(a, in->ns, in->labels, in->nlabels)))
 				return NULL;
 			node_seq_add(from, peer);
-			if (node_map_set(a, rule, "from", from) < 0 ||
+			if (node_map_put(a, rule, "from", from) < 0 ||
 			    !(ports = port_list(a, "TCP", in->ports, in->nports)) ||
-			    node_map_set(a, rule, "ports", ports) < 0)
+			    node_map_put(a, rule, "ports", ports) < 0)
 				return NULL;
 			node_seq_add(ing, rule);
 		}
-		if (node_map_set(a, spec, "ingress", ing) < 0)
+		if (node_map_put(a, spec, "ingress", ing) < 0)
 			return NULL;
 	}
 	if (ag->mode != MODE_NONE) {
@@ -544,18 +544,18 @@ agent_netpol(const struct build_ctx *ctx, const struct spec_agent *ag, struct ar
 		} else if (ag->mode == MODE_GATEWAY ? ctx->gateway_to : ctx->public_to) {
 			if (!(rule = node_new_map(a)) ||
 			    !(to = node_clone(a, ag->mode == MODE_GATEWAY ? ctx->gateway_to : ctx->public_to)) ||
-			    node_map_set(a, rule, "to", to) < 0)
+			    node_map_put(a, rule, "to", to) < 0)
 				return NULL;
 			if (ag->nports) {
 				struct node *ports = port_list(a, "TCP", ag->ports, ag->nports);
 
-				if (!ports || node_map_set(a, rule, "ports", ports) < 0)
+				if (!ports || node_map_put(a, rule, "ports", ports) < 0)
 					return NULL;
 			}
 		}
 		if (rule)
 			node_seq_add(eg, rule);
-		if (eg->count < 1 || node_map_set(a, spec, "egress", eg) < 0)
+		if (eg->count < 1 || node_map_put(a, spec, "egress", eg) < 0)
 			return NULL;
 	}
 	return agent_object(a, ctx->netpol, meta, spec);
@@ -570,22 +570,22 @@ agent_egw(const struct build_ctx *ctx, const struct spec_agent *ag, struct arena
 	build_egw_name(name, ag);
 	if (!spec || !(meta = agent_meta(a, ctx->egw_meta_rest, ag, arena_strndup(a, name, strlen(name)), 0)) ||
 	    !(sels = node_new_seq(a)) || !(sel = node_new_map(a)) ||
-	    !(ps = node_map_sub(a, sel, "podSelector")) || !(ml = node_map_sub(a, ps, "matchLabels")) ||
-	    node_map_set(a, ml, LABEL_JOB, str(a, ag->name)) < 0 ||
+	    !(ps = node_map_sub_put(a, sel, "podSelector")) || !(ml = node_map_sub_put(a, ps, "matchLabels")) ||
+	    node_map_put(a, ml, LABEL_JOB, str(a, ag->name)) < 0 ||
 	    /* the policy is cluster-scoped: pin the namespace too */
-	    node_map_set(a, ml, "io.kubernetes.pod.namespace", str(a, ag->ns)) < 0)
+	    node_map_put(a, ml, "io.kubernetes.pod.namespace", str(a, ag->ns)) < 0)
 		return NULL;
 	node_seq_add(sels, sel);
-	if (node_map_set(a, spec, "selectors", sels) < 0 ||
-	    node_map_set(a, spec, "destinationCIDRs", ctx->egw_dst) < 0 ||
-	    (ctx->egw_excluded && node_map_set(a, spec, "excludedCIDRs", ctx->egw_excluded) < 0))
+	if (node_map_put(a, spec, "selectors", sels) < 0 ||
+	    node_map_put(a, spec, "destinationCIDRs", ctx->egw_dst) < 0 ||
+	    (ctx->egw_excluded && node_map_put(a, spec, "excludedCIDRs", ctx->egw_excluded) < 0))
 		return NULL;
 	cidr_format(&ag->static_ip, buf, 0);
-	if (!(gw = node_map_sub(a, spec, "egressGateway")) ||
-	    node_map_set(a, gw, "nodeSelector", ag->gw_nselector
+	if (!(gw = node_map_sub_put(a, spec, "egressGateway")) ||
+	    node_map_put(a, gw, "nodeSelector", ag->gw_nselector
 			 ? match_labels(a, ag->gw_selector, ag->gw_nselector)
 			 : ctx->egw_default_sel) < 0 ||
-	    node_map_set(a, gw, "egressIP", str(a, arena_strndup(a, buf, strlen(buf)))) < 0)
+	    node_map_put(a, gw, "egressIP", str(a, arena_strndup(a, buf, strlen(buf)))) < 0)
 		return NULL;
 	return agent_object(a, ctx->egw, meta, spec);
 }
@@ -606,34 +606,34 @@ agent_pod(const struct build_ctx *ctx, const struct spec_agent *ag, struct arena
 			v = str(a, ag->runtime_class);
 		} else if (!strcmp(k->str, "containers")) {
 			if (!(cs = node_new_seq(a)) || !(ctr = node_new_map(a)) ||
-			    node_map_set(a, ctr, "name", str(a, "agent")) < 0 ||
-			    node_map_set(a, ctr, "image", str(a, ag->image)) < 0)
+			    node_map_put(a, ctr, "name", node_new_lit(a, "agent")) < 0 ||
+			    node_map_put(a, ctr, "image", str(a, ag->image)) < 0)
 				return NULL;
 			if (ag->has_command &&
-			    node_map_set(a, ctr, "command", str_seq(a, ag->command, ag->ncommand)) < 0)
+			    node_map_put(a, ctr, "command", str_seq(a, ag->command, ag->ncommand)) < 0)
 				return NULL;
-			if (ag->has_args && node_map_set(a, ctr, "args", str_seq(a, ag->args, ag->nargs)) < 0)
+			if (ag->has_args && node_map_put(a, ctr, "args", str_seq(a, ag->args, ag->nargs)) < 0)
 				return NULL;
 			if (ag->nenv) {
 				if (!(env = node_new_seq(a)))
 					return NULL;
 				for (size_t i = 0; i < ag->nenv; i++) {
 					if (!(e = node_new_map(a)) ||
-					    node_map_set(a, e, "name", str(a, ag->env[i].name)) < 0 ||
-					    node_map_set(a, e, "value", str(a, ag->env[i].value)) < 0)
+					    node_map_put(a, e, "name", str(a, ag->env[i].name)) < 0 ||
+					    node_map_put(a, e, "value", str(a, ag->env[i].value)) < 0)
 						return NULL;
 					node_seq_add(env, e);
 				}
-				if (node_map_set(a, ctr, "env", env) < 0)
+				if (node_map_put(a, ctr, "env", env) < 0)
 					return NULL;
 			}
-			if (!(res = node_map_sub(a, ctr, "resources")) ||
-			    !(lim = node_map_sub(a, res, "limits")) ||
-			    node_map_set(a, lim, "cpu", str(a, ag->cpu)) < 0 ||
-			    node_map_set(a, lim, "memory", str(a, ag->memory)) < 0 ||
-			    !(req = node_map_sub(a, res, "requests")) ||
-			    node_map_set(a, req, "cpu", str(a, ag->cpu)) < 0 ||
-			    node_map_set(a, req, "memory", str(a, ag->memory)) < 0)
+			if (!(res = node_map_sub_put(a, ctr, "resources")) ||
+			    !(lim = node_map_sub_put(a, res, "limits")) ||
+			    node_map_put(a, lim, "cpu", str(a, ag->cpu)) < 0 ||
+			    node_map_put(a, lim, "memory", str(a, ag->memory)) < 0 ||
+			    !(req = node_map_sub_put(a, res, "requests")) ||
+			    node_map_put(a, req, "cpu", str(a, ag->cpu)) < 0 ||
+			    node_map_put(a, req, "memory", str(a, ag->memory)) < 0)
 				return NULL;
 			/* the prototype's other container fields: template extras, securityContext */
 			for (struct node *ck = v->head->head; ck; ck = ck->next)

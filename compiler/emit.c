@@ -1,5 +1,6 @@
 #include "emit.h"
 
+#include <assert.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -91,7 +92,10 @@ emit_yaml_string(struct buf *b, const char *s, size_t n)
 static void
 emit_scalar(struct buf *b, const struct node *n)
 {
-	if (n->type == NT_STR)
+	if (n->plain) {
+		assert(plain_safe(n->str, n->len));
+		buf_add(b, n->str, n->len);
+	} else if (n->type == NT_STR)
 		emit_yaml_string(b, n->str, n->len);
 	else
 		buf_add(b, n->str, n->len);

@@ -260,10 +260,11 @@ node_type_name(const struct node *n)
 static struct node *
 node_alloc(struct arena *a, enum node_kind kind)
 {
-	struct node *n = arena_zalloc(a, sizeof(*n));
+	struct node *n = arena_alloc(a, sizeof(*n));
 
+	/* a compound literal: inline stores, cheaper than a memset call */
 	if (n)
-		n->kind = (uint8_t)kind;
+		*n = (struct node){ .kind = (uint8_t)kind };
 	return n;
 }
 
@@ -354,8 +355,8 @@ node_map_get(const struct node *map, const char *key)
 	return NULL;
 }
 
-int
-node_map_set(struct arena *a, struct node *map, const char *key, struct node *val)
+static int
+map_set(struct arena *a, struct node *map, const char *key, struct node *val, int plain)
 {
 	struct node *k;
 	size_t n = strlen(key);
@@ -371,22 +372,57 @@ node_map_set(struct arena *a, struct node *map, const char *key, struct node *va
 	k = node_new_str(a, key);
 	if (!k)
 		return -1;
+	k->plain = (uint8_t)plain;
 	k->val = val;
 	node_append(map, k);
 	return 0;
 }
 
-struct node *
-node_map_sub(struct arena *a, struct node *map, const char *key)
+int
+node_map_set(struct arena *a, struct node *map, const char *key, struct node *val)
+{
+	return map_set(a, map, key, val, 0);
+}
+
+int
+node_map_set_plain(struct arena *a, struct node *map, const char *key, struct node *val)
+{
+	return map_set(a, map, key, val, 1);
+}
+
+static struct node *
+map_sub(struct arena *a, struct node *map, const char *key, int plain)
 {
 	struct node *v = node_map_get(map, key);
 
 	if (v && v->kind == NODE_MAP)
 		return v;
 	v = node_new_map(a);
-	if (!v || node_map_set(a, map, key, v) < 0)
+	if (!v || map_set(a, map, key, v, plain) < 0)
 		return NULL;
 	return v;
+}
+
+struct node *
+node_map_sub(struct arena *a, struct node *map, const char *key)
+{
+	return map_sub(a, map, key, 0);
+}
+
+struct node *
+node_map_sub_plain(struct arena *a, struct node *map, const char *key)
+{
+	return map_sub(a, map, key, 1);
+}
+
+struct node *
+node_new_plain(struct arena *a, const char *s)
+{
+	struct node *n = node_new_str(a, s);
+
+	if (n)
+		n->plain = 1;
+	return n;
 }
 
 struct node *

@@ -44,6 +44,7 @@ struct node {
 	uint8_t kind;      /* enum node_kind */
 	uint8_t type;      /* enum node_type, scalars only */
 	uint8_t quoted;    /* input: written quoted; output: must stay a string */
+	uint8_t plain;     /* output: a literal of ours known to need no quotes */
 	int line, col;     /* 1-based; 0 for built nodes */
 	const char *str;   /* scalar text, NUL-terminated */
 	size_t len;
@@ -101,6 +102,18 @@ struct node *node_new_str(struct arena *a, const char *s);
 struct node *node_new_raw(struct arena *a, const char *s, enum node_type t);
 struct node *node_new_int(struct arena *a, long v);
 struct node *node_new_bool(struct arena *a, int v);
+
+/*
+ * Literals of the compiler's own ("podSelector", "TCP"): known to need no
+ * quotes, so the emitter skips the check. The "" key "" concatenation
+ * only compiles for string literals, so user data cannot come this way.
+ */
+#define node_map_put(a, map, key, val) node_map_set_plain((a), (map), "" key "", (val))
+#define node_map_sub_put(a, map, key) node_map_sub_plain((a), (map), "" key "")
+#define node_new_lit(a, s) node_new_plain((a), "" s "")
+int node_map_set_plain(struct arena *a, struct node *map, const char *key, struct node *val);
+struct node *node_map_sub_plain(struct arena *a, struct node *map, const char *key);
+struct node *node_new_plain(struct arena *a, const char *s);
 
 /* Append an item to a sequence. */
 void node_seq_add(struct node *seq, struct node *item);
