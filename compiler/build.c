@@ -193,6 +193,31 @@ add_public_rule(struct arena *a, struct node *egress, const struct spec_agent *a
 	return 0;
 }
 
+/* spec.ingress: from the named namespace's Pods (pinned), on TCP ports */
+static struct node *
+ingress_rules(struct arena *a, const struct spec_agent *ag)
+{
+	struct node *ing = node_new_seq(a);
+
+	if (!ing)
+		return NULL;
+	for (size_t i = 0; i < ag->ningress; i++) {
+		const struct spec_ingress *in = &ag->ingress[i];
+		struct node *rule = node_new_map(a), *from, *peer, *ports;
+
+		if (!rule || !(from = node_new_seq(a)) ||
+		    !(peer = ns_peer(a, in->ns, in->labels, in->nlabels)))
+			return NULL;
+		node_seq_add(from, peer);
+		if (node_map_put(a, rule, "from", from) < 0 ||
+		    !(ports = port_list(a, "TCP", in->ports, in->nports)) ||
+		    node_map_put(a, rule, "ports", ports) < 0)
+			return NULL;
+		node_seq_add(ing, rule);
+	}
+	return ing;
+}
+
 static struct node *
 proto_netpol(const struct spec_agent *ag, const struct profile *p, const struct tmpl *t,
 	     struct arena *a)
@@ -215,28 +240,8 @@ proto_netpol(const struct spec_agent *ag, const struct profile *p, const struct 
 	node_seq_add(types, node_new_lit(a, "Egress"));
 	if (types->count != 2 || node_map_put(a, spec, "policyTypes", types) < 0)
 		return NULL;
-	if (ag->ningress) {
-		struct node *ing = node_new_seq(a);
-
-		if (!ing)
-			return NULL;
-		for (size_t i = 0; i < ag->ningress; i++) {
-			const struct spec_ingress *in = &ag->ingress[i];
-			struct node *rule = node_new_map(a), *from, *peer, *ports;
-
-			if (!rule || !(from = node_new_seq(a)) ||
-			    !(peer = ns_peer(a, in->ns, in->labels, in->nlabels)))
-				return NULL;
-			node_seq_add(from, peer);
-			if (node_map_put(a, rule, "from", from) < 0 ||
-			    !(ports = port_list(a, "TCP", in->ports, in->nports)) ||
-			    node_map_put(a, rule, "ports", ports) < 0)
-				return NULL;
-			node_seq_add(ing, rule);
-		}
-		if (node_map_put(a, spec, "ingress", ing) < 0)
-			return NULL;
-	}
+	if (ag->ningress && node_map_put(a, spec, "ingress", ingress_rules(a, ag)) < 0)
+		return NULL;
 	if (ag->mode != MODE_NONE) {
 		struct node *eg = node_new_seq(a);
 
@@ -311,11 +316,49 @@ str_seq(struct arena *a, const char *const *v, size_t n)
 	return seq;
 }
 
+/* The agent's own container fields, in order: name, image, command, args, env, resources. */
+static struct node *
+agent_container(struct arena *a, const struct spec_agent *ag)
+{
+	struct node *c = node_new_map(a), *env, *e, *res, *lim, *req;
+
+	if (!c || node_map_put(a, c, "name", node_new_lit(a, "agent")) < 0 ||
+	    node_map_put(a, c, "image", str(a, ag->image)) < 0)
+		return NULL;
+	if (ag->has_command && node_map_put(a, c, "command", str_seq(a, ag->command, ag->ncommand)) < 0)
+		return NULL;
+	if (ag->has_args && node_map_put(a, c, "args", str_seq(a, ag->args, ag->nargs)) < 0)
+		return NULL;
+	if (ag->nenv) {
+		if (!(env = node_new_seq(a)))
+			return NULL;
+		for (size_t i = 0; i < ag->nenv; i++) {
+			if (!(e = node_new_map(a)) ||
+			    node_map_put(a, e, "name", str(a, ag->env[i].name)) < 0 ||
+			    node_map_put(a, e, "value", str(a, ag->env[i].value)) < 0)
+				return NULL;
+			node_seq_add(env, e);
+		}
+		if (node_map_put(a, c, "env", env) < 0)
+			return NULL;
+	}
+	/* limits = requests: Guaranteed QoS, and a hard ceiling for the agent */
+	if (!(res = node_map_sub_put(a, c, "resources")) ||
+	    !(lim = node_map_sub_put(a, res, "limits")) ||
+	    node_map_put(a, lim, "cpu", str(a, ag->cpu)) < 0 ||
+	    node_map_put(a, lim, "memory", str(a, ag->memory)) < 0 ||
+	    !(req = node_map_sub_put(a, res, "requests")) ||
+	    node_map_put(a, req, "cpu", str(a, ag->cpu)) < 0 ||
+	    node_map_put(a, req, "memory", str(a, ag->memory)) < 0)
+		return NULL;
+	return c;
+}
+
 static struct node *
 proto_pod(const struct spec_agent *ag, const struct tmpl *t, struct arena *a)
 {
 	struct node *pod = node_clone(a, t->obj[TMPL_POD]), *spec, *sc, *seccomp, *ctr, *csc,
-		    *caps, *drop, *res, *lim, *req, *env, *e, *cs;
+		    *caps, *drop, *cs;
 
 	if (!pod || set_metadata(a, pod, ag, ag->name, 1, "0") < 0 ||
 	    !(spec = node_map_sub_put(a, pod, "spec")))
@@ -353,35 +396,9 @@ proto_pod(const struct spec_agent *ag, const struct tmpl *t, struct arena *a)
 	ctr = cs->head;
 	{
 		/* name, image, command, args, env, resources first; template extras after */
-		struct node *c2 = node_new_map(a);
+		struct node *c2 = agent_container(a, ag);
 
-		if (!c2 || node_map_put(a, c2, "name", node_new_lit(a, "agent")) < 0 ||
-		    node_map_put(a, c2, "image", str(a, ag->image)) < 0)
-			return NULL;
-		if (ag->has_command && node_map_put(a, c2, "command", str_seq(a, ag->command, ag->ncommand)) < 0)
-			return NULL;
-		if (ag->has_args && node_map_put(a, c2, "args", str_seq(a, ag->args, ag->nargs)) < 0)
-			return NULL;
-		if (ag->nenv) {
-			if (!(env = node_new_seq(a)))
-				return NULL;
-			for (size_t i = 0; i < ag->nenv; i++) {
-				if (!(e = node_new_map(a)) ||
-				    node_map_put(a, e, "name", str(a, ag->env[i].name)) < 0 ||
-				    node_map_put(a, e, "value", str(a, ag->env[i].value)) < 0)
-					return NULL;
-				node_seq_add(env, e);
-			}
-			if (node_map_put(a, c2, "env", env) < 0)
-				return NULL;
-		}
-		if (!(res = node_map_sub_put(a, c2, "resources")) ||
-		    !(lim = node_map_sub_put(a, res, "limits")) ||
-		    node_map_put(a, lim, "cpu", str(a, ag->cpu)) < 0 ||
-		    node_map_put(a, lim, "memory", str(a, ag->memory)) < 0 ||
-		    !(req = node_map_sub_put(a, res, "requests")) ||
-		    node_map_put(a, req, "cpu", str(a, ag->cpu)) < 0 ||
-		    node_map_put(a, req, "memory", str(a, ag->memory)) < 0)
+		if (!c2)
 			return NULL;
 		for (struct node *k = ctr->head; k; k = k->next)
 			if (!node_map_get(c2, k->str) && node_map_set(a, c2, k->str, k->val) < 0)
@@ -503,28 +520,8 @@ agent_netpol(const struct build_ctx *ctx, const struct spec_agent *ag, struct ar
 	    !(sel = match_labels(a, &job, 1)) || node_map_put(a, spec, "podSelector", sel) < 0 ||
 	    node_map_put(a, spec, "policyTypes", ctx->policy_types) < 0)
 		return NULL;
-	if (ag->ningress) {
-		struct node *ing = node_new_seq(a);
-
-		if (!ing)
-			return NULL;
-		for (size_t i = 0; i < ag->ningress; i++) {
-			const struct spec_ingress *in = &ag->ingress[i];
-			struct node *rule = node_new_map(a), *from, *peer, *ports;
-
-			if (!rule || !(from = node_new_seq(a)) ||
-			    !(peer = ns_peer(a, in->ns, in->labels, in->nlabels)))
-				return NULL;
-			node_seq_add(from, peer);
-			if (node_map_put(a, rule, "from", from) < 0 ||
-			    !(ports = port_list(a, "TCP", in->ports, in->nports)) ||
-			    node_map_put(a, rule, "ports", ports) < 0)
-				return NULL;
-			node_seq_add(ing, rule);
-		}
-		if (node_map_put(a, spec, "ingress", ing) < 0)
-			return NULL;
-	}
+	if (ag->ningress && node_map_put(a, spec, "ingress", ingress_rules(a, ag)) < 0)
+		return NULL;
 	if (ag->mode != MODE_NONE) {
 		struct node *eg = node_new_seq(a), *rule = NULL, *to = NULL;
 
@@ -595,7 +592,7 @@ agent_pod(const struct build_ctx *ctx, const struct spec_agent *ag, struct arena
 {
 	const struct node *proto = ctx->pod;
 	const struct node *pspec = node_map_get(proto, "spec");
-	struct node *spec = node_new_map(a), *meta, *cs, *ctr, *res, *lim, *req, *env, *e;
+	struct node *spec = node_new_map(a), *meta, *cs, *ctr;
 
 	if (!spec || !(meta = agent_meta(a, node_map_get(proto, "metadata"), ag, ag->name, 1)))
 		return NULL;
@@ -605,35 +602,7 @@ agent_pod(const struct build_ctx *ctx, const struct spec_agent *ag, struct arena
 		if (!strcmp(k->str, "runtimeClassName")) {
 			v = str(a, ag->runtime_class);
 		} else if (!strcmp(k->str, "containers")) {
-			if (!(cs = node_new_seq(a)) || !(ctr = node_new_map(a)) ||
-			    node_map_put(a, ctr, "name", node_new_lit(a, "agent")) < 0 ||
-			    node_map_put(a, ctr, "image", str(a, ag->image)) < 0)
-				return NULL;
-			if (ag->has_command &&
-			    node_map_put(a, ctr, "command", str_seq(a, ag->command, ag->ncommand)) < 0)
-				return NULL;
-			if (ag->has_args && node_map_put(a, ctr, "args", str_seq(a, ag->args, ag->nargs)) < 0)
-				return NULL;
-			if (ag->nenv) {
-				if (!(env = node_new_seq(a)))
-					return NULL;
-				for (size_t i = 0; i < ag->nenv; i++) {
-					if (!(e = node_new_map(a)) ||
-					    node_map_put(a, e, "name", str(a, ag->env[i].name)) < 0 ||
-					    node_map_put(a, e, "value", str(a, ag->env[i].value)) < 0)
-						return NULL;
-					node_seq_add(env, e);
-				}
-				if (node_map_put(a, ctr, "env", env) < 0)
-					return NULL;
-			}
-			if (!(res = node_map_sub_put(a, ctr, "resources")) ||
-			    !(lim = node_map_sub_put(a, res, "limits")) ||
-			    node_map_put(a, lim, "cpu", str(a, ag->cpu)) < 0 ||
-			    node_map_put(a, lim, "memory", str(a, ag->memory)) < 0 ||
-			    !(req = node_map_sub_put(a, res, "requests")) ||
-			    node_map_put(a, req, "cpu", str(a, ag->cpu)) < 0 ||
-			    node_map_put(a, req, "memory", str(a, ag->memory)) < 0)
+			if (!(cs = node_new_seq(a)) || !(ctr = agent_container(a, ag)))
 				return NULL;
 			/* the prototype's other container fields: template extras, securityContext */
 			for (struct node *ck = v->head->head; ck; ck = ck->next)

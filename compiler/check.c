@@ -26,6 +26,7 @@ put(char *out, size_t off, const char *s)
 
 	if (off + n >= CHECK_PATH)
 		n = off < CHECK_PATH - 1 ? CHECK_PATH - 1 - off : 0;
+	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): the caller ends the path */
 	memcpy(out + off, s, n);
 	return off + n;
 }
@@ -150,6 +151,75 @@ check_int(struct check *c, const struct node *n, const char *path,
 		return -1;
 	}
 	*out = v;
+	return 0;
+}
+
+int
+check_labels(struct check *c, const struct node *map, const char *path,
+	    struct kv **out, size_t *n)
+{
+	const struct node *k;
+	char p[CHECK_PATH];
+	int bad = 0;
+
+	*n = 0;
+	if (check_is_map(c, map, path) < 0)
+		return -1;
+	if (map->count > CHECK_MAX_LABELS) {
+		check_error(c, map, "%s: %zu labels; the limit is %d", path, map->count, CHECK_MAX_LABELS);
+		return -1;
+	}
+	*out = arena_alloc(c->a, (map->count ? map->count : 1) * sizeof(**out));
+	if (!*out) {
+		check_error(c, map, "out of memory");
+		return -1;
+	}
+	for (k = map->head; k; k = k->next) {
+		const char *v;
+
+		check_path(p, path, k->str);
+		if (!check_label_key(k->str)) {
+			check_error(c, k, "%s: \"%s\" is not a valid label key", path, k->str);
+			bad = 1;
+		}
+		v = k->val && k->val->kind == NODE_SCALAR && k->val->type == NT_STR
+			    ? k->val->str : check_str(c, k->val, p);
+		if (!v) {
+			bad = 1;
+			continue;
+		}
+		if (!check_label_value(v)) {
+			check_error(c, k->val, "%s: \"%s\" is not a valid label value", p, v);
+			bad = 1;
+			continue;
+		}
+		(*out)[*n].k = k->str;
+		(*out)[*n].v = v;
+		(*n)++;
+	}
+	return bad ? -1 : 0;
+}
+
+int
+check_cidr(struct check *c, const struct node *n, const char *path, struct cidr *out)
+{
+	const char *s = check_str(c, n, path);
+	char buf[CIDR_STRLEN];
+	int rc;
+
+	if (!s)
+		return -1;
+	rc = cidr_parse(s, n->len, out);
+	if (rc == CIDR_E_HOSTBITS) {
+		cidr_format(out, buf, 1);
+		check_error(c, n, "%s: \"%s\" has bits set past the prefix length; did you mean \"%s\"?",
+			    path, s, buf);
+		return -1;
+	}
+	if (rc < 0) {
+		check_error(c, n, "%s: \"%s\" is not a CIDR: %s", path, s, cidr_strerror(rc));
+		return -1;
+	}
 	return 0;
 }
 

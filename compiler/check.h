@@ -12,8 +12,16 @@
 #include <stddef.h>
 
 #include "arena.h"
+#include "cidr.h"
 #include "diag.h"
 #include "node.h"
+
+/* A label pair, borrowed from an arena. */
+struct kv {
+	const char *k, *v;
+};
+
+#define CHECK_MAX_LABELS 64
 
 struct check {
 	struct diags *d;
@@ -39,6 +47,13 @@ const char *check_str(struct check *c, const struct node *n, const char *path);
 /* An integer in [min, max]: 0 or -1. */
 int check_int(struct check *c, const struct node *n, const char *path,
 	      long min, long max, long *out);
+/* A map of Kubernetes labels (valid keys and values, at most
+ * CHECK_MAX_LABELS) into *out (from c->a): 0 or -1. */
+int check_labels(struct check *c, const struct node *map, const char *path,
+		 struct kv **out, size_t *n);
+/* A strict CIDR ("ADDR/LEN", no host bits): 0 or -1 after naming the
+ * problem (and, for host bits, the prefix that was probably meant). */
+int check_cidr(struct check *c, const struct node *n, const char *path, struct cidr *out);
 /* true/false: 0 or -1. */
 int check_bool(struct check *c, const struct node *n, const char *path, int *out);
 /* A required key: its value, or NULL after "PATH is required". */

@@ -13,10 +13,10 @@ parse_cidr_list(struct check *c, const struct node *seq, const char *path,
 		struct cidr_list *out)
 {
 	const struct node *it;
-	char p[CHECK_PATH], buf[CIDR_STRLEN];
+	char p[CHECK_PATH];
 	struct cidr v;
 	size_t i = 0;
-	int bad = 0, rc;
+	int bad = 0;
 
 	if (check_is_seq(c, seq, path) < 0)
 		return -1;
@@ -26,20 +26,7 @@ parse_cidr_list(struct check *c, const struct node *seq, const char *path,
 		return -1;
 	}
 	for (it = seq->head; it; it = it->next, i++) {
-		const char *s = check_str(c, it, check_index(p, path, i));
-
-		if (!s) {
-			bad = 1;
-			continue;
-		}
-		rc = cidr_parse(s, it->len, &v);
-		if (rc == CIDR_E_HOSTBITS) {
-			cidr_format(&v, buf, 1);
-			check_error(c, it, "%s: \"%s\" has bits set past the prefix length; did you mean \"%s\"?",
-				    p, s, buf);
-			bad = 1;
-		} else if (rc < 0) {
-			check_error(c, it, "%s: \"%s\" is not a CIDR: %s", p, s, cidr_strerror(rc));
+		if (check_cidr(c, it, check_index(p, path, i), &v) < 0) {
 			bad = 1;
 		} else if (cidr_list_add(out, &v) < 0) {
 			check_error(c, it, "out of memory");
@@ -49,46 +36,6 @@ parse_cidr_list(struct check *c, const struct node *seq, const char *path,
 	return bad ? -1 : 0;
 }
 
-static int
-parse_labels(struct check *c, const struct node *map, const char *path,
-	     struct kv **out, size_t *n)
-{
-	const struct node *k;
-	char p[CHECK_PATH];
-	size_t i = 0;
-	int bad = 0;
-
-	if (check_is_map(c, map, path) < 0)
-		return -1;
-	*out = arena_alloc(c->a, (map->count ? map->count : 1) * sizeof(**out));
-	if (!*out) {
-		/* recorded: profile_load() judges by the error count */
-		check_error(c, map, "out of memory");
-		return -1;
-	}
-	for (k = map->head; k; k = k->next) {
-		const char *v = check_str(c, k->val, check_path(p, path, k->str));
-
-		if (!check_label_key(k->str)) {
-			check_error(c, k, "%s: \"%s\" is not a valid label key", path, k->str);
-			bad = 1;
-		}
-		if (!v) {
-			bad = 1;
-			continue;
-		}
-		if (!check_label_value(v)) {
-			check_error(c, k->val, "%s: \"%s\" is not a valid label value", p, v);
-			bad = 1;
-			continue;
-		}
-		(*out)[i].k = k->str;
-		(*out)[i].v = v;
-		i++;
-	}
-	*n = i;
-	return bad ? -1 : 0;
-}
 
 static void
 profile_init(struct profile *p)
@@ -172,7 +119,7 @@ parse_spec(struct profile *p, struct check *c, const struct node *spec)
 			p->dns_namespace = s;
 		}
 		if ((w = node_map_get(v, "podLabels"))) {
-			bad |= parse_labels(c, w, "spec.dns.podLabels", &p->dns_labels,
+			bad |= check_labels(c, w, "spec.dns.podLabels", &p->dns_labels,
 					    &p->dns_nlabels) < 0;
 			if (w->kind == NODE_MAP && w->count == 0) {
 				/* an empty selector would trust every Pod in the namespace */

@@ -14,14 +14,10 @@
 #define AGENTFENCE_PROFILE_H
 
 #include "arena.h"
+#include "check.h"
 #include "cidr.h"
 #include "diag.h"
 #include "node.h"
-
-/* A label pair, borrowed from an arena. */
-struct kv {
-	const char *k, *v;
-};
 
 /* One ipBlock that opens public space: `cidr` minus `except`. */
 struct profile_block {

@@ -60,49 +60,6 @@ read_strings(struct check *c, const struct node *seq, const char *path,
 	return bad ? -1 : 0;
 }
 
-static int
-read_labels(struct check *c, const struct node *map, const char *path,
-	    struct kv **out, size_t *n)
-{
-	const struct node *k;
-	char p[CHECK_PATH];
-	int bad = 0;
-
-	*n = 0;
-	if (check_is_map(c, map, path) < 0)
-		return -1;
-	if (map->count > SPEC_MAX_LABELS) {
-		check_error(c, map, "%s: %zu labels; the limit is %d", path, map->count, SPEC_MAX_LABELS);
-		return -1;
-	}
-	*out = arena_alloc(c->a, (map->count ? map->count : 1) * sizeof(**out));
-	if (!*out)
-		return oom(c, map);
-	for (k = map->head; k; k = k->next) {
-		const char *v;
-
-		check_path(p, path, k->str);
-		if (!check_label_key(k->str)) {
-			check_error(c, k, "%s: \"%s\" is not a valid label key", path, k->str);
-			bad = 1;
-		}
-		v = k->val && k->val->kind == NODE_SCALAR && k->val->type == NT_STR
-			    ? k->val->str : check_str(c, k->val, p);
-		if (!v) {
-			bad = 1;
-			continue;
-		}
-		if (!check_label_value(v)) {
-			check_error(c, k->val, "%s: \"%s\" is not a valid label value", p, v);
-			bad = 1;
-			continue;
-		}
-		(*out)[*n].k = k->str;
-		(*out)[*n].v = v;
-		(*n)++;
-	}
-	return bad ? -1 : 0;
-}
 
 static int
 port_cmp(const void *a, const void *b)
@@ -154,7 +111,7 @@ read_allow(struct check *c, struct spec_agent *ag, const struct node *seq,
 	char path[CHECK_PATH], b1[CIDR_STRLEN], b2[CIDR_STRLEN], b3[CIDR_STRLEN];
 	struct cidr v, hit, global, img;
 	size_t i = 0;
-	int bad = 0, rc;
+	int bad = 0;
 
 	if (check_is_seq(c, seq, "spec.egress.allow") < 0)
 		return -1;
@@ -165,22 +122,7 @@ read_allow(struct check *c, struct spec_agent *ag, const struct node *seq,
 	}
 	cidr_parse(CATALOG_V6_GLOBAL, strlen(CATALOG_V6_GLOBAL), &global);
 	for (it = seq->head; it; it = it->next, i++) {
-		const char *s = check_str(c, it, check_index(path, "spec.egress.allow", i));
-
-		if (!s) {
-			bad = 1;
-			continue;
-		}
-		rc = cidr_parse(s, it->len, &v);
-		if (rc == CIDR_E_HOSTBITS) {
-			cidr_format(&v, b1, 1);
-			check_error(c, it, "%s: \"%s\" has bits set past the prefix length; did you mean \"%s\"?",
-				    path, s, b1);
-			bad = 1;
-			continue;
-		}
-		if (rc < 0) {
-			check_error(c, it, "%s: \"%s\" is not a CIDR: %s", path, s, cidr_strerror(rc));
+		if (check_cidr(c, it, check_index(path, "spec.egress.allow", i), &v) < 0) {
 			bad = 1;
 			continue;
 		}
@@ -321,7 +263,7 @@ read_egress(struct check *c, struct spec_agent *ag, const struct node *eg,
 
 			bad |= check_keys(c, v, "spec.egress.gateway", gw_keys) != 0;
 			if ((ns = node_map_get(v, "nodeSelector"))) {
-				bad |= read_labels(c, ns, "spec.egress.gateway.nodeSelector",
+				bad |= check_labels(c, ns, "spec.egress.gateway.nodeSelector",
 						   &ag->gw_selector, &ag->gw_nselector) < 0;
 				if (ns->kind == NODE_MAP && ns->count == 0) {
 					check_error(c, ns, "spec.egress.gateway.nodeSelector: must select the gateway nodes (empty matches every node)");
@@ -392,7 +334,7 @@ read_ingress(struct check *c, struct spec_agent *ag, const struct node *seq)
 			if ((v = node_map_get(from, "podLabels"))) {
 				char p3[CHECK_PATH];
 
-				bad |= read_labels(c, v, check_path(p3, p2, "podLabels"),
+				bad |= check_labels(c, v, check_path(p3, p2, "podLabels"),
 						   &in->labels, &in->nlabels) < 0;
 			}
 		} else {

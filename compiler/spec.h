@@ -28,7 +28,6 @@ enum spec_mode { MODE_NONE, MODE_PUBLIC, MODE_ALLOWLIST, MODE_GATEWAY };
 #define SPEC_MAX_INGRESS 32
 #define SPEC_MAX_ENV 1000
 #define SPEC_MAX_ARGS 1000
-#define SPEC_MAX_LABELS 64
 
 struct spec_env {
 	const char *name, *value;
