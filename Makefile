@@ -17,7 +17,7 @@ OBJS := $(SRCS:compiler/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/templates.o
 TEMPLATES := templates/pod.yaml templates/networkpolicy.yaml templates/egressgatewaypolicy.yaml
 
 .PHONY: all run test deps unit golden e2e update-golden bench asan ubsan valgrind clean \
-        fuzz test-bins
+        fuzz test-bins lint check-deps alloc safety
 all: $(BUILD)/agentfence
 
 $(BUILD)/obj/%.o: compiler/%.c $(wildcard compiler/*.h)
@@ -40,6 +40,11 @@ $(BUILD)/agentfence: $(BUILD)/obj/main.o $(BUILD)/libagentfence.a
 
 deps:
 	@sh tests/deps.sh $(DEB_PKGS)
+
+# what the sanitizer, fuzz, valgrind and lint targets need on top
+CHECK_PKGS := clang libclang-rt-dev clang-tidy cppcheck valgrind
+check-deps:
+	@sh tests/deps.sh $(DEB_PKGS) $(CHECK_PKGS)
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -84,7 +89,7 @@ $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/libagentfence.a
 
 # new inputs go to build/fuzz/corpus/T (tests/fuzz/corpus/T is read only);
 # crashes to build/fuzz/crashes/T/: copy them to tests/fuzz/crashes/T/ with the fix
-fuzz:
+fuzz: check-deps
 	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang \
 	  CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -DAF_PLAIN_MALLOC" \
 	  $(FUZZ_TARGETS:%=build/fuzz/%)
@@ -118,20 +123,35 @@ SAN_ENV := ASAN_OPTIONS=detect_leaks=1:exitcode=86 \
 ASAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -DAF_PLAIN_MALLOC
 UBSAN_CFLAGS := -O1 -g -fsanitize=undefined -fno-sanitize-recover=all
 
-asan:
+asan: check-deps
 	@$(SAN_ENV) $(MAKE) --no-print-directory BUILD=build/asan CC=clang CFLAGS="$(ASAN_CFLAGS)" \
 	  LDFLAGS="-fsanitize=address,undefined" all test-bins unit
 	$(SAN_ENV) LC_ALL=C sh tests/run.sh build/asan/agentfence
 
-ubsan:
+ubsan: check-deps
 	@$(SAN_ENV) $(MAKE) --no-print-directory BUILD=build/ubsan CFLAGS="$(UBSAN_CFLAGS)" \
 	  LDFLAGS="-fsanitize=undefined" all test-bins unit
 	$(SAN_ENV) LC_ALL=C sh tests/run.sh build/ubsan/agentfence
 
-valgrind:
+valgrind: check-deps
 	@$(MAKE) --no-print-directory BUILD=build/plain CFLAGS="-O1 -g -DAF_PLAIN_MALLOC" all
 	LC_ALL=C AGENTFENCE_WRAP="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite" \
 	  sh tests/e2e.sh build/plain/agentfence
+
+# allocation-failure walk (tests/alloc.sh): each allocation of a full compile fails once
+alloc: check-deps
+	@$(MAKE) --no-print-directory BUILD=build/failmalloc CC=clang CFLAGS="$(ASAN_CFLAGS) -DAF_FAILMALLOC" \
+	  LDFLAGS="-fsanitize=address,undefined" all
+	LC_ALL=C sh tests/alloc.sh build/failmalloc/agentfence
+
+# output folder safety (tests/outdir.sh): kill -9 in the middle of 20,000 agents, a full disk
+safety: all
+	LC_ALL=C sh tests/outdir.sh $(BUILD)/agentfence
+
+# static analysis: cppcheck, and clang-tidy with .clang-tidy (findings are errors)
+lint: check-deps
+	cppcheck -q --enable=warning,performance,portability --error-exitcode=1 --inline-suppr -Icompiler compiler/
+	clang-tidy --quiet $(wildcard compiler/*.c) -- $(WARN) -DAGENTFENCE_VERSION='"$(VERSION)"' -Icompiler
 
 clean:
 	rm -rf build out

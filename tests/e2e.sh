@@ -61,6 +61,20 @@ expect_rc 0 "empty documents" -- af compile "$tmp/empty.yaml" $ex
 sed 's/job-7f3a/job-bad_/' $ex >"$tmp/later.yaml"
 expect_rc 1 "error in second file" -- af compile $ex "$tmp/later.yaml"
 [ -s "$tmp/o" ] && bad "output written despite an error" || ok
+# stdout to a regular file: written as it goes, taken back on error
+python3 -c '
+import sys
+for i in range(3000):
+    print("---\napiVersion: agentfence.dev/v1alpha1\nkind: AgentIsolation\nmetadata: {name: big-%d, namespace: agents}\nspec:\n  image: a\n  egress: {mode: public}" % i)
+' >"$tmp/big.yaml"
+echo "old content" >"$tmp/out.file"
+af compile "$tmp/big.yaml" "$tmp/later.yaml" >>"$tmp/out.file" 2>/dev/null
+[ $? -eq 1 ] && ok || bad "large run with a late error: exit code"
+[ "$(cat "$tmp/out.file")" = "old content" ] && ok || bad "a failed run left output in the stdout file ($(wc -c <"$tmp/out.file") bytes)"
+af compile "$tmp/big.yaml" >"$tmp/out.file" 2>/dev/null && ok || bad "large run to a file"
+af compile "$tmp/big.yaml" | cmp -s - "$tmp/out.file" && ok || bad "file and pipe output differ"
+af compile "$tmp/big.yaml" "$tmp/later.yaml" 2>/dev/null | wc -c >"$tmp/n"
+[ "$(cat "$tmp/n")" -eq 0 ] && ok || bad "a failed run wrote to a pipe"
 # the same agents in two files: duplicates across files
 expect_rc 1 "duplicates across files" -- af compile $ex $ex
 grep_err "duplicate agent agents/job-7f3a (first defined at examples/agents.yaml:3)" "duplicate message"

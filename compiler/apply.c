@@ -1,0 +1,1218 @@
+#include "apply.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "build.h"
+#include "emit.h"
+#include "xalloc.h"
+
+#define CONTAINER(p, T, m) ((T *)(void *)((char *)(p) - offsetof(T, m)))
+#define PATH_LEN 1400
+#define LIST_PAGE "500"
+#define LIST_MAX_PAGES 10000          /* a server that never stops paging */
+#define POLL_FIRST_MS 250
+#define POLL_MAX_MS 2000
+
+/* --- the resources agentfence writes (data, not code) --- */
+
+enum res { RES_NETPOL, RES_CEGP, RES_POD, RES_COUNT };
+
+static const struct resdef {
+	const char *kind;
+	const char *prefix;     /* API group/version path */
+	const char *plural;
+	const char *lower;      /* kubectl's name in output lines */
+	int namespaced;
+} resdefs[RES_COUNT] = {
+	{ "NetworkPolicy", "/apis/networking.k8s.io/v1", "networkpolicies", "networkpolicy", 1 },
+	{ "CiliumEgressGatewayPolicy", "/apis/cilium.io/v2", "ciliumegressgatewaypolicies",
+	  "ciliumegressgatewaypolicy", 0 },
+	{ "Pod", "/api/v1", "pods", "pod", 1 },
+};
+
+static void
+obj_path(char *out, size_t n, enum res r, const char *ns, const char *name, const char *query)
+{
+	const struct resdef *d = &resdefs[r];
+
+	if (d->namespaced)
+		snprintf(out, n, "%s/namespaces/%s/%s/%s%s", d->prefix, ns, d->plural, name, query);
+	else
+		snprintf(out, n, "%s/%s/%s%s", d->prefix, d->plural, name, query);
+}
+
+/* --- the plan --- */
+
+struct run;
+struct podwait;
+
+enum { PW_GONE, PW_ABSENT, PW_FAILED };
+typedef void (*pw_then_fn)(struct podwait *pw, int result);
+
+/* Delete a Pod and (when `wait`) poll until a GET says it is gone. */
+struct podwait {
+	struct run *run;
+	const char *ns, *agent, *name;
+	int wait;
+	char uid[80];
+	long deadline, delay;
+	pw_then_fn then;
+};
+
+struct pobj {
+	enum res res;
+	char *name;
+	char *body;             /* compact JSON */
+	size_t len;
+};
+
+struct pagent;
+
+struct step {
+	struct run *run;
+	struct pagent *ag;
+	size_t idx;
+};
+
+struct pagent {
+	char *ns, *name;
+	int gateway;
+	size_t nobjs;           /* policies first, the Pod last */
+	struct pobj objs[BUILD_MAX_OBJECTS];
+	/* run state */
+	struct step steps[BUILD_MAX_OBJECTS];
+	size_t pending;
+	int policy_failed, recreated, finished, ok;
+	struct podwait pw;
+};
+
+struct apply_plan {
+	struct pagent *a;
+	size_t n, cap;
+};
+
+int
+apply_plan_new(struct apply_plan **pp)
+{
+	return (*pp = xcalloc(1, sizeof(**pp))) ? 0 : -1;
+}
+
+size_t
+apply_plan_count(const struct apply_plan *p)
+{
+	return p->n;
+}
+
+void
+apply_plan_free(struct apply_plan *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		free(p->a[i].ns);
+		free(p->a[i].name);
+		for (size_t j = 0; j < p->a[i].nobjs; j++) {
+			free(p->a[i].objs[j].name);
+			free(p->a[i].objs[j].body);
+		}
+	}
+	free(p->a);
+	free(p);
+}
+
+static int
+res_of_kind(const char *kind)
+{
+	for (int r = 0; r < RES_COUNT; r++)
+		if (strcmp(resdefs[r].kind, kind) == 0)
+			return r;
+	return -1;
+}
+
+int
+apply_plan_add(struct apply_plan *p, const struct spec_agent *ag, struct node **objs,
+	       size_t nobjs, struct diags *d)
+{
+	struct pagent *a;
+	struct buf b = BUF_INIT;
+
+	if (nobjs < 2 || nobjs > BUILD_MAX_OBJECTS) {
+		diag_error(d, ag->file, ag->line, ag->col, "internal error: %zu objects", nobjs);
+		return -1;
+	}
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		struct pagent *na = xreallocarray(p->a, cap, sizeof(*na));
+
+		if (!na)
+			goto oom;
+		p->a = na;
+		p->cap = cap;
+	}
+	a = &p->a[p->n];
+	memset(a, 0, sizeof(*a));
+	p->n++;   /* from here on apply_plan_free() releases what is set */
+	a->gateway = ag->mode == MODE_GATEWAY;
+	if (!(a->ns = xstrdup(ag->ns)) || !(a->name = xstrdup(ag->name)))
+		goto oom;
+	for (size_t i = 0; i < nobjs; i++) {
+		struct pobj *o = &a->objs[i];
+		json_t *j;
+		const char *kind, *name, *ns;
+		int r;
+
+		b.n = 0;
+		if (emit_json(&b, objs[i], 0) < 0 || b.err) {
+			diag_error(d, ag->file, ag->line, ag->col,
+				   "cannot write JSON (a string is not valid UTF-8)");
+			goto fail;
+		}
+		/* read back what is sent: the names come from the object itself */
+		if (!(j = json_loadb(b.p, b.n, 0, NULL)))
+			goto oom;
+		kind = json_string_value(json_object_get(j, "kind"));
+		name = json_string_value(json_object_get(json_object_get(j, "metadata"), "name"));
+		ns = json_string_value(json_object_get(json_object_get(j, "metadata"), "namespace"));
+		r = kind ? res_of_kind(kind) : -1;
+		/* the contract with build.c: policies first, the Pod last, names set */
+		if (r < 0 || !name || (r == RES_POD) != (i == nobjs - 1) ||
+		    (resdefs[r].namespaced && (!ns || strcmp(ns, ag->ns) != 0))) {
+			json_decref(j);
+			diag_error(d, ag->file, ag->line, ag->col,
+				   "internal error: unexpected object %zu (%s)", i, kind ? kind : "no kind");
+			goto fail;
+		}
+		o->res = (enum res)r;
+		o->name = xstrdup(name);
+		o->body = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+		a->nobjs++;
+		json_decref(j);
+		if (!o->name || !o->body)
+			goto oom;
+		o->len = strlen(o->body);
+	}
+	buf_free(&b);
+	return 0;
+oom:
+	diag_error(d, ag->file, ag->line, ag->col, "out of memory");
+fail:
+	buf_free(&b);
+	return -1;
+}
+
+/* --- a run --- */
+
+struct found;
+
+/* An agent being deleted (delete, prune): its Pods, then its policies. */
+struct victim {
+	struct run *run;
+	const char *ns, *job;
+	struct found *objs;     /* Pods first */
+	size_t nobjs, npods;
+	size_t cur, pending;
+	int failed;
+	struct podwait pw;
+};
+
+/* An object found by a list (prune), or named by the plan (delete). */
+struct found {
+	enum res res;
+	char *ns, *job, *name;
+	int skip;
+	struct victim *v;
+};
+
+struct nsstate {
+	const char *ns;
+	int failed;
+};
+
+struct lister {
+	struct run *run;
+	struct nsstate *nss;
+	enum res res;
+	unsigned pages;
+};
+
+struct run {
+	struct apply_plan *p;
+	struct kapi *k;
+	struct apply_opts o;
+	apply_event_fn fn;
+	void *ctx;
+	struct apply_summary *s;
+	size_t next, active, done, failed;
+	int oom;
+	int pruning;
+	/* delete and prune */
+	struct found *found;
+	size_t nfound, capfound;
+	struct victim *victims;
+	size_t nvictims;
+};
+
+static long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+report(struct run *run, enum apply_event_type t, const char *ns, const char *agent, int res,
+       const char *name, const char *action, const char *msg, const char *hint)
+{
+	struct apply_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.type = t;
+	ev.ns = ns;
+	ev.agent = agent;
+	ev.resource = res >= 0 ? resdefs[res].lower : NULL;
+	ev.name = name;
+	ev.action = action;
+	ev.message = msg;
+	ev.hint = hint;
+	ev.dry_run = run->o.dry_run;
+	ev.done = run->done;
+	ev.total = run->p->n;
+	ev.failed = run->failed;
+	run->fn(run->ctx, &ev);
+}
+
+static void
+report_warnings(struct run *run, const char *ns, const char *agent, int res, const char *name,
+	        const struct kapi_response *r)
+{
+	const char *s = r->warnings;
+
+	while (s && *s) {
+		size_t n = strcspn(s, "\n");
+		char line[512];
+
+		snprintf(line, sizeof(line), "%.*s", (int)(n < 500 ? n : 500), s);
+		report(run, APPLY_EV_WARNING, ns, agent, res, name, NULL, line, NULL);
+		s += n + (s[n] != 0);
+	}
+}
+
+/* What went wrong, in one line. Never anything we sent. */
+static void
+describe(const struct kapi_response *r, char *out, size_t n)
+{
+	int w;
+
+	if (r->error)
+		w = snprintf(out, n, "%s", r->error);
+	else
+		w = snprintf(out, n, "%s (%ld%s%s)", *r->message ? r->message : "no message",
+			     r->status, *r->reason ? " " : "", r->reason);
+	if (r->attempts > 1 && w > 0 && (size_t)w < n)
+		snprintf(out + w, n - (size_t)w, ", after %d attempts", r->attempts);
+}
+
+static int
+ok2xx(const struct kapi_response *r)
+{
+	return !r->error && r->status >= 200 && r->status < 300;
+}
+
+/* The name in `RuntimeClass "NAME" not found`, else NULL. */
+static int
+runtime_class_missing(const struct kapi_response *r, char *name, size_t n)
+{
+	const char *p = strstr(r->message, "RuntimeClass \""), *q;
+
+	if (r->status != 403 || !p || !strstr(p, "not found"))
+		return 0;
+	p += strlen("RuntimeClass \"");
+	q = strchr(p, '"');
+	snprintf(name, n, "%.*s", q ? (int)(q - p) : 0, p);
+	return 1;
+}
+
+static int
+crd_missing(int res, const struct kapi_response *r)
+{
+	/* the route does not exist: "the server could not find the requested
+	 * resource", with no details.kind (a missing object names its kind) */
+	return res == RES_CEGP && r->status == 404 && !*r->details_kind;
+}
+
+static int
+namespace_missing(const struct kapi_response *r)
+{
+	return r->status == 404 && strcmp(r->details_kind, "namespaces") == 0;
+}
+
+static int
+pod_immutable(const struct kapi_response *r)
+{
+	return r->status == 422 && strstr(r->message, "pod updates may not change fields");
+}
+
+/* What to do about a failed request, or NULL. */
+static const char *
+hint_for(int res, const char *ns, const struct kapi_response *r, char *out, size_t n)
+{
+	char rc[256];
+
+	if (r->error && r->tls)
+		return "the TLS connection failed: check the cluster's certificate-authority and the "
+		       "client certificate in the kubeconfig";
+	if (r->error)
+		return "the API server did not answer in time or dropped the connection; check that "
+		       "it is reachable and try again (--request-timeout sets the limit per request)";
+	if (runtime_class_missing(r, rc, sizeof(rc))) {
+		snprintf(out, n,
+			 "RuntimeClass \"%s\" does not exist on this cluster: install its runtime "
+			 "(e.g. Kata Containers) or set spec.runtimeClassName, or the profile's "
+			 "defaults.runtimeClassName, to one that `kubectl get runtimeclass` lists", rc);
+		return out;
+	}
+	if (namespace_missing(r)) {
+		snprintf(out, n,
+			 "namespace \"%s\" does not exist: create it (kubectl create namespace %s) or "
+			 "set metadata.namespace to an existing one", ns, ns);
+		return out;
+	}
+	if (crd_missing(res, r))
+		return "the CiliumEgressGatewayPolicy CRD (cilium.io/v2) is not installed: install "
+		       "Cilium with its egress gateway enabled (egressGateway.enabled=true), or use "
+		       "egress mode public";
+	switch (r->status) {
+	case 401:
+		return "the API server rejected the credentials: they are wrong or expired";
+	case 403:
+		return "the credentials lack permission: agentfence needs get, list, patch and "
+		       "delete on pods, networkpolicies.networking.k8s.io and "
+		       "ciliumegressgatewaypolicies.cilium.io";
+	case 409:
+		return "another writer changed the object at the same time; run again";
+	case 422:
+		return "the server refused the object as invalid; check the site templates "
+		       "(--templates) and the spec";
+	case 429:
+	case 500:
+	case 502:
+	case 503:
+	case 504:
+		return "the API server is overloaded or failing; try again later";
+	default:
+		return NULL;
+	}
+}
+
+static void
+report_failure(struct run *run, const char *ns, const char *agent, int res, const char *name,
+	       const char *what, const struct kapi_response *r)
+{
+	char desc[1024], msg[1400], hint[600];
+	const char *h = hint_for(res, ns, r, hint, sizeof(hint));
+
+	describe(r, desc, sizeof(desc));
+	snprintf(msg, sizeof(msg), "%s%s", what ? what : "", desc);
+	report(run, APPLY_EV_ERROR, ns, agent, res, name, NULL, msg, h);
+}
+
+static int
+submit(struct run *run, const char *method, const char *path, const char *body, size_t len,
+       long delay, kapi_done_fn fn, void *ctx)
+{
+	if (kapi_request(run->k, method, path, body ? KAPI_APPLY_TYPE : NULL, body, len, delay, fn,
+			 ctx) == 0)
+		return 0;
+	run->oom = 1;
+	run->s->errors = 1;
+	report(run, APPLY_EV_ERROR, NULL, NULL, -1, NULL, NULL, "out of memory", NULL);
+	return -1;
+}
+
+static const char *
+apply_query(const struct run *run)
+{
+	/* force: see apply.h */
+	return run->o.dry_run ? "?fieldManager=" APPLY_FIELD_MANAGER "&force=true&dryRun=All"
+			      : "?fieldManager=" APPLY_FIELD_MANAGER "&force=true";
+}
+
+/* --- Pod deletion, and waiting until it is gone --- */
+
+static void pw_on_get(void *ctx, const struct kapi_response *r);
+
+static void
+pw_poll(struct podwait *pw)
+{
+	char path[PATH_LEN];
+
+	obj_path(path, sizeof(path), RES_POD, pw->ns, pw->name, "");
+	if (submit(pw->run, "GET", path, NULL, 0, pw->delay, pw_on_get, pw) < 0)
+		pw->then(pw, PW_FAILED);
+}
+
+static const char *
+uid_of(const struct kapi_response *r)
+{
+	const char *s = json_string_value(json_object_get(json_object_get(r->json, "metadata"),
+							  "uid"));
+
+	return s ? s : "";
+}
+
+static void
+pw_on_get(void *ctx, const struct kapi_response *r)
+{
+	struct podwait *pw = ctx;
+	struct run *run = pw->run;
+	char msg[512];
+
+	if (!r->error && r->status == 404) {
+		pw->then(pw, PW_GONE);
+		return;
+	}
+	if (!ok2xx(r)) {
+		report_failure(run, pw->ns, pw->agent, RES_POD, pw->name,
+			       "cannot tell whether the Pod is gone: ", r);
+		pw->then(pw, PW_FAILED);
+		return;
+	}
+	if (*pw->uid && strcmp(uid_of(r), pw->uid) != 0) {
+		/* someone created it again: it is not the Pod we deleted */
+		report(run, APPLY_EV_ERROR, pw->ns, pw->agent, RES_POD, pw->name, NULL,
+		       "a new Pod of that name appeared while the old one was being deleted", NULL);
+		pw->then(pw, PW_FAILED);
+		return;
+	}
+	if (now_ms() >= pw->deadline) {
+		snprintf(msg, sizeof(msg), "the Pod is still terminating after %ld s",
+			 (run->o.wait_timeout_ms + 999) / 1000);
+		report(run, APPLY_EV_ERROR, pw->ns, pw->agent, RES_POD, pw->name, NULL, msg,
+		       "wait for it to stop (kubectl get pod -w), then run again; --timeout sets how "
+		       "long to wait");
+		pw->then(pw, PW_FAILED);
+		return;
+	}
+	pw->delay = !pw->delay ? POLL_FIRST_MS : pw->delay * 2 > POLL_MAX_MS ? POLL_MAX_MS
+									     : pw->delay * 2;
+	pw_poll(pw);
+}
+
+static void
+pw_on_delete(void *ctx, const struct kapi_response *r)
+{
+	struct podwait *pw = ctx;
+	struct run *run = pw->run;
+
+	if (!r->error && r->status == 404) {
+		pw->then(pw, PW_ABSENT);
+		return;
+	}
+	if (!ok2xx(r)) {
+		report_failure(run, pw->ns, pw->agent, RES_POD, pw->name, "cannot delete the Pod: ", r);
+		pw->then(pw, PW_FAILED);
+		return;
+	}
+	snprintf(pw->uid, sizeof(pw->uid), "%s", uid_of(r));
+	report(run, APPLY_EV_OBJECT, pw->ns, pw->agent, RES_POD, pw->name, "deleted", NULL, NULL);
+	report_warnings(run, pw->ns, pw->agent, RES_POD, pw->name, r);
+	if (run->o.dry_run || !pw->wait) {
+		pw->then(pw, PW_GONE);
+		return;
+	}
+	pw->deadline = now_ms() + run->o.wait_timeout_ms;
+	pw->delay = 0;   /* at once: most Pods without a grace period are gone already */
+	pw_poll(pw);
+}
+
+static void
+pw_start(struct podwait *pw)
+{
+	char path[PATH_LEN];
+
+	pw->uid[0] = 0;
+	obj_path(path, sizeof(path), RES_POD, pw->ns, pw->name,
+		 pw->run->o.dry_run ? "?dryRun=All" : "");
+	if (submit(pw->run, "DELETE", path, NULL, 0, 0, pw_on_delete, pw) < 0)
+		pw->then(pw, PW_FAILED);
+}
+
+/* --- apply: the state machine of one agent --- */
+
+static void start_agents(struct run *run);
+static void on_pod(void *ctx, const struct kapi_response *r);
+
+static void
+agent_done(struct run *run, struct pagent *a, int ok, const char *why)
+{
+	a->finished = 1;
+	a->ok = ok;
+	if (ok) {
+		run->s->applied++;
+	} else {
+		run->s->failed++;
+		run->failed++;
+		run->s->errors = 1;
+		report(run, APPLY_EV_AGENT_FAILED, a->ns, a->name, -1, NULL, NULL, why, NULL);
+	}
+	run->active--;
+	run->done++;
+	report(run, APPLY_EV_PROGRESS, NULL, NULL, -1, NULL, NULL, NULL, NULL);
+	start_agents(run);
+}
+
+static void
+submit_pod(struct run *run, struct pagent *a)
+{
+	struct pobj *o = &a->objs[a->nobjs - 1];
+	char path[PATH_LEN];
+
+	obj_path(path, sizeof(path), RES_POD, a->ns, o->name, apply_query(run));
+	if (submit(run, "PATCH", path, o->body, o->len, 0, on_pod, &a->steps[a->nobjs - 1]) < 0)
+		agent_done(run, a, 0, "not applied (out of memory)");
+}
+
+static void
+on_cleanup_done(struct podwait *pw, int result)
+{
+	struct pagent *a = CONTAINER(pw, struct pagent, pw);
+
+	if (result == PW_GONE)
+		agent_done(pw->run, a, 0,
+			   "its policies could not all be applied, so its Pod was deleted");
+	else if (result == PW_ABSENT)
+		agent_done(pw->run, a, 0,
+			   "its policies could not all be applied, so its Pod was not created");
+	else
+		agent_done(pw->run, a, 0,
+			   "its policies could not all be applied, and its existing Pod could not be "
+			   "deleted: it may be running without them; delete it now "
+			   "(kubectl delete pod)");
+}
+
+static void
+policies_settled(struct run *run, struct pagent *a)
+{
+	if (!a->policy_failed) {
+		submit_pod(run, a);
+		return;
+	}
+	/* never leave a Pod running without its isolation */
+	a->pw.run = run;
+	a->pw.ns = a->ns;
+	a->pw.agent = a->name;
+	a->pw.name = a->objs[a->nobjs - 1].name;
+	a->pw.wait = run->o.wait;
+	a->pw.then = on_cleanup_done;
+	pw_start(&a->pw);
+}
+
+static void
+on_policy(void *ctx, const struct kapi_response *r)
+{
+	struct step *st = ctx;
+	struct run *run = st->run;
+	struct pagent *a = st->ag;
+	struct pobj *o = &a->objs[st->idx];
+
+	if (ok2xx(r)) {
+		report(run, APPLY_EV_OBJECT, a->ns, a->name, (int)o->res, o->name,
+		       r->status == 201 ? "created" : "configured", NULL, NULL);
+		report_warnings(run, a->ns, a->name, (int)o->res, o->name, r);
+	} else {
+		a->policy_failed = 1;
+		report_failure(run, a->ns, a->name, (int)o->res, o->name, NULL, r);
+	}
+	if (--a->pending == 0)
+		policies_settled(run, a);
+}
+
+static void
+on_recreate_gone(struct podwait *pw, int result)
+{
+	struct pagent *a = CONTAINER(pw, struct pagent, pw);
+	struct run *run = pw->run;
+
+	if (result == PW_FAILED) {
+		agent_done(run, a, 0, "its Pod could not be replaced");
+		return;
+	}
+	if (run->o.dry_run) {
+		/* the old Pod is still there, so the new one cannot be checked */
+		agent_done(run, a, 1, NULL);
+		return;
+	}
+	submit_pod(run, a);
+}
+
+static void
+on_pod(void *ctx, const struct kapi_response *r)
+{
+	struct step *st = ctx;
+	struct run *run = st->run;
+	struct pagent *a = st->ag;
+	struct pobj *o = &a->objs[st->idx];
+
+	if (ok2xx(r)) {
+		report(run, APPLY_EV_OBJECT, a->ns, a->name, RES_POD, o->name,
+		       r->status == 201 ? "created" : "configured", NULL, NULL);
+		report_warnings(run, a->ns, a->name, RES_POD, o->name, r);
+		agent_done(run, a, 1, NULL);
+		return;
+	}
+	if (pod_immutable(r) && run->o.recreate && !a->recreated) {
+		a->recreated = 1;
+		report(run, APPLY_EV_WARNING, a->ns, a->name, RES_POD, o->name, NULL,
+		       "its spec changed, and a Pod's spec cannot change in place: recreating it",
+		       NULL);
+		a->pw.run = run;
+		a->pw.ns = a->ns;
+		a->pw.agent = a->name;
+		a->pw.name = o->name;
+		a->pw.wait = 1;
+		a->pw.then = on_recreate_gone;
+		pw_start(&a->pw);
+		return;
+	}
+	if (pod_immutable(r)) {
+		report(run, APPLY_EV_ERROR, a->ns, a->name, RES_POD, o->name, NULL,
+		       "its spec changed, and a running Pod's spec cannot change in place",
+		       "run again with --recreate to delete the Pod and create it anew (the agent "
+		       "restarts)");
+		agent_done(run, a, 0, "its running Pod was left as it was (old spec, current policies)");
+		return;
+	}
+	report_failure(run, a->ns, a->name, RES_POD, o->name, NULL, r);
+	agent_done(run, a, 0, "its Pod could not be applied (its policies are in place)");
+}
+
+static void
+agent_start(struct run *run, struct pagent *a)
+{
+	char path[PATH_LEN];
+	size_t npol = a->nobjs - 1, sent = 0;
+
+	for (size_t i = 0; i < a->nobjs; i++) {
+		a->steps[i].run = run;
+		a->steps[i].ag = a;
+		a->steps[i].idx = i;
+	}
+	a->pending = npol;
+	for (size_t i = 0; i < npol; i++) {
+		struct pobj *o = &a->objs[i];
+
+		obj_path(path, sizeof(path), o->res, a->ns, o->name, apply_query(run));
+		if (submit(run, "PATCH", path, o->body, o->len, 0, on_policy, &a->steps[i]) == 0)
+			sent++;
+		else
+			a->policy_failed = 1;
+	}
+	a->pending = sent;
+	if (sent == 0)
+		policies_settled(run, a);
+}
+
+static void
+start_agents(struct run *run)
+{
+	while (!run->oom && run->active < (size_t)run->o.max_active && run->next < run->p->n) {
+		struct pagent *a = &run->p->a[run->next++];
+
+		run->active++;
+		agent_start(run, a);
+	}
+}
+
+/* --- delete: Pods first, policies once the Pods are gone --- */
+
+static void start_victims(struct run *run);
+static void victim_next_pod(struct victim *v);
+
+static void
+victim_done(struct victim *v, int ok)
+{
+	struct run *run = v->run;
+
+	if (run->pruning) {
+		if (ok)
+			run->s->pruned++;
+		else
+			run->s->prune_failed++;
+	} else if (ok) {
+		run->s->applied++;
+	} else {
+		run->s->failed++;
+		run->failed++;
+	}
+	if (!ok)
+		run->s->errors = 1;
+	run->active--;
+	run->done++;
+	if (!run->pruning)
+		report(run, APPLY_EV_PROGRESS, NULL, NULL, -1, NULL, NULL, NULL, NULL);
+	start_victims(run);
+}
+
+static void
+on_policy_deleted(void *ctx, const struct kapi_response *r)
+{
+	struct found *f = ctx;
+	struct victim *v = f->v;
+	struct run *run = v->run;
+
+	if (ok2xx(r)) {
+		report(run, APPLY_EV_OBJECT, v->ns, v->job, (int)f->res, f->name, "deleted", NULL, NULL);
+		report_warnings(run, v->ns, v->job, (int)f->res, f->name, r);
+	} else if (r->error || r->status != 404) {
+		/* 404: already gone, or (egress policy) Cilium is not installed */
+		report_failure(run, v->ns, v->job, (int)f->res, f->name, "cannot delete: ", r);
+		v->failed = 1;
+	}
+	if (--v->pending == 0) {
+		if (v->failed)
+			report(run, APPLY_EV_AGENT_FAILED, v->ns, v->job, -1, NULL, NULL,
+			       "some of its policies could not be deleted (its Pod is gone)", NULL);
+		victim_done(v, !v->failed);
+	}
+}
+
+static void
+victim_policies(struct victim *v)
+{
+	struct run *run = v->run;
+	char path[PATH_LEN];
+	size_t sent = 0;
+
+	for (size_t i = v->npods; i < v->nobjs; i++) {
+		struct found *f = &v->objs[i];
+
+		obj_path(path, sizeof(path), f->res, v->ns, f->name,
+			 run->o.dry_run ? "?dryRun=All" : "");
+		if (submit(run, "DELETE", path, NULL, 0, 0, on_policy_deleted, f) == 0)
+			sent++;
+		else
+			v->failed = 1;
+	}
+	v->pending = sent;
+	if (sent == 0)
+		victim_done(v, !v->failed);
+}
+
+static void
+victim_pod_done(struct podwait *pw, int result)
+{
+	struct victim *v = CONTAINER(pw, struct victim, pw);
+
+	if (result == PW_FAILED) {
+		report(v->run, APPLY_EV_AGENT_FAILED, v->ns, v->job, -1, NULL, NULL,
+		       "its policies were kept: its Pod is not gone, and must not run without them",
+		       NULL);
+		victim_done(v, 0);
+		return;
+	}
+	v->cur++;
+	victim_next_pod(v);
+}
+
+static void
+victim_next_pod(struct victim *v)
+{
+	if (v->cur >= v->npods) {
+		victim_policies(v);
+		return;
+	}
+	v->pw.run = v->run;
+	v->pw.ns = v->ns;
+	v->pw.agent = v->job;
+	v->pw.name = v->objs[v->cur].name;
+	v->pw.wait = 1;
+	v->pw.then = victim_pod_done;
+	pw_start(&v->pw);
+}
+
+static void
+start_victims(struct run *run)
+{
+	while (!run->oom && run->active < (size_t)run->o.max_active && run->next < run->nvictims) {
+		struct victim *v = &run->victims[run->next++];
+
+		run->active++;
+		v->cur = 0;
+		victim_next_pod(v);
+	}
+}
+
+static int
+add_found(struct run *run, enum res res, const char *ns, const char *job, const char *name)
+{
+	struct found *f;
+
+	if (run->nfound == run->capfound) {
+		size_t cap = run->capfound ? run->capfound * 2 : 64;
+		struct found *nf = xreallocarray(run->found, cap, sizeof(*nf));
+
+		if (!nf)
+			return -1;
+		run->found = nf;
+		run->capfound = cap;
+	}
+	f = &run->found[run->nfound];
+	memset(f, 0, sizeof(*f));
+	f->res = res;
+	f->ns = xstrdup(ns);
+	f->job = xstrdup(job);
+	f->name = xstrdup(name);
+	if (!f->ns || !f->job || !f->name) {
+		free(f->ns);
+		free(f->job);
+		free(f->name);
+		return -1;
+	}
+	run->nfound++;
+	return 0;
+}
+
+static int
+cmp_found(const void *x, const void *y)
+{
+	const struct found *a = x, *b = y;
+	int c;
+
+	if ((c = strcmp(a->ns, b->ns)) || (c = strcmp(a->job, b->job)))
+		return c;
+	if ((a->res == RES_POD) != (b->res == RES_POD))
+		return a->res == RES_POD ? -1 : 1;   /* Pods first */
+	return strcmp(a->name, b->name);
+}
+
+/* Group the (unskipped) found objects into victims and delete them. */
+static void
+run_victims(struct run *run)
+{
+	size_t i, j, n = 0;
+
+	if (!run->nfound)
+		return;
+	qsort(run->found, run->nfound, sizeof(*run->found), cmp_found);
+	for (i = 0; i < run->nfound; i = j) {
+		for (j = i + 1; j < run->nfound && strcmp(run->found[i].ns, run->found[j].ns) == 0 &&
+			     strcmp(run->found[i].job, run->found[j].job) == 0; j++)
+			;
+		n++;
+	}
+	if (!n)
+		return;
+	if (!(run->victims = xcalloc(n, sizeof(*run->victims)))) {
+		run->s->errors = 1;
+		report(run, APPLY_EV_ERROR, NULL, NULL, -1, NULL, NULL, "out of memory", NULL);
+		return;
+	}
+	for (i = 0; i < run->nfound; i = j) {
+		struct victim *v = &run->victims[run->nvictims++];
+
+		for (j = i + 1; j < run->nfound && strcmp(run->found[i].ns, run->found[j].ns) == 0 &&
+			     strcmp(run->found[i].job, run->found[j].job) == 0; j++)
+			;
+		v->run = run;
+		v->ns = run->found[i].ns;
+		v->job = run->found[i].job;
+		v->objs = &run->found[i];
+		v->nobjs = j - i;
+		for (size_t k = i; k < j; k++) {
+			run->found[k].v = v;
+			if (run->found[k].res == RES_POD)
+				v->npods++;
+		}
+	}
+	run->next = run->active = run->done = 0;
+	start_victims(run);
+	kapi_run(run->k);
+}
+
+static void
+free_found(struct run *run)
+{
+	for (size_t i = 0; i < run->nfound; i++) {
+		free(run->found[i].ns);
+		free(run->found[i].job);
+		free(run->found[i].name);
+	}
+	free(run->found);
+	free(run->victims);
+	run->found = NULL;
+	run->victims = NULL;
+	run->nfound = run->capfound = run->nvictims = 0;
+}
+
+/* --- prune: list what agentfence manages, delete agents not in the plan --- */
+
+static void list_page(struct lister *l, const char *cont);
+
+static void
+on_list(void *ctx, const struct kapi_response *r)
+{
+	struct lister *l = ctx;
+	struct run *run = l->run;
+	json_t *items, *it;
+	const char *cont;
+	size_t i;
+
+	if (!ok2xx(r) || !r->json) {
+		char what[300];
+
+		if (l->res == RES_CEGP && crd_missing(RES_CEGP, r))
+			return;   /* no Cilium: no egress policy to prune */
+		snprintf(what, sizeof(what), "cannot list %s in namespace %s, so it was not pruned: ",
+			 resdefs[l->res].plural, l->nss->ns);
+		report_failure(run, l->nss->ns, NULL, -1, NULL, what, r);
+		l->nss->failed = 1;
+		run->s->errors = 1;
+		return;
+	}
+	items = json_object_get(r->json, "items");
+	json_array_foreach(items, i, it) {
+		json_t *meta = json_object_get(it, "metadata");
+		const char *name = json_string_value(json_object_get(meta, "name"));
+		const char *job = json_string_value(json_object_get(json_object_get(meta, "labels"),
+								     LABEL_JOB));
+
+		if (!name || !job)
+			continue;   /* not an agent's object */
+		if (add_found(run, l->res, l->nss->ns, job, name) < 0) {
+			l->nss->failed = 1;
+			run->oom = 1;
+			return;
+		}
+	}
+	cont = json_string_value(json_object_get(json_object_get(r->json, "metadata"), "continue"));
+	if (cont && *cont) {
+		if (++l->pages >= LIST_MAX_PAGES) {
+			report(run, APPLY_EV_ERROR, l->nss->ns, NULL, -1, NULL, NULL,
+			         "the server kept paging a list; namespace not pruned", NULL);
+			l->nss->failed = 1;
+			run->s->errors = 1;
+			return;
+		}
+		list_page(l, cont);
+	}
+}
+
+static void
+list_page(struct lister *l, const char *cont)
+{
+	char path[PATH_LEN + 1024], sel[512], esel[800], econt[1024];
+	const struct resdef *d = &resdefs[l->res];
+	int w;
+
+	if (d->namespaced)
+		snprintf(sel, sizeof(sel), "%s=%s", LABEL_MANAGED, MANAGED_BY);
+	else
+		snprintf(sel, sizeof(sel), "%s=%s,%s=%s", LABEL_MANAGED, MANAGED_BY, LABEL_NAMESPACE,
+			 l->nss->ns);
+	if (kapi_escape(sel, esel, sizeof(esel)) < 0 ||
+	    (cont && kapi_escape(cont, econt, sizeof(econt)) < 0)) {
+		report(l->run, APPLY_EV_ERROR, l->nss->ns, NULL, -1, NULL, NULL,
+		       "a list continue token is too long; namespace not pruned", NULL);
+		l->nss->failed = 1;
+		l->run->s->errors = 1;
+		return;
+	}
+	if (d->namespaced)
+		w = snprintf(path, sizeof(path), "%s/namespaces/%s/%s", d->prefix, l->nss->ns,
+			     d->plural);
+	else
+		w = snprintf(path, sizeof(path), "%s/%s", d->prefix, d->plural);
+	snprintf(path + w, sizeof(path) - (size_t)w, "?labelSelector=%s&limit=" LIST_PAGE "%s%s",
+		 esel, cont ? "&continue=" : "", cont ? econt : "");
+	if (submit(l->run, "GET", path, NULL, 0, 0, on_list, l) < 0)
+		l->nss->failed = 1;
+}
+
+static struct apply_plan *sort_plan;   /* qsort has no context argument in C11 */
+
+static int
+cmp_agent(const void *x, const void *y)
+{
+	const struct pagent *a = &sort_plan->a[*(const size_t *)x];
+	const struct pagent *b = &sort_plan->a[*(const size_t *)y];
+	int c = strcmp(a->ns, b->ns);
+
+	return c ? c : strcmp(a->name, b->name);
+}
+
+static struct pagent *
+find_agent(struct apply_plan *p, const size_t *idx, const char *ns, const char *name)
+{
+	size_t lo = 0, hi = p->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct pagent *a = &p->a[idx[mid]];
+		int c = strcmp(ns, a->ns);
+
+		if (!c)
+			c = strcmp(name, a->name);
+		if (!c)
+			return a;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+static void
+prune(struct run *run)
+{
+	struct nsstate *nss = NULL;
+	struct lister *ls = NULL;
+	size_t *idx = NULL, nns = 0, i, w;
+
+	if (!run->p->n)
+		return;
+	idx = xcalloc(run->p->n, sizeof(*idx));
+	nss = xcalloc(run->p->n, sizeof(*nss));
+	if (!idx || !nss)
+		goto oom;
+	for (i = 0; i < run->p->n; i++)
+		idx[i] = i;
+	sort_plan = run->p;
+	qsort(idx, run->p->n, sizeof(*idx), cmp_agent);
+	for (i = 0; i < run->p->n; i++) {
+		const char *ns = run->p->a[idx[i]].ns;
+
+		if (!nns || strcmp(nss[nns - 1].ns, ns) != 0)
+			nss[nns++].ns = ns;
+	}
+	if (!(ls = xcalloc(nns * RES_COUNT, sizeof(*ls))))
+		goto oom;
+	run->pruning = 1;
+	for (i = 0; i < nns; i++)
+		for (int r = 0; r < RES_COUNT; r++) {
+			struct lister *l = &ls[i * RES_COUNT + (size_t)r];
+
+			l->run = run;
+			l->nss = &nss[i];
+			l->res = (enum res)r;
+			list_page(l, NULL);
+		}
+	kapi_run(run->k);
+	if (run->oom)
+		goto oom;
+	/* keep what belongs to an agent of the plan, and everything of a
+	 * namespace not fully listed */
+	for (i = 0, w = 0; i < run->nfound; i++) {
+		struct found *f = &run->found[i];
+		struct pagent *a = find_agent(run->p, idx, f->ns, f->job);
+		int keep = 0;
+
+		for (size_t k = 0; k < nns; k++)
+			if (strcmp(nss[k].ns, f->ns) == 0 && nss[k].failed)
+				keep = 1;
+		if (a) {
+			/* an object of a live agent that its spec no longer makes (the
+			 * egress policy of an agent that left gateway mode): once its
+			 * Pod is applied, it goes; never a live agent's Pod */
+			keep = keep || f->res == RES_POD || !a->finished || !a->ok;
+			for (size_t k = 0; k < a->nobjs && !keep; k++)
+				if (a->objs[k].res == f->res && strcmp(a->objs[k].name, f->name) == 0)
+					keep = 1;
+		}
+		if (keep) {
+			free(f->ns);
+			free(f->job);
+			free(f->name);
+			continue;
+		}
+		run->found[w++] = *f;
+	}
+	run->nfound = w;
+	run_victims(run);
+	goto out;
+oom:
+	run->s->errors = 1;
+	report(run, APPLY_EV_ERROR, NULL, NULL, -1, NULL, NULL, "out of memory; nothing pruned", NULL);
+out:
+	free(ls);
+	free(nss);
+	free(idx);
+}
+
+static void
+run_init(struct run *run, struct apply_plan *p, struct kapi *k, const struct apply_opts *o,
+	 apply_event_fn fn, void *ctx, struct apply_summary *s)
+{
+	memset(run, 0, sizeof(*run));
+	memset(s, 0, sizeof(*s));
+	run->p = p;
+	run->k = k;
+	run->o = *o;
+	if (run->o.max_active <= 0)
+		run->o.max_active = 16;
+	if (run->o.wait_timeout_ms <= 0)
+		run->o.wait_timeout_ms = 300000;
+	run->fn = fn;
+	run->ctx = ctx;
+	run->s = s;
+	s->agents = p->n;
+}
+
+void
+apply_run(struct apply_plan *p, struct kapi *k, const struct apply_opts *o, apply_event_fn fn,
+	  void *ctx, struct apply_summary *s)
+{
+	struct run run;
+
+	run_init(&run, p, k, o, fn, ctx, s);
+	start_agents(&run);
+	kapi_run(k);
+	if (run.oom)
+		s->errors = 1;
+	if (o->prune && !run.oom)
+		prune(&run);
+	free_found(&run);
+}
+
+void
+apply_delete(struct apply_plan *p, struct kapi *k, const struct apply_opts *o, apply_event_fn fn,
+	     void *ctx, struct apply_summary *s)
+{
+	struct run run;
+	char name[256];
+
+	run_init(&run, p, k, o, fn, ctx, s);
+	for (size_t i = 0; i < p->n; i++) {
+		struct pagent *a = &p->a[i];
+		struct spec_agent ag;
+
+		/* every object the agent may have: an egress policy from an earlier
+		 * gateway mode too (a 404 is fine) */
+		memset(&ag, 0, sizeof(ag));
+		ag.ns = a->ns;
+		ag.name = a->name;
+		build_egw_name(name, &ag);
+		if (add_found(&run, RES_POD, a->ns, a->name, a->objs[a->nobjs - 1].name) < 0 ||
+		    add_found(&run, RES_NETPOL, a->ns, a->name, a->objs[0].name) < 0 ||
+		    add_found(&run, RES_CEGP, a->ns, a->name, name) < 0) {
+			s->errors = 1;
+			report(&run, APPLY_EV_ERROR, NULL, NULL, -1, NULL, NULL, "out of memory", NULL);
+			free_found(&run);
+			return;
+		}
+	}
+	run_victims(&run);
+	if (run.oom)
+		s->errors = 1;
+	free_found(&run);
+}

@@ -1,0 +1,97 @@
+/*
+ * apply: put agents on a cluster in the safe order, and take them off.
+ *
+ * Apply, per agent: server-side apply (fieldManager=agentfence,
+ * force=true) of its NetworkPolicy and, in gateway mode, its
+ * CiliumEgressGatewayPolicy; then, only once the server has stored every
+ * one of them (2xx), its Pod. When a policy fails, the Pod is not applied
+ * and an existing Pod of the agent is deleted (it must not run without
+ * its isolation); the agent is reported failed and the others carry on.
+ * A Pod whose spec changed is left running and reported, or with
+ * `recreate` deleted, waited for until gone, and created again.
+ *
+ * Delete (the delete command, and prune): the Pod first; its policies
+ * only once a GET says the Pod is gone (bounded by wait_timeout_ms).
+ * Prune lists the objects labelled app.kubernetes.io/managed-by=agentfence
+ * in the namespaces of the plan (the cluster-scoped egress policies by
+ * their agentfence.dev/namespace label) and deletes, in that order, the
+ * agents no longer in the plan. A namespace is pruned only when all its
+ * lists were read.
+ *
+ * Force: the isolation must be what the spec says, so agentfence takes
+ * back fields another manager (kubectl edit, a controller) changed; a
+ * conflict error would instead leave a weakened policy in place.
+ *
+ * Nothing here prints: outcomes go to the event callback.
+ *
+ * Ownership: struct apply_plan owns copies of every agent's names and
+ * serialized objects (compact JSON); release with apply_plan_free(). The
+ * kapi client is borrowed. Strings in an apply_event are borrowed until
+ * the callback returns.
+ */
+#ifndef AGENTFENCE_APPLY_H
+#define AGENTFENCE_APPLY_H
+
+#include <stddef.h>
+
+#include "diag.h"
+#include "kapi.h"
+#include "node.h"
+#include "spec.h"
+
+#define APPLY_FIELD_MANAGER "agentfence"
+
+struct apply_plan;
+
+struct apply_opts {
+	int dry_run;            /* dryRun=All: the server checks everything, stores nothing */
+	int prune;              /* delete agents no longer in the plan (their namespaces only) */
+	int recreate;           /* replace a Pod whose spec changed */
+	int wait;               /* also wait until the Pod of a failed agent is gone */
+	long wait_timeout_ms;   /* each wait for a Pod to be gone; 0: 5 minutes */
+	int max_active;         /* agents in progress at once; 0: 16 */
+};
+
+enum apply_event_type {
+	APPLY_EV_OBJECT,        /* resource/name action ("created", "configured", "deleted") */
+	APPLY_EV_ERROR,         /* an object or request failed: message, hint */
+	APPLY_EV_WARNING,       /* a server Warning header, or a note: message */
+	APPLY_EV_AGENT_FAILED,  /* an agent's outcome: message says what state it was left in */
+	APPLY_EV_PROGRESS,      /* done of total agents (failed of them) */
+};
+
+struct apply_event {
+	enum apply_event_type type;
+	const char *ns, *agent;         /* NULL for run-wide events */
+	const char *resource, *name;    /* "pod", "job-1"; NULL when not about an object */
+	const char *action;
+	const char *message;
+	const char *hint;               /* what to do; NULL if nothing useful */
+	int dry_run;
+	size_t done, total, failed;
+};
+
+typedef void (*apply_event_fn)(void *ctx, const struct apply_event *ev);
+
+struct apply_summary {
+	size_t agents;          /* in the plan */
+	size_t applied, failed; /* apply: agents; delete: agents deleted / failed */
+	size_t pruned, prune_failed;
+	int errors;             /* anything failed on the cluster */
+};
+
+int apply_plan_new(struct apply_plan **pp);
+/* Serialize one agent's objects (compile's callback). 0, or -1 with an error in d. */
+int apply_plan_add(struct apply_plan *p, const struct spec_agent *ag, struct node **objs,
+		   size_t nobjs, struct diags *d);
+size_t apply_plan_count(const struct apply_plan *p);
+void apply_plan_free(struct apply_plan *p);
+
+/* Apply every agent of the plan (then prune, if asked). */
+void apply_run(struct apply_plan *p, struct kapi *k, const struct apply_opts *o,
+	       apply_event_fn fn, void *ctx, struct apply_summary *s);
+/* Delete every agent of the plan: Pod, then its policies. */
+void apply_delete(struct apply_plan *p, struct kapi *k, const struct apply_opts *o,
+		  apply_event_fn fn, void *ctx, struct apply_summary *s);
+
+#endif

@@ -1,0 +1,815 @@
+"""agentfence apply / delete against the fake API server (tests/apiserver).
+
+Run from the repository root (make builds build/agentfence first):
+
+    python3 -m unittest discover -s tests/apply -p 'test_*.py'
+
+AGENTFENCE names the binary (default build/agentfence). One fake server
+(TLS, test CA from mkcerts.sh) serves every test; each test starts from an
+empty cluster (POST /reset) and the default configuration.
+
+The safety claims are checked after every run, from the server's state and
+its request log (write_seq is the true commit order):
+  * no Pod exists without its NetworkPolicy (and, in gateway mode, its
+    CiliumEgressGatewayPolicy);
+  * no Pod write happened before its policies were stored;
+  * no policy was deleted while its Pod still existed.
+A fault (500, 403, 429, reset, hang, 504) is injected at every request
+index of a four-agent apply (modes none, public, allowlist, gateway).
+"""
+
+import base64
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+FAKEAPI = os.path.join(ROOT, "tests", "apiserver", "fakeapi.py")
+MKCERTS = os.path.join(ROOT, "tests", "apiserver", "mkcerts.sh")
+BIN = os.path.abspath(os.environ.get("AGENTFENCE", os.path.join(ROOT, "build", "agentfence")))
+
+TOKEN = "agentfence-test-token"          # the server's default token
+EXEC_TOKEN = "exec-plugin-token-7c1d9e"  # only the exec plugin knows it
+FILE_TOKEN = "file-token-31f0a2"         # only the token file knows it
+SA_TOKEN = "serviceaccount-token-55e8"   # only the in-cluster folder knows it
+ALL_TOKENS = [TOKEN, EXEC_TOKEN + "=exec-user", FILE_TOKEN + "=file-user",
+              SA_TOKEN + "=system:serviceaccount:agents:agentfence"]
+
+NS = "agents"
+MODES = {"job-none": "none", "job-public": "public", "job-allow": "allowlist", "job-gw": "gateway"}
+
+
+def spec(name, mode, ns=NS, extra=""):
+    body = {
+        "none": "  egress: {mode: none}\n",
+        "public": "  egress: {mode: public}\n",
+        "allowlist": "  egress: {mode: allowlist, allow: [140.82.112.0/20], ports: [443]}\n",
+        "gateway": "  egress: {mode: gateway, staticIP: 203.0.113.10}\n",
+    }[mode]
+    return (f"apiVersion: agentfence.dev/v1alpha1\nkind: AgentIsolation\n"
+            f"metadata: {{name: {name}, namespace: {ns}}}\n"
+            f"spec:\n  image: ghcr.io/acme/agent:1.0\n{body}{extra}")
+
+
+def specs(agents=MODES, **kw):
+    return "---\n".join(spec(n, m, **kw) for n, m in agents.items())
+
+
+def start_server(tmp):
+    ready = os.path.join(tmp, "ready")
+    proc = subprocess.Popen(
+        [sys.executable, FAKEAPI, "--certs", os.path.join(tmp, "certs"), "--port", "0",
+         "--ready-file", ready, "--log", os.path.join(tmp, "requests.jsonl")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 15
+    while not os.path.exists(ready):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("fakeapi did not start")
+        time.sleep(0.02)
+    with open(ready + ".json") as fh:
+        info = json.load(fh)
+    info["proc"] = proc
+    return info
+
+
+def setUpModule():
+    global TMP, CERTS, SRV
+    if not os.access(BIN, os.X_OK):
+        raise unittest.SkipTest(f"{BIN} is not built (run make)")
+    TMP = tempfile.mkdtemp(prefix="agentfence-apply-")
+    CERTS = os.path.join(TMP, "certs")
+    subprocess.run(["sh", MKCERTS, CERTS], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    SRV = start_server(TMP)
+
+
+def tearDownModule():
+    proc = SRV["proc"]
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    shutil.rmtree(TMP, ignore_errors=True)
+
+
+def b64file(path):
+    with open(path, "rb") as fh:
+        return base64.b64encode(fh.read()).decode()
+
+
+def read(path):
+    with open(path) as fh:
+        return fh.read()
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        self.ctl("POST", "/reset")
+        self.ctl("POST", "/config", {"namespaces": ["default", NS, "kube-system"],
+                                     "runtimeclasses": ["kata-fc"], "cilium_installed": True,
+                                     "pod_delete_grace_gets": 0, "anonymous": False,
+                                     "tokens": ALL_TOKENS})
+        self.dir = tempfile.mkdtemp(prefix="t-", dir=TMP)
+        self.home = os.path.join(self.dir, "home")
+        os.mkdir(self.home)
+        self.kubeconfig = self.write_kubeconfig("kubeconfig", {"token": TOKEN})
+        self.spec = self.write("agents.yaml", specs())
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    # -- the fake server --------------------------------------------------------
+    def ctl(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(f"http://127.0.0.1:{SRV['control_port']}{path}",
+                                     data=data, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            raise AssertionError(f"control {method} {path}: {e.read()!r}")
+
+    def fault(self, **rule):
+        self.ctl("POST", "/faults", rule)
+
+    def log(self):
+        return sorted((e for e in self.ctl("GET", "/log") if e.get("event") == "request"),
+                      key=lambda e: e["seq"])
+
+    def objects(self):
+        return {(o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]): o
+                for o in self.ctl("GET", "/state")["objects"]}
+
+    def seed(self, obj, manager="other"):
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{SRV['control_port']}/seed?manager={manager}&operation=Update",
+            data=json.dumps(obj).encode(), method="POST")
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return json.loads(r.read())
+
+    # -- files ------------------------------------------------------------------
+    def write(self, name, text, mode=0o600):
+        path = os.path.join(self.dir, name)
+        with open(path, "w") as fh:
+            fh.write(text)
+        os.chmod(path, mode)
+        return path
+
+    def write_kubeconfig(self, name, user, cluster=None, mode=0o600, extra_users=None):
+        cl = {"server": f"https://127.0.0.1:{SRV['port']}",
+              "certificate-authority-data": b64file(os.path.join(CERTS, "ca.crt"))}
+        if cluster is not None:
+            cl = dict(cluster, server=cl["server"])
+        cfg = {"apiVersion": "v1", "kind": "Config", "current-context": "test",
+               "clusters": [{"name": "fake", "cluster": cl}],
+               "contexts": [{"name": "test", "context": {"cluster": "fake", "user": "me"}}],
+               "users": [{"name": "me", "user": user}] + (extra_users or [])}
+        # JSON is YAML: the kubeconfig reader takes both
+        return self.write(name, json.dumps(cfg, indent=1), mode)
+
+    # -- running agentfence -----------------------------------------------------
+    def run_af(self, *args, env=None, kubeconfig=True, timeout=60):
+        e = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.home, "LC_ALL": "C"}
+        e.update(env or {})
+        argv = [BIN, *args]
+        if kubeconfig and args[0] in ("apply", "delete", "--apply"):
+            argv[2:2] = ["--kubeconfig", self.kubeconfig]
+        p = subprocess.run(argv, capture_output=True, text=True, env=e, timeout=timeout)
+        self.last = (p.returncode, p.stdout, p.stderr)
+        return p.returncode, p.stdout, p.stderr
+
+    def apply(self, *args, **kw):
+        return self.run_af("apply", *args, self.spec, **kw)
+
+    # -- the safety claims --------------------------------------------------------
+    def assertIsolated(self, agents=MODES, ns=NS):
+        """No Pod without its policies, and no Pod write before they were stored."""
+        objs = self.objects()
+        log = self.log()
+        writes = sorted((e["write"] for e in log if "write_seq" in e.get("write", {})),
+                        key=lambda w: w["write_seq"])
+        for name, mode in agents.items():
+            need = [("NetworkPolicy", ns, "isolate-" + name)]
+            if mode == "gateway":
+                need.append(("CiliumEgressGatewayPolicy", "", f"egress-{ns}.{name}"))
+            if ("Pod", ns, name) in objs:
+                for k in need:
+                    self.assertIn(k, objs, f"Pod {name} exists without {k}; {self.last}")
+            stored = {}
+            for w in writes:
+                key = (w["kind"], w["namespace"], w["name"])
+                if w["op"] in ("delete", "delete-graceful"):
+                    stored.pop(key, None)
+                    continue
+                stored[key] = w["write_seq"]
+                if key == ("Pod", ns, name) and w["op"] in ("create", "update"):
+                    for k in need:
+                        self.assertIn(k, stored, f"Pod {name} written at write_seq "
+                                      f"{w['write_seq']} before {k} was stored; {self.last}")
+
+    def assertPodsGoneFirst(self):
+        """No policy deleted while a Pod of its agent still existed (the log
+        is read in arrival order: a policy DELETE is sent only after the
+        client saw the Pod gone, so the Pod's end comes first)."""
+        present = set()
+        for e in self.log():
+            w = e.get("write") or {}
+            key = (e.get("namespace"), e.get("name"))
+            if e.get("kind") == "Pod":
+                if w.get("op") == "create":
+                    present.add(key)
+                elif (w.get("op") == "delete" and "write_seq" in w) or e.get("finalized_delete"):
+                    present.discard(key)
+            elif w.get("op") == "delete" and "write_seq" in w:
+                name = e["name"]
+                if e["kind"] == "NetworkPolicy":
+                    pod = (e["namespace"], name[len("isolate-"):])
+                else:
+                    ns, _, job = name[len("egress-"):].partition(".")
+                    pod = (ns, job)
+                self.assertNotIn(pod, present, f"{e['kind']} {name} deleted while its Pod "
+                                 f"existed; {self.last}")
+
+    def assertNoSecret(self, out, err, *secrets):
+        for s in secrets:
+            self.assertNotIn(s, out)
+            self.assertNotIn(s, err)
+
+
+def key_fragments(path):
+    """Lines of a PEM key body, long enough to be unmistakable."""
+    return [l for l in read(path).splitlines() if l and not l.startswith("-----") and len(l) > 20]
+
+
+class ApplyTest(Base):
+    def test_apply_all_modes(self):
+        rc, out, err = self.apply()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(sorted(out.splitlines()), sorted([
+            "networkpolicy/isolate-job-none created", "pod/job-none created",
+            "networkpolicy/isolate-job-public created", "pod/job-public created",
+            "networkpolicy/isolate-job-allow created", "pod/job-allow created",
+            "networkpolicy/isolate-job-gw created", "pod/job-gw created",
+            "ciliumegressgatewaypolicy/egress-agents.job-gw created"]))
+        self.assertIn("4 agents: 4 applied, 0 failed", err)
+        self.assertIsolated()
+        log = self.log()
+        self.assertEqual(len(log), 10)   # GET /version, 5 policies, 4 Pods
+        for e in log[1:]:
+            self.assertEqual(e["method"], "PATCH")
+            self.assertEqual(e["content_type"], "application/apply-patch+yaml")
+            self.assertEqual(e["query"], "fieldManager=agentfence&force=true")
+            self.assertEqual(e["auth"], "token")
+        # the objects are the compiler's, labelled
+        objs = self.objects()
+        for k, o in objs.items():
+            labels = o["metadata"]["labels"]
+            self.assertEqual(labels["app.kubernetes.io/managed-by"], "agentfence")
+        self.assertEqual(objs[("CiliumEgressGatewayPolicy", "", "egress-agents.job-gw")]
+                         ["metadata"]["labels"]["agentfence.dev/namespace"], NS)
+        self.assertEqual(objs[("NetworkPolicy", NS, "isolate-job-none")]["spec"]["policyTypes"],
+                         ["Ingress", "Egress"])
+        # connections are reused: fewer connections than requests
+        self.assertLess(len({e["conn"] for e in log}), len(log))
+        # again: nothing new, every object configured
+        rc, out, err = self.apply()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(out.splitlines()), 9)
+        self.assertTrue(all(l.endswith(" configured") for l in out.splitlines()), out)
+        self.assertEqual([e for e in self.log() if "write_seq" in e.get("write", {})
+                          and e["seq"] > 10], [])
+
+    def test_apply_alias_and_usage(self):
+        rc, out, err = self.run_af("--apply", self.spec)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(len(out.splitlines()), 9)
+        self.assertEqual(self.run_af("apply", kubeconfig=False)[0], 2)
+        self.assertEqual(self.run_af("apply", "--bogus", self.spec)[0], 2)
+        self.assertEqual(self.run_af("delete", "--prune", self.spec)[0], 2)
+        self.assertEqual(self.run_af("apply", "--request-timeout", "soon", self.spec)[0], 2)
+        rc, out, _ = self.run_af("--help", kubeconfig=False)
+        self.assertIn("agentfence apply", out)
+        self.assertIn("3  apply/delete", out)
+
+    def test_invalid_spec_sends_nothing(self):
+        bad = self.write("bad.yaml", spec("job-ok", "public") + "---\n" +
+                         spec("job-bad", "allowlist").replace("140.82.112.0/20", "10.0.0.0/8"))
+        rc, out, err = self.run_af("apply", bad)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("nothing sent", err)
+        self.assertEqual(out, "")
+        self.assertEqual(self.log(), [])
+
+    def test_dry_run_writes_nothing(self):
+        rc, out, err = self.apply("--dry-run")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.objects(), {})
+        self.assertEqual(len(out.splitlines()), 9)
+        self.assertTrue(all(l.endswith(" created (server dry run)") for l in out.splitlines()))
+        for e in self.log()[1:]:
+            self.assertIn("dryRun=All", e["query"])
+            self.assertTrue(e.get("dry_run"), e)
+        # on an applied cluster: the state stays byte for byte
+        self.assertEqual(self.apply()[0], 0)
+        before = self.ctl("GET", "/state")["objects"]
+        # a changed policy, a changed Pod (recreated), two agents pruned: on paper only
+        rc, out, err = self.run_af("apply", "--dry-run", "--prune", "--recreate",
+                                   self.write("two.yaml", specs({"job-none": "public"}).replace(
+                                       "  egress:", "  args: [--v2]\n  egress:")))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.ctl("GET", "/state")["objects"], before)
+        self.assertIn("networkpolicy/isolate-job-none configured (server dry run)", out)
+        self.assertIn("pod/job-none deleted (server dry run)", out)
+        self.assertIn("pod/job-public deleted (server dry run)", out)
+        self.assertIn("networkpolicy/isolate-job-gw deleted (server dry run)", out)
+        rc, out, err = self.run_af("delete", "--dry-run", self.spec)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.ctl("GET", "/state")["objects"], before)
+
+    def test_cilium_missing_gateway_fails_others_applied(self):
+        self.ctl("POST", "/config", {"cilium_installed": False})
+        rc, out, err = self.apply()
+        self.assertEqual(rc, 3, err)
+        objs = self.objects()
+        for name in ("job-none", "job-public", "job-allow"):
+            self.assertIn(("Pod", NS, name), objs)
+        self.assertNotIn(("Pod", NS, "job-gw"), objs)
+        self.assertIn("CiliumEgressGatewayPolicy CRD (cilium.io/v2) is not installed", err)
+        self.assertIn("agent agents/job-gw failed", err)
+        self.assertIn("3 applied, 1 failed", err)
+        self.assertIsolated()
+
+    def test_existing_pod_of_failing_agent_is_deleted(self):
+        self.assertEqual(self.apply()[0], 0)
+        self.ctl("POST", "/config", {"cilium_installed": False})
+        self.fault(action="403", always=True, method="PATCH", path="isolate-job-public$")
+        rc, out, err = self.apply()
+        self.assertEqual(rc, 3, err)
+        objs = self.objects()
+        self.assertNotIn(("Pod", NS, "job-gw"), objs)
+        self.assertNotIn(("Pod", NS, "job-public"), objs)
+        self.assertIn(("Pod", NS, "job-none"), objs)
+        self.assertIn("pod/job-gw deleted", out)
+        self.assertIn("pod/job-public deleted", out)
+        self.assertIn("so its Pod was deleted", err)
+        self.assertIn("lack permission", err)
+
+    def test_failing_agent_pod_waited_for_with_wait(self):
+        self.assertEqual(self.apply()[0], 0)
+        self.ctl("POST", "/config", {"pod_delete_grace_gets": 2})
+        self.fault(action="403", always=True, method="PATCH", path="isolate-job-none$")
+        rc, out, err = self.apply("--wait")
+        self.assertEqual(rc, 3, err)
+        self.assertNotIn(("Pod", NS, "job-none"), self.objects())
+        gets = [e for e in self.log() if e["method"] == "GET" and e.get("name") == "job-none"]
+        self.assertEqual([e["status"] for e in gets], [200, 200, 404])
+
+    def test_missing_namespace(self):
+        self.spec = self.write("ns.yaml", specs({"job-lost": "public"}, ns="nowhere"))
+        rc, out, err = self.apply()
+        self.assertEqual(rc, 3, err)
+        self.assertIn('namespaces "nowhere" not found', err)
+        self.assertIn('namespace "nowhere" does not exist: create it (kubectl create namespace '
+                      'nowhere)', err)
+        self.assertEqual(self.objects(), {})
+        self.assertFalse([e for e in self.log() if e.get("kind") == "Pod" and
+                          e["method"] == "PATCH"])
+
+    def test_missing_runtimeclass(self):
+        self.spec = self.write("rc.yaml", specs({"job-rc": "public"}).replace(
+            "  image:", "  runtimeClassName: kata-qemu\n  image:"))
+        rc, out, err = self.apply()
+        self.assertEqual(rc, 3, err)
+        self.assertIn('pod rejected: RuntimeClass "kata-qemu" not found', err)
+        self.assertIn('RuntimeClass "kata-qemu" does not exist on this cluster', err)
+        self.assertIn("kubectl get runtimeclass", err)
+        objs = self.objects()
+        self.assertIn(("NetworkPolicy", NS, "isolate-job-rc"), objs)
+        self.assertNotIn(("Pod", NS, "job-rc"), objs)
+
+    def test_changed_pod_reported_and_left(self):
+        self.assertEqual(self.apply()[0], 0)
+        uid = self.objects()[("Pod", NS, "job-public")]["metadata"]["uid"]
+        self.spec = self.write("v2.yaml", specs().replace(
+            "  egress: {mode: public}", "  args: [--v2]\n  egress: {mode: public}"))
+        rc, out, err = self.apply()
+        self.assertEqual(rc, 3, err)
+        self.assertIn("spec cannot change in place", err)
+        self.assertIn("--recreate", err)
+        pod = self.objects()[("Pod", NS, "job-public")]
+        self.assertEqual(pod["metadata"]["uid"], uid)
+        self.assertNotIn("args", pod["spec"]["containers"][0])
+        self.assertIn("3 applied, 1 failed", err)
+
+    def test_recreate_replaces_changed_pod(self):
+        self.assertEqual(self.apply()[0], 0)
+        self.ctl("POST", "/config", {"pod_delete_grace_gets": 1})
+        uid = self.objects()[("Pod", NS, "job-public")]["metadata"]["uid"]
+        self.spec = self.write("v2.yaml", specs().replace(
+            "  egress: {mode: public}", "  args: [--v2]\n  egress: {mode: public}"))
+        rc, out, err = self.apply("--recreate")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("pod/job-public deleted", out)
+        self.assertIn("pod/job-public created", out)
+        pod = self.objects()[("Pod", NS, "job-public")]
+        self.assertNotEqual(pod["metadata"]["uid"], uid)
+        self.assertEqual(pod["spec"]["containers"][0]["args"], ["--v2"])
+        # deleted, seen gone, then created
+        ev = [(e["method"], e["status"]) for e in self.log()
+              if e.get("name") == "job-public" and e["seq"] > 10]
+        self.assertEqual(ev, [("PATCH", 422), ("DELETE", 200), ("GET", 200), ("GET", 404),
+                              ("PATCH", 201)])
+        self.assertIsolated()
+
+    def test_prune_removes_pods_before_policies(self):
+        self.assertEqual(self.apply()[0], 0)
+        # an agentfence object in a namespace the specs do not name: untouched
+        self.seed({"apiVersion": "v1", "kind": "Pod",
+                   "metadata": {"name": "job-elsewhere", "namespace": "default",
+                                "labels": {"app.kubernetes.io/managed-by": "agentfence",
+                                           "agentfence.dev/job-id": "job-elsewhere"}},
+                   "spec": {"containers": [{"name": "a", "image": "x:1"}]}})
+        # something not managed by agentfence in the same namespace: untouched
+        self.seed({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                   "metadata": {"name": "someone-else", "namespace": NS,
+                                "labels": {"agentfence.dev/job-id": "job-gw"}},
+                   "spec": {"podSelector": {}}})
+        self.ctl("POST", "/config", {"pod_delete_grace_gets": 2})
+        keep = {"job-none": "none", "job-allow": "allowlist"}
+        self.spec = self.write("keep.yaml", specs(keep))
+        rc, out, err = self.apply("--prune")
+        self.assertEqual(rc, 0, err)
+        objs = self.objects()
+        for name in ("job-public", "job-gw"):
+            self.assertNotIn(("Pod", NS, name), objs)
+            self.assertNotIn(("NetworkPolicy", NS, "isolate-" + name), objs)
+        self.assertNotIn(("CiliumEgressGatewayPolicy", "", "egress-agents.job-gw"), objs)
+        for name in keep:
+            self.assertIn(("Pod", NS, name), objs)
+        self.assertIn(("Pod", "default", "job-elsewhere"), objs)
+        self.assertIn(("NetworkPolicy", NS, "someone-else"), objs)
+        self.assertIn("2 pruned", err)
+        self.assertIn("ciliumegressgatewaypolicy/egress-agents.job-gw deleted", out)
+        self.assertPodsGoneFirst()
+        lists = [e for e in self.log() if e["method"] == "GET" and not e.get("name")
+                 and e["path"] != "/version"]
+        self.assertEqual(len(lists), 3)
+        self.assertTrue(all("labelSelector=app.kubernetes.io%2Fmanaged-by%3Dagentfence" in e["query"]
+                            for e in lists), lists)
+
+    def test_prune_skips_namespace_it_cannot_list(self):
+        self.assertEqual(self.apply()[0], 0)
+        self.fault(action="403", always=True, method="GET", path="/pods$")
+        self.spec = self.write("keep.yaml", specs({"job-none": "none"}))
+        rc, out, err = self.apply("--prune")
+        self.assertEqual(rc, 3, err)
+        self.assertEqual(len([k for k in self.objects() if k[0] == "Pod"]), 4)
+        self.assertIn("so it was not pruned", err)
+
+    def test_delete_pods_before_policies(self):
+        self.assertEqual(self.apply()[0], 0)
+        self.ctl("POST", "/config", {"pod_delete_grace_gets": 2})
+        rc, out, err = self.run_af("delete", self.spec)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.objects(), {})
+        self.assertEqual(len(out.splitlines()), 9)
+        self.assertIn("4 agents: 4 deleted, 0 failed", err)
+        self.assertPodsGoneFirst()
+        # deleting again: nothing there, nothing to say
+        rc, out, err = self.run_af("delete", self.spec)
+        self.assertEqual((rc, out), (0, ""), err)
+
+    def test_request_counts(self):
+        """The fault sweeps below cover every request: 10 for an apply, 17 for a delete."""
+        self.assertEqual(self.apply()[0], 0)
+        self.assertEqual(len(self.log()), 10)
+        self.assertEqual(self.run_af("delete", self.spec)[0], 0)
+        log = self.log()
+        self.assertEqual(len(log), 27)
+        self.assertEqual(sorted((e["method"], e.get("kind", "")) for e in log[10:])[:1],
+                         [("DELETE", "CiliumEgressGatewayPolicy")])
+        self.assertEqual(sum(e["method"] == "GET" and e.get("kind") == "Pod" for e in log), 4)
+
+    def test_delete_keeps_policies_of_pod_that_does_not_go(self):
+        self.assertEqual(self.apply()[0], 0)
+        self.ctl("POST", "/config", {"pod_delete_grace_gets": 100000})
+        rc, out, err = self.run_af("delete", "--timeout", "1s", self.spec)
+        self.assertEqual(rc, 3, err)
+        self.assertIn("still terminating after 1 s", err)
+        self.assertIn("its policies were kept", err)
+        objs = self.objects()
+        for name in MODES:
+            self.assertIn(("NetworkPolicy", NS, "isolate-" + name), objs)
+
+    def test_retry_after_is_honoured(self):
+        self.fault(action="429", nth=2, retry_after=2)
+        t0 = time.monotonic()
+        rc, out, err = self.apply()
+        self.assertEqual(rc, 0, err)
+        self.assertGreaterEqual(time.monotonic() - t0, 2.0)
+        self.assertIsolated()
+
+    def test_text_429_and_503_are_retried(self):
+        self.fault(action="429text", nth=3, retry_after=0)
+        self.fault(action="503", nth=6)
+        rc, out, err = self.apply()
+        self.assertEqual(rc, 0, err)
+        self.assertIsolated()
+
+    def test_server_down_fails_clearly(self):
+        self.fault(action="reset", always=True)
+        rc, out, err = self.apply()
+        self.assertEqual(rc, 3, err)
+        self.assertIn("cannot connect to the API server", err)
+        self.assertIn("nothing applied", err)
+
+
+def _fault_test(action, nth):
+    def test(self):
+        rule = {"action": action, "nth": nth}
+        args = []
+        if action == "hang":
+            rule["hang_max"] = 5
+            args = ["--request-timeout", "500ms"]
+        if action == "429":
+            rule["retry_after"] = 1
+        self.fault(**rule)
+        rc, out, err = self.apply(*args)
+        fired = [e for e in self.log() if e.get("fault")]
+        self.assertIsolated()
+        objs = self.objects()
+        pods = {k[2] for k in objs if k[0] == "Pod"}
+        if action == "403" and fired:
+            self.assertEqual(rc, 3, err)
+            hit = fired[0]
+            if hit["path"] == "/version":
+                self.assertEqual(objs, {})
+            else:
+                job = hit["name"]
+                job = job[len("isolate-"):] if job.startswith("isolate-") else job
+                job = job.split(".", 1)[1] if job.startswith("egress-") else job
+                self.assertEqual(pods, set(MODES) - {job})
+                self.assertIn(f"agent agents/{job} failed", err)
+        else:
+            # everything else is retried: the apply completes
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(pods, set(MODES))
+    return test
+
+
+# One test per fault kind and request index: a clean apply of the four
+# agents makes 10 requests (test_apply_all_modes checks that), so indices
+# 1..11 cover every request and one past the end.
+for _action in ("500", "403", "429", "reset", "hang", "timeout"):
+    for _n in range(1, 12):
+        setattr(ApplyTest, f"test_fault_{_action}_at_request_{_n:02d}", _fault_test(_action, _n))
+
+
+def _delete_fault_test(action, nth):
+    def test(self):
+        self.assertEqual(self.apply()[0], 0)
+        self.fault(action=action, nth=nth)   # counts from here on
+        rc, out, err = self.run_af("delete", self.spec)
+        fired = [e for e in self.log() if e.get("fault")]
+        self.assertPodsGoneFirst()
+        objs = self.objects()
+        for name, mode in MODES.items():
+            if ("Pod", NS, name) in objs:
+                self.assertIn(("NetworkPolicy", NS, "isolate-" + name), objs)
+        if fired and action == "403":
+            self.assertEqual(rc, 3, err)
+        else:
+            self.assertEqual((rc, objs), (0, {}), err)
+    return test
+
+
+# delete makes GET /version, 4 Pod DELETEs, 4 GETs (gone?) and 8 policy
+# DELETEs (a NetworkPolicy and an egress policy name per agent) = 17 requests
+for _action in ("403", "reset"):
+    for _n in range(1, 19):
+        setattr(ApplyTest, f"test_delete_fault_{_action}_at_request_{_n:02d}",
+                _delete_fault_test(_action, _n))
+
+
+class CredentialsTest(Base):
+    def test_client_certificate_data(self):
+        key = os.path.join(CERTS, "client.key")
+        self.kubeconfig = self.write_kubeconfig("kc-cert", {
+            "client-certificate-data": b64file(os.path.join(CERTS, "client.crt")),
+            "client-key-data": b64file(key)})
+        rc, out, err = self.apply("-v")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual({e["auth"] for e in self.log()}, {"cert"})
+        self.assertIn("client certificate", err)
+        self.assertNoSecret(out, err, b64file(key), *key_fragments(key))
+
+    def test_client_certificate_files_relative_to_kubeconfig(self):
+        for f in ("client.crt", "client.key", "ca.crt"):
+            shutil.copy(os.path.join(CERTS, f), os.path.join(self.dir, f))
+        os.chmod(os.path.join(self.dir, "client.key"), 0o600)
+        self.kubeconfig = self.write_kubeconfig(
+            "kc-files", {"client-certificate": "client.crt", "client-key": "client.key"},
+            cluster={"certificate-authority": "ca.crt"})
+        rc, out, err = self.apply()
+        self.assertEqual(rc, 0, err)
+        self.assertEqual({e["auth"] for e in self.log()}, {"cert"})
+        self.assertNotIn("warning", err)
+
+    def test_token_file(self):
+        tf = self.write("token", FILE_TOKEN + "\n", mode=0o644)
+        self.kubeconfig = self.write_kubeconfig("kc-tf", {"tokenFile": tf})
+        rc, out, err = self.apply("-v")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual({e["user"] for e in self.log()}, {"file-user"})
+        self.assertIn("token file is accessible by group or others (mode 0644)", err)
+        self.assertNoSecret(out, err, FILE_TOKEN)
+
+    def test_exec_plugin_v1_token(self):
+        info = os.path.join(self.dir, "exec-info.json")
+        cred = {"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
+                "status": {"token": EXEC_TOKEN, "expirationTimestamp": "2099-01-01T00:00:00Z"}}
+        plugin = self.write("plugin.sh", "#!/bin/sh\n"
+                            f'printf "%s" "$KUBERNETES_EXEC_INFO" > {info}\n'
+                            f'echo "$1 $PLUGIN_ENV" > {info}.args\n'
+                            f"cat <<'EOF'\n{json.dumps(cred)}\nEOF\n", mode=0o700)
+        self.kubeconfig = self.write_kubeconfig("kc-exec", {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1", "command": plugin,
+            "args": ["--cluster-name", "x"], "env": [{"name": "PLUGIN_ENV", "value": "set"}],
+            "interactiveMode": "Never", "provideClusterInfo": True}})
+        rc, out, err = self.apply("-v")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual({e["user"] for e in self.log()}, {"exec-user"})
+        self.assertIn("exec plugin", err)
+        self.assertNoSecret(out, err, EXEC_TOKEN)
+        sent = json.loads(read(info))
+        self.assertEqual(sent["kind"], "ExecCredential")
+        self.assertEqual(sent["apiVersion"], "client.authentication.k8s.io/v1")
+        self.assertEqual(sent["spec"]["interactive"], False)
+        self.assertEqual(sent["spec"]["cluster"]["server"], f"https://127.0.0.1:{SRV['port']}")
+        self.assertEqual(read(info + ".args").strip(), "--cluster-name set")
+
+    def test_exec_plugin_v1beta1_client_certificate(self):
+        cred = {"apiVersion": "client.authentication.k8s.io/v1beta1", "kind": "ExecCredential",
+                "status": {"clientCertificateData": read(os.path.join(CERTS, "client.crt")),
+                           "clientKeyData": read(os.path.join(CERTS, "client.key"))}}
+        self.write("cred.json", json.dumps(cred))
+        plugin = self.write("plugin.sh", f"#!/bin/sh\ncat {self.dir}/cred.json\n", mode=0o700)
+        self.kubeconfig = self.write_kubeconfig("kc-exec", {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": plugin}})
+        rc, out, err = self.apply("-v")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual({e["auth"] for e in self.log()}, {"cert"})
+        self.assertNoSecret(out, err, *key_fragments(os.path.join(CERTS, "client.key")))
+
+    def test_exec_plugin_rerun_after_401(self):
+        count = os.path.join(self.dir, "count")
+        plugin = self.write("plugin.sh", "#!/bin/sh\n"
+                            f"n=$(cat {count} 2>/dev/null || echo 0); echo $((n+1)) > {count}\n"
+                            f'if [ "$n" = 0 ]; then t=stale-token-0; else t={EXEC_TOKEN}; fi\n'
+                            'printf \'{"apiVersion":"client.authentication.k8s.io/v1",'
+                            '"kind":"ExecCredential","status":{"token":"%s"}}\' "$t"\n',
+                            mode=0o700)
+        self.kubeconfig = self.write_kubeconfig("kc-exec", {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1", "command": plugin,
+            "interactiveMode": "Never"}})
+        rc, out, err = self.apply("-v")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(read(count).strip(), "2")
+        self.assertEqual([e["status"] for e in self.log()][:2], [401, 200])
+        self.assertNoSecret(out, err, EXEC_TOKEN, "stale-token-0")
+
+    def test_exec_plugin_missing_and_failing(self):
+        self.kubeconfig = self.write_kubeconfig("kc-exec", {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1", "command": "no-such-plugin-x",
+            "interactiveMode": "Never", "installHint": "install no-such-plugin-x first"}})
+        rc, out, err = self.apply()
+        self.assertEqual(rc, 3, err)
+        self.assertIn('cannot run "no-such-plugin-x"', err)
+        self.assertIn("install no-such-plugin-x first", err)
+        plugin = self.write("plugin.sh", "#!/bin/sh\necho 'secret-ish garbage' \necho oops >&2\n"
+                            "exit 0\n", mode=0o700)
+        self.kubeconfig = self.write_kubeconfig("kc-exec2", {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1", "command": plugin,
+            "interactiveMode": "Never"}})
+        rc, out, err = self.apply()
+        self.assertEqual(rc, 3, err)
+        self.assertIn("not an ExecCredential", err)
+        self.assertNotIn("secret-ish", err)
+        self.assertEqual(self.log(), [])
+
+    def test_in_cluster_service_account(self):
+        sa = os.path.join(self.dir, "sa")
+        os.mkdir(sa)
+        with open(os.path.join(sa, "token"), "w") as fh:
+            fh.write(SA_TOKEN)
+        shutil.copy(os.path.join(CERTS, "ca.crt"), os.path.join(sa, "ca.crt"))
+        rc, out, err = self.run_af("apply", "-v", self.spec, kubeconfig=False, env={
+            "KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(SRV["port"]),
+            "AGENTFENCE_SERVICEACCOUNT_DIR": sa})
+        self.assertEqual(rc, 0, err)
+        self.assertIn("in-cluster", err)
+        self.assertEqual({e["user"] for e in self.log()},
+                         {"system:serviceaccount:agents:agentfence"})
+        self.assertNoSecret(out, err, SA_TOKEN)
+
+    def test_no_credentials_anywhere(self):
+        rc, out, err = self.run_af("apply", self.spec, kubeconfig=False)
+        self.assertEqual(rc, 1, err)
+        self.assertIn("no kubeconfig", err)
+
+    def test_kubeconfig_env_list_and_context(self):
+        other = self.write_kubeconfig("kc-other", {"token": "wrong"})
+        # $KUBECONFIG: a missing file, then one with the context "test"; --context picks
+        rc, out, err = self.run_af("apply", "--context", "test", self.spec, kubeconfig=False,
+                                   env={"KUBECONFIG": f"{self.dir}/missing:{self.kubeconfig}"})
+        self.assertEqual(rc, 0, err)
+        # the first file that defines a name wins: the wrong token of kc-other
+        rc, out, err = self.run_af("apply", self.spec, kubeconfig=False,
+                                   env={"KUBECONFIG": f"{other}:{self.kubeconfig}"})
+        self.assertEqual(rc, 3, err)
+        self.assertIn("rejected the credentials (401 Unauthorized)", err)
+        self.assertNoSecret(out, err, TOKEN)
+        rc, out, err = self.run_af("apply", "--context", "nope", self.spec)
+        self.assertEqual(rc, 1, err)
+        self.assertIn('context "nope" is not defined', err)
+
+    def test_world_readable_kubeconfig_warns(self):
+        self.kubeconfig = self.write_kubeconfig("kc-open", {"token": TOKEN}, mode=0o644)
+        rc, out, err = self.apply()
+        self.assertEqual(rc, 0, err)
+        self.assertIn("the kubeconfig is accessible by group or others (mode 0644)", err)
+        self.assertIn("chmod 600", err)
+
+    def test_insecure_skip_tls_verify_warns(self):
+        self.kubeconfig = self.write_kubeconfig("kc-insecure", {"token": TOKEN},
+                                                cluster={"insecure-skip-tls-verify": True})
+        rc, out, err = self.apply()
+        self.assertEqual(rc, 0, err)
+        self.assertIn("insecure-skip-tls-verify: the API server's certificate is not checked", err)
+
+    def test_tls_server_name(self):
+        ca = b64file(os.path.join(CERTS, "ca.crt"))
+        # the certificate names localhost: verified against that name
+        self.kubeconfig = self.write_kubeconfig("kc-sni", {"token": TOKEN}, cluster={
+            "certificate-authority-data": ca, "tls-server-name": "localhost"})
+        self.assertEqual(self.apply()[0], 0, self.last)
+        self.kubeconfig = self.write_kubeconfig("kc-sni2", {"token": TOKEN}, cluster={
+            "certificate-authority-data": ca, "tls-server-name": "api.example.com"})
+        rc, out, err = self.apply()
+        self.assertEqual(rc, 3, err)
+        self.assertIn("cannot connect to the API server", err)
+
+    def test_wrong_ca_fails_clearly(self):
+        self.kubeconfig = self.write_kubeconfig("kc-wrongca", {"token": TOKEN}, cluster={
+            "certificate-authority-data": b64file(os.path.join(CERTS, "untrusted-ca.crt"))})
+        rc, out, err = self.apply()
+        self.assertEqual(rc, 3, err)
+        self.assertIn("cannot connect to the API server", err)
+        self.assertIn("certificate", err)
+        self.assertIn("certificate-authority-data", err)
+        self.assertEqual(self.log(), [])
+        self.assertNoSecret(out, err, TOKEN)
+
+    def test_untrusted_client_certificate_fails_clearly(self):
+        self.kubeconfig = self.write_kubeconfig("kc-badcert", {
+            "client-certificate-data": b64file(os.path.join(CERTS, "untrusted-client.crt")),
+            "client-key-data": b64file(os.path.join(CERTS, "untrusted-client.key"))})
+        rc, out, err = self.apply()
+        self.assertEqual(rc, 3, err)
+        self.assertIn("cannot connect to the API server", err)
+
+    def test_bad_kubeconfig_is_invalid_input(self):
+        self.kubeconfig = self.write_kubeconfig("kc-bad", {"client-key-data": "!!notbase64!!",
+                                                           "client-certificate-data": "AAAA"})
+        rc, out, err = self.apply()
+        self.assertEqual(rc, 1, err)
+        self.assertIn("client-key-data: not valid base64", err)
+        self.assertNotIn("notbase64", err)
+        self.assertEqual(self.log(), [])
+
+    def test_secrets_never_printed_on_failures(self):
+        key = os.path.join(CERTS, "client.key")
+        self.kubeconfig = self.write_kubeconfig("kc-both", {
+            "token": "bad-token-" + EXEC_TOKEN,
+            "client-certificate-data": b64file(os.path.join(CERTS, "untrusted-client.crt")),
+            "client-key-data": b64file(key)})
+        rc, out, err = self.apply("-v")
+        self.assertEqual(rc, 3, err)
+        self.assertNoSecret(out, err, EXEC_TOKEN, b64file(key), *key_fragments(key))
+
+
+if __name__ == "__main__":
+    unittest.main()
