@@ -14,7 +14,7 @@ struct arena_chunk {
 	_Alignas(max_align_t) unsigned char data[];
 };
 
-#define ARENA_CHUNK (64 * 1024)
+#define ARENA_CHUNK ((size_t)64 * 1024)
 #define ARENA_ALIGN (_Alignof(max_align_t))
 
 #ifdef AF_PLAIN_MALLOC

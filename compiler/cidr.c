@@ -418,11 +418,12 @@ static size_t put_v6(char *b, const uint8_t *a)
 	size_t p = 0;
 
 	if (is_v4_mapped(a)) {
+		/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): cidr_format() ends the text */
 		memcpy(b, "::ffff:", 7);
 		return 7 + put_v4(b + 7, a + 12);
 	}
 	for (i = 0; i < 8; i++)
-		g[i] = (unsigned)a[2 * i] << 8 | a[2 * i + 1];
+		g[i] = (unsigned)a[(size_t)i * 2] << 8 | a[(size_t)i * 2 + 1];
 	/* Longest run of >= 2 zero groups; strict '>' keeps the first tie. */
 	for (i = 0; i < 8; i++) {
 		run = g[i] == 0 ? run + 1 : 0;

@@ -38,7 +38,7 @@ compile_file(struct compiler *c, const char *path, compile_agent_fn on_agent,
 			on_doc(ctx);
 		return;
 	}
-	while ((rc = node_reader_next(rd, &c->doc_arena, &doc)) == 1) {
+	while (node_reader_next(rd, &c->doc_arena, &doc) == 1) {
 		const char *file = node_reader_name(rd);
 
 		if (spec_read(&ag, doc, file, &c->profile, &c->doc_arena, c->d) == 0) {

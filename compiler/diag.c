@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void diag_vadd(struct diags *d, enum diag_level level, const char *file, int line,
+		      int col, const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+
 static void
 diag_vadd(struct diags *d, enum diag_level level, const char *file, int line,
 	  int col, const char *fmt, va_list ap)

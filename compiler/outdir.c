@@ -1,3 +1,5 @@
+/* syncfs(): one flush for every staged file */
+#define _GNU_SOURCE
 #include "outdir.h"
 
 #include <dirent.h>
@@ -6,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,7 +19,8 @@ struct outdir {
 	char *dir;
 	char *stage;          /* DIR/.agentfence-XXXXXX, NULL in check mode */
 	int check_only;
-	char **owned;         /* files the previous kustomization.yaml lists */
+	int lockfd;           /* DIR, flock()ed for the whole run */
+	char **owned;         /* files the previous kustomization.yaml lists, sorted */
 	size_t nowned;
 	char **names;         /* files of this run */
 	size_t nnames, cap;
@@ -30,6 +34,7 @@ join(const char *a, const char *b)
 	char *p = xmalloc(na + nb + 2);
 
 	if (p) {
+		/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): b's NUL follows */
 		memcpy(p, a, na);
 		p[na] = '/';
 		memcpy(p + na + 1, b, nb + 1);
@@ -89,32 +94,32 @@ mkdir_p(const char *dir)
 	return rc;
 }
 
-/* Read the file list of our previous kustomization.yaml. */
+/*
+ * Add the names a list of ours holds (a kustomization.yaml, or the journal
+ * of a run that was killed) to o->owned. A missing file is an empty list.
+ * `foreign`: the message for a file without our header (NULL: ignore it).
+ */
 static int
-read_owned(struct outdir *o, struct diags *d)
+read_list(struct outdir *o, const char *path, const char *foreign, struct diags *d)
 {
-	char *path = join(o->dir, "kustomization.yaml"), *text, *line, *save = NULL;
+	char *text, *line, *save = NULL;
 	size_t len;
 	int in_res = 0;
 
-	if (!path)
-		return -1;
 	text = slurp(path, &len);
 	if (!text) {
 		int e = errno;
 
-		if (e == ENOENT) {
-			free(path);
+		if (e == ENOENT || e == ENOTDIR)   /* ENOTDIR: a stray .agentfence-* file */
 			return 0;
-		}
 		diag_error(d, path, 0, 0, "cannot read: %s", strerror(e));
-		free(path);
 		return -1;
 	}
 	if (strncmp(text, OUTDIR_HEADER, strlen(OUTDIR_HEADER)) != 0) {
-		diag_error(d, path, 1, 1, "was not written by agentfence; refusing to replace it (use an empty folder)");
 		free(text);
-		free(path);
+		if (!foreign)
+			return 0;
+		diag_error(d, path, 1, 1, "%s", foreign);
 		return -1;
 	}
 	/* our own format: a "resources:" line, then "- NAME" lines */
@@ -129,7 +134,6 @@ read_owned(struct outdir *o, struct diags *d)
 				if (p)
 					o->owned = p;
 				free(text);
-				free(path);
 				diag_error(d, NULL, 0, 0, "out of memory");
 				return -1;
 			}
@@ -140,17 +144,86 @@ read_owned(struct outdir *o, struct diags *d)
 		}
 	}
 	free(text);
-	free(path);
 	return 0;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Remove a staging folder and its files (no subfolders). Best effort. */
+static void
+remove_tree(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	DIR *dp;
+	struct dirent *e;
+
+	if (fd < 0)
+		return;
+	if (!(dp = fdopendir(fd))) {
+		close(fd);
+		return;
+	}
+	while ((e = readdir(dp)) != NULL)
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			unlinkat(fd, e->d_name, 0);
+	closedir(dp);
+	rmdir(path);
+}
+
+#define STAGE_PREFIX ".agentfence-"
+#define JOURNAL "agentfence-owned"
+
+/*
+ * A run killed while it moved its files in left its staging folder, and
+ * in it the journal of every name it owned or was writing: those files
+ * are ours (some may already be in DIR without being listed). Take them
+ * over, then drop the folder. We hold the lock, so no live run owns it.
+ */
+static int
+recover(struct outdir *o, struct diags *d)
+{
+	DIR *dp = opendir(o->dir);
+	struct dirent *e;
+	int rc = 0;
+
+	if (!dp)
+		return 0;
+	while (rc == 0 && (e = readdir(dp)) != NULL) {
+		char *stage, *journal;
+
+		if (strncmp(e->d_name, STAGE_PREFIX, strlen(STAGE_PREFIX)) != 0)
+			continue;
+		if (!(stage = join(o->dir, e->d_name)) || !(journal = join(stage, JOURNAL))) {
+			free(stage);
+			diag_error(d, NULL, 0, 0, "out of memory");
+			rc = -1;
+			break;
+		}
+		rc = read_list(o, journal, NULL, d);
+		if (rc == 0)
+			remove_tree(stage);
+		free(journal);
+		free(stage);
+	}
+	closedir(dp);
+	return rc;
+}
+
+/* name in a sorted list (bsearch(key, NULL, 0) is undefined) */
+static int
+in_list(char *const *list, size_t n, const char *name)
+{
+	return n && bsearch(&name, list, n, sizeof(*list), name_cmp);
 }
 
 static int
 is_owned(const struct outdir *o, const char *name)
 {
-	for (size_t i = 0; i < o->nowned; i++)
-		if (strcmp(o->owned[i], name) == 0)
-			return 1;
-	return 0;
+	return in_list(o->owned, o->nowned, name);
 }
 
 int
@@ -158,6 +231,8 @@ outdir_open(struct outdir **op, const char *dir, int check_only, struct diags *d
 {
 	struct outdir *o = xcalloc(1, sizeof(*o));
 	struct stat st;
+	char *path;
+	int rc;
 
 	*op = NULL;
 	if (!o || !(o->dir = xstrdup(dir))) {
@@ -166,6 +241,7 @@ outdir_open(struct outdir **op, const char *dir, int check_only, struct diags *d
 		return -1;
 	}
 	o->check_only = check_only;
+	o->lockfd = -1;
 	if (stat(dir, &st) < 0) {
 		if (check_only) {
 			diag_error(d, dir, 0, 0, "no such folder: the output is missing");
@@ -182,12 +258,32 @@ outdir_open(struct outdir **op, const char *dir, int check_only, struct diags *d
 		outdir_close(o);
 		return -1;
 	}
-	if (read_owned(o, d) < 0) {
+	/* one run at a time: a second one would stage, rename and remove
+	 * files under the first one's feet (check only reads: it shares) */
+	if ((o->lockfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    flock(o->lockfd, (check_only ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			diag_error(d, dir, 0, 0, "another agentfence run is writing this folder; try again when it is done");
+		else
+			diag_error(d, dir, 0, 0, "cannot open folder: %s", strerror(errno));
 		outdir_close(o);
 		return -1;
 	}
+	if (!(path = join(dir, "kustomization.yaml"))) {
+		diag_error(d, NULL, 0, 0, "out of memory");
+		outdir_close(o);
+		return -1;
+	}
+	rc = read_list(o, path, "was not written by agentfence; refusing to replace it (use an empty folder)", d);
+	free(path);
+	if (rc < 0 || (!check_only && recover(o, d) < 0)) {
+		outdir_close(o);
+		return -1;
+	}
+	if (o->nowned)   /* qsort(NULL, 0) is undefined */
+		qsort(o->owned, o->nowned, sizeof(*o->owned), name_cmp);
 	if (!check_only) {
-		o->stage = join(dir, ".agentfence-XXXXXX");
+		o->stage = join(dir, STAGE_PREFIX "XXXXXX");
 		if (!o->stage || !mkdtemp(o->stage)) {
 			diag_error(d, dir, 0, 0, "cannot create a staging folder: %s", strerror(errno));
 			free(o->stage);
@@ -200,26 +296,35 @@ outdir_open(struct outdir **op, const char *dir, int check_only, struct diags *d
 	return 0;
 }
 
+/*
+ * Write the whole file. It is flushed to disk (outdir_finish: one syncfs
+ * for all of them, an fsync each costs seconds on 20,000 files) before it
+ * is renamed into place, so after a crash or power loss DIR holds the old
+ * file or the new one, never an empty or short one. errno tells what failed.
+ */
 static int
 write_file(const char *path, const char *data, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), e;
 	size_t off = 0;
-	ssize_t n;
+	ssize_t n = -1;
 
 	if (fd < 0)
 		return -1;
 	while (off < len) {
 		n = write(fd, data + off, len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			return -1;
-		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
 		off += (size_t)n;
 	}
 	return close(fd);
+fail:
+	e = n == 0 ? ENOSPC : errno;
+	close(fd);
+	errno = e;
+	return -1;
 }
 
 int
@@ -248,10 +353,16 @@ outdir_add(struct outdir *o, const char *name, const char *data, size_t len, str
 		size_t have;
 		char *old;
 
-		if (!(path = join(o->dir, name)))
+		if (!(path = join(o->dir, name))) {
+			diag_error(d, NULL, 0, 0, "out of memory");
 			return -1;
+		}
 		old = slurp(path, &have);
-		if (!old) {
+		if (!old && errno != ENOENT) {
+			diag_error(d, path, 0, 0, "cannot read: %s", strerror(errno));
+			free(path);
+			return -1;
+		} else if (!old) {
 			diag_error(d, path, 0, 0, "missing: compile would write it");
 			o->stale = 1;
 		} else if (have != len || memcmp(old, data, len) != 0) {
@@ -262,28 +373,27 @@ outdir_add(struct outdir *o, const char *name, const char *data, size_t len, str
 		free(path);
 		return 0;
 	}
-	if (!(path = join(o->dir, name)))
+	/* every failure is recorded: the caller's run must not commit */
+	if (!(path = join(o->dir, name))) {
+		diag_error(d, NULL, 0, 0, "out of memory");
 		return -1;
+	}
 	if (access(path, F_OK) == 0 && !is_owned(o, name)) {
 		diag_error(d, path, 0, 0, "exists and was not written by agentfence; refusing to replace it");
 		free(path);
 		return -1;
 	}
 	free(path);
-	if (!(path = join(o->stage, name)))
+	if (!(path = join(o->stage, name))) {
+		diag_error(d, NULL, 0, 0, "out of memory");
 		return -1;
+	}
 	if (write_file(path, data, len) < 0) {
 		diag_error(d, path, 0, 0, "cannot write: %s", strerror(errno));
 		rc = -1;
 	}
 	free(path);
 	return rc;
-}
-
-static int
-name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static void
@@ -306,27 +416,41 @@ kustomization(struct outdir *o, struct buf *b)
 static void
 remove_stage(struct outdir *o)
 {
-	DIR *dp;
-	struct dirent *e;
-
 	if (!o->stage)
 		return;
-	if ((dp = opendir(o->stage)) != NULL) {
-		while ((e = readdir(dp)) != NULL) {
-			char *p;
-
-			if (e->d_name[0] == '.')
-				continue;
-			if ((p = join(o->stage, e->d_name)) != NULL) {
-				unlink(p);
-				free(p);
-			}
-		}
-		closedir(dp);
-	}
-	rmdir(o->stage);
+	remove_tree(o->stage);
 	free(o->stage);
 	o->stage = NULL;
+}
+
+/*
+ * The journal: every name this commit may leave in DIR (the old list and
+ * the new one), staged with the files. If we are killed while moving them
+ * in, the next run reads it (recover()) and owns them all.
+ */
+static int
+write_journal(struct outdir *o, struct diags *d)
+{
+	struct buf j = BUF_INIT;
+	char *path = join(o->stage, JOURNAL);
+	int rc = 0;
+
+	buf_puts(&j, OUTDIR_HEADER "resources:\n");
+	for (size_t i = 0; i < o->nowned + o->nnames; i++) {
+		buf_puts(&j, "- ");
+		buf_puts(&j, i < o->nowned ? o->owned[i] : o->names[i - o->nowned]);
+		buf_putc(&j, '\n');
+	}
+	if (!path || j.err) {
+		diag_error(d, NULL, 0, 0, "out of memory");
+		rc = -1;
+	} else if (write_file(path, j.p, j.n) < 0) {
+		diag_error(d, path, 0, 0, "cannot write: %s", strerror(errno));
+		rc = -1;
+	}
+	free(path);
+	buf_free(&j);
+	return rc;
 }
 
 int
@@ -334,13 +458,14 @@ outdir_finish(struct outdir *o, int commit, struct diags *d)
 {
 	struct buf k = BUF_INIT;
 	char *path = NULL, *from = NULL;
-	int rc = -1;
+	int rc = -1, sfd = -1, dfd = -1;
 
 	if (!commit) {
 		remove_stage(o);
 		return 0;
 	}
-	qsort(o->names, o->nnames, sizeof(*o->names), name_cmp);
+	if (o->nnames)
+		qsort(o->names, o->nnames, sizeof(*o->names), name_cmp);
 	kustomization(o, &k);
 	if (k.err) {
 		diag_error(d, NULL, 0, 0, "out of memory");
@@ -350,9 +475,15 @@ outdir_finish(struct outdir *o, int commit, struct diags *d)
 		size_t have;
 		char *old;
 
-		if (!(path = join(o->dir, "kustomization.yaml")))
+		if (!(path = join(o->dir, "kustomization.yaml"))) {
+			diag_error(d, NULL, 0, 0, "out of memory");
 			goto out;
+		}
 		old = slurp(path, &have);
+		if (!old && errno != ENOENT) {
+			diag_error(d, path, 0, 0, "cannot read: %s", strerror(errno));
+			goto out;
+		}
 		if (!old || have != k.n || memcmp(old, k.p, k.n) != 0) {
 			diag_error(d, path, 0, 0, old ? "stale: differs from what compile writes"
 						      : "missing: compile would write it");
@@ -360,7 +491,7 @@ outdir_finish(struct outdir *o, int commit, struct diags *d)
 		}
 		free(old);
 		for (size_t i = 0; i < o->nowned; i++)
-			if (!bsearch(&o->owned[i], o->names, o->nnames, sizeof(*o->names), name_cmp)) {
+			if (!in_list(o->names, o->nnames, o->owned[i])) {
 				char *p = join(o->dir, o->owned[i]);
 
 				diag_error(d, p ? p : o->owned[i], 0, 0,
@@ -370,40 +501,60 @@ outdir_finish(struct outdir *o, int commit, struct diags *d)
 		rc = o->stale ? -1 : 0;
 		goto out;
 	}
-	/* all staged: move each file in, then the list, then drop stale files */
+	/*
+	 * Everything that can fail for want of memory or space happens before
+	 * the first rename: the list is staged (and synced) like the files,
+	 * and both folders are opened so the renames need no path building.
+	 * From there only an I/O error can stop us; each rename is atomic, so
+	 * every agent's file is then its old or its new one, whole.
+	 */
 	if (!(from = join(o->stage, "kustomization.yaml")) || write_file(from, k.p, k.n) < 0) {
-		diag_error(d, o->dir, 0, 0, "cannot write kustomization.yaml: %s", strerror(errno));
+		diag_error(d, o->dir, 0, 0, "cannot write kustomization.yaml: %s",
+			   from ? strerror(errno) : "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < o->nnames; i++) {
-		char *src = join(o->stage, o->names[i]), *dst = join(o->dir, o->names[i]);
+	if (write_journal(o, d) < 0)
+		goto out;
+	if ((sfd = open(o->stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (dfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		diag_error(d, o->dir, 0, 0, "cannot open folder: %s", strerror(errno));
+		goto out;
+	}
+	/* the staged bytes on disk before any name points at them (a late
+	 * write error, such as a full disk, surfaces here too) */
+	if (syncfs(sfd) < 0) {
+		diag_error(d, o->dir, 0, 0, "cannot write the staged files: %s", strerror(errno));
+		goto out;
+	}
+	/* each file in, then the list (which names them), then drop stale files */
+	for (size_t i = 0; i <= o->nnames; i++) {
+		const char *name = i < o->nnames ? o->names[i] : "kustomization.yaml";
 
-		if (!src || !dst || rename(src, dst) < 0) {
-			diag_error(d, dst ? dst : o->names[i], 0, 0, "cannot move into place: %s",
-				   strerror(errno));
-			free(src);
-			free(dst);
+		if (renameat(sfd, name, dfd, name) < 0) {
+			diag_error(d, o->dir, 0, 0, "cannot move %s into place: %s (the folder is partly updated; run compile again)",
+				   name, strerror(errno));
 			goto out;
 		}
-		free(src);
-		free(dst);
-	}
-	if (!(path = join(o->dir, "kustomization.yaml")) || rename(from, path) < 0) {
-		diag_error(d, o->dir, 0, 0, "cannot move kustomization.yaml into place: %s",
-			   strerror(errno));
-		goto out;
 	}
 	for (size_t i = 0; i < o->nowned; i++) {
-		if (bsearch(&o->owned[i], o->names, o->nnames, sizeof(*o->names), name_cmp))
+		if (in_list(o->names, o->nnames, o->owned[i]))
 			continue;
-		char *p = join(o->dir, o->owned[i]);
+		if (unlinkat(dfd, o->owned[i], 0) < 0 && errno != ENOENT) {
+			char *p = join(o->dir, o->owned[i]);
 
-		if (p && unlink(p) < 0 && errno != ENOENT)
-			diag_warning(d, p, 0, 0, "cannot remove stale file: %s", strerror(errno));
-		free(p);
+			diag_warning(d, p ? p : o->owned[i], 0, 0, "cannot remove stale file: %s",
+				     strerror(errno));
+			free(p);
+		}
 	}
+	/* the renames, durable: a crash after we exit 0 cannot bring back the old folder */
+	fsync(dfd);
 	rc = 0;
 out:
+	if (sfd >= 0)
+		close(sfd);
+	if (dfd >= 0)
+		close(dfd);
 	remove_stage(o);
 	free(path);
 	free(from);
@@ -417,6 +568,8 @@ outdir_close(struct outdir *o)
 	if (!o)
 		return;
 	remove_stage(o);
+	if (o->lockfd >= 0)
+		close(o->lockfd);   /* and the lock with it */
 	for (size_t i = 0; i < o->nowned; i++)
 		free(o->owned[i]);
 	for (size_t i = 0; i < o->nnames; i++)

@@ -3,11 +3,15 @@
  *
  * A folder holds one file per agent and a kustomization.yaml listing
  * them, so `kubectl kustomize DIR`, Argo CD and Flux read it as is.
- * Files are staged in a hidden folder inside DIR and renamed into place
- * only when the whole run succeeded: a failed or killed run leaves the
- * old output as it was. agentfence owns exactly the files its previous
- * kustomization.yaml lists (that file carries the generated-by header);
- * it replaces or removes those and refuses to touch anything else.
+ * Files are staged in a hidden folder inside DIR, flushed to disk, and
+ * renamed into place (the list last) only when the whole run succeeded:
+ * a failed run leaves the old output as it was; a killed one leaves each
+ * agent's file old or new, whole, and a list that names only files that
+ * exist. agentfence owns exactly the files its previous kustomization.yaml
+ * lists (that file carries the generated-by header), plus those in the
+ * journal a killed run left in its staging folder; it replaces or removes
+ * those and refuses to touch anything else. One run at a time holds DIR
+ * (flock); a second one is refused.
  *
  * In check mode nothing is written: every difference is recorded.
  *

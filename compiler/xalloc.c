@@ -1,21 +1,54 @@
 #include "xalloc.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #ifdef AF_FAILMALLOC
-static long fail_at = -1;
+/*
+ * Test builds only. AGENTFENCE_FAIL_ALLOC=N fails the Nth call (that one
+ * only, as a transient shortage would); AGENTFENCE_FAIL_ALLOC=0 fails none
+ * and prints the number of calls on stderr at exit, so tests/alloc.sh
+ * knows how far to walk. jansson allocates through us too, so the JSON
+ * writer's failures are walked as well.
+ */
+#include <jansson.h>
+#include <stdio.h>
+
+static long fail_at = -1;   /* -1: not read yet */
 static long calls;
+
+static void
+report_calls(void)
+{
+	fprintf(stderr, "xalloc: %ld calls\n", calls);
+}
 
 static int
 should_fail(void)
 {
 	if (fail_at < 0) {
 		const char *e = getenv("AGENTFENCE_FAIL_ALLOC");
+
 		fail_at = e ? strtol(e, NULL, 10) : 0;
+		if (fail_at < 0)
+			fail_at = 0;
+		if (e && fail_at == 0)
+			atexit(report_calls);
 	}
-	return fail_at > 0 && ++calls == fail_at;
+	if (++calls != fail_at)
+		return 0;
+	errno = ENOMEM;   /* as malloc would: messages quote strerror(errno) */
+	return 1;
+}
+
+static void route_jansson(void) __attribute__((constructor));
+
+static void
+route_jansson(void)
+{
+	json_set_alloc_funcs(xmalloc, free);
 }
 #else
 static inline int should_fail(void) { return 0; }
