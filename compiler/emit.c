@@ -78,6 +78,19 @@ emit_yaml_string(struct buf *b, const char *s, size_t n)
 		} else if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] == 0x85) {
 			buf_add(b, "\\N", 2);    /* NEL is a line break to YAML 1.1 */
 			i++;
+		} else if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
+			   (unsigned char)s[i + 1] <= 0x9f) {
+			/* C1 controls (U+0080..U+009F) are not printable YAML */
+			unsigned char u = (unsigned char)s[i + 1];
+			char e[4] = { '\\', 'x', hex[u >> 4], hex[u & 15] };
+
+			buf_add(b, e, 4);
+			i++;
+		} else if (c == 0xef && i + 2 < n && (unsigned char)s[i + 1] == 0xbf &&
+			   ((unsigned char)s[i + 2] == 0xbe || (unsigned char)s[i + 2] == 0xbf)) {
+			/* U+FFFE and U+FFFF: not characters, not printable YAML */
+			buf_add(b, (unsigned char)s[i + 2] == 0xbe ? "\\uFFFE" : "\\uFFFF", 6);
+			i += 2;
 		} else if (c == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
 			   ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9)) {
 			buf_add(b, (unsigned char)s[i + 2] == 0xa8 ? "\\L" : "\\P", 2);

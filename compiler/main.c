@@ -323,11 +323,13 @@ cmd_compile(struct opts *o)
 	if (compile_open(&r.c, o->cluster, o->templates, strcmp(o->cmd, "validate") != 0,
 			 &r.d) < 0) {
 		print_diags(&r.d);
+		code = EXIT_INVALID;
 		goto fail;
 	}
 	if (o->outdir && strcmp(o->cmd, "validate") != 0 &&
 	    outdir_open(&r.dir, o->outdir, check, &r.d) < 0) {
 		print_diags(&r.d);
+		code = EXIT_INVALID;
 		goto fail;
 	}
 	if (!r.dir && strcmp(o->cmd, "validate") != 0)
@@ -339,7 +341,7 @@ cmd_compile(struct opts *o)
 	if (o->json && !r.dir)
 		buf_puts(&r.out.b, r.nobjects ? "\n  ]\n}\n" : "]\n}\n");
 fail:
-	if (r.d.errors) {
+	if (r.d.errors || code != EXIT_OK) {
 		fprintf(stderr, "agentfence: %zu error%s; nothing written\n", r.d.errors,
 			r.d.errors == 1 ? "" : "s");
 		if (r.dir)

@@ -283,8 +283,11 @@ node_new_seq(struct arena *a)
 struct node *
 node_new_str(struct arena *a, const char *s)
 {
-	struct node *n = node_alloc(a, NODE_SCALAR);
+	struct node *n;
 
+	if (!s)
+		return NULL;   /* a failed allocation upstream: pass it on */
+	n = node_alloc(a, NODE_SCALAR);
 	if (n) {
 		n->type = NT_STR;
 		n->quoted = 1;
