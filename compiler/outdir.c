@@ -24,6 +24,8 @@ struct outdir {
 	size_t nowned;
 	char **names;         /* files of this run */
 	size_t nnames, cap;
+	char **same;          /* of those, the ones already in DIR byte for byte: not rewritten */
+	size_t nsame, capsame;
 	int stale;
 };
 
@@ -383,6 +385,32 @@ outdir_add(struct outdir *o, const char *name, const char *data, size_t len, str
 		free(path);
 		return -1;
 	}
+	if (is_owned(o, name)) {
+		/* unchanged since the last run: leave the file alone (no write, no
+		 * rename), which keeps a re-run over a large folder close to check */
+		size_t have;
+		char *old = slurp(path, &have);
+		int same = old && have == len && memcmp(old, data, len) == 0;
+
+		free(old);
+		if (same) {
+			free(path);
+			if (o->nsame == o->capsame) {
+				size_t cap = o->capsame ? o->capsame * 2 : 64;
+				char **p = xreallocarray(o->same, cap, sizeof(*p));
+
+				if (!p) {
+					diag_error(d, NULL, 0, 0, "out of memory");
+					return -1;
+				}
+				o->same = p;
+				o->capsame = cap;
+			}
+			/* borrowed from names[]: freed with it */
+			o->same[o->nsame++] = o->names[o->nnames - 1];
+			return 0;
+		}
+	}
 	free(path);
 	if (!(path = join(o->stage, name))) {
 		diag_error(d, NULL, 0, 0, "out of memory");
@@ -527,9 +555,13 @@ outdir_finish(struct outdir *o, int commit, struct diags *d)
 		goto out;
 	}
 	/* each file in, then the list (which names them), then drop stale files */
+	if (o->nsame)
+		qsort(o->same, o->nsame, sizeof(*o->same), name_cmp);
 	for (size_t i = 0; i <= o->nnames; i++) {
 		const char *name = i < o->nnames ? o->names[i] : "kustomization.yaml";
 
+		if (i < o->nnames && in_list(o->same, o->nsame, name))
+			continue;   /* already in place, byte for byte */
 		if (renameat(sfd, name, dfd, name) < 0) {
 			diag_error(d, o->dir, 0, 0, "cannot move %s into place: %s (the folder is partly updated; run compile again)",
 				   name, strerror(errno));
@@ -576,6 +608,7 @@ outdir_close(struct outdir *o)
 		free(o->names[i]);
 	free(o->owned);
 	free(o->names);
+	free(o->same);
 	free(o->dir);
 	free(o);
 }

@@ -95,6 +95,14 @@ rm "$out/agents.job-91d0.yaml"
 expect_rc 1 "check missing file" -- af check -o "$out" $ex
 grep_err "agents.job-91d0.yaml: error: missing" "check names the missing file"
 af compile -o "$out" $ex 2>/dev/null
+# a re-run leaves unchanged files alone and replaces changed ones
+ino_same=$(stat -c %i "$out/agents.job-7f3a.yaml")
+ino_edit=$(stat -c %i "$out/agents.job-8c21.yaml")
+echo "# edited" >>"$out/agents.job-8c21.yaml"
+expect_rc 0 "re-run over a current folder" -- af compile -o "$out" $ex
+[ "$(stat -c %i "$out/agents.job-7f3a.yaml")" = "$ino_same" ] && ok || bad "an unchanged file was rewritten"
+[ "$(stat -c %i "$out/agents.job-8c21.yaml")" != "$ino_edit" ] && ok || bad "an edited file was not replaced"
+expect_rc 0 "check after re-run" -- af check -o "$out" $ex
 # an agent removed from the input: its file goes, others' files stay
 awk 'BEGIN{RS="---\n"; ORS="---\n"} NR<=3' $ex | sed '$d' >"$tmp/three.yaml"
 echo "keep me" >"$out/notes.txt"
