@@ -260,15 +260,6 @@ struct run {
 	size_t nvictims;
 };
 
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void
 report(struct run *run, enum apply_event_type t, const char *ns, const char *agent, int res,
        const char *name, const char *action, const char *msg, const char *hint)
@@ -494,7 +485,7 @@ pw_on_get(void *ctx, const struct kapi_response *r)
 		pw->then(pw, PW_FAILED);
 		return;
 	}
-	if (now_ms() >= pw->deadline) {
+	if (kapi_now_ms() >= pw->deadline) {
 		snprintf(msg, sizeof(msg), "the Pod is still terminating after %ld s",
 			 (run->o.wait_timeout_ms + 999) / 1000);
 		report(run, APPLY_EV_ERROR, pw->ns, pw->agent, RES_POD, pw->name, NULL, msg,
@@ -530,7 +521,7 @@ pw_on_delete(void *ctx, const struct kapi_response *r)
 		pw->then(pw, PW_GONE);
 		return;
 	}
-	pw->deadline = now_ms() + run->o.wait_timeout_ms;
+	pw->deadline = kapi_now_ms() + run->o.wait_timeout_ms;
 	pw->delay = 0;   /* at once: most Pods without a grace period are gone already */
 	pw_poll(pw);
 }

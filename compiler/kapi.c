@@ -63,8 +63,8 @@ struct kapi {
 	unsigned rng;
 };
 
-static long
-now_ms(void)
+long
+kapi_now_ms(void)
 {
 	struct timespec ts;
 
@@ -227,7 +227,7 @@ kapi_open(struct kapi **kp, struct kubeconfig *kc, const struct kapi_opts *o, st
 		k->o.max_inflight = 16;
 	if (k->o.max_attempts <= 0)
 		k->o.max_attempts = 5;
-	k->rng = (unsigned)now_ms() ^ 0x9e3779b9u;
+	k->rng = (unsigned)kapi_now_ms() ^ 0x9e3779b9u;
 	*kp = k;
 	if (kc->exec && kubeconfig_exec(kc, d) < 0)
 		return -1;
@@ -331,7 +331,7 @@ kapi_request(struct kapi *k, const char *method, const char *path, const char *c
 	r->resp.limit = KAPI_MAX_BODY;
 	r->warn.limit = 64u << 10;
 	if (delay_ms > 0) {
-		r->due = now_ms() + delay_ms;
+		r->due = kapi_now_ms() + delay_ms;
 		enqueue_delayed(k, r);
 	} else {
 		enqueue_ready(k, r);
@@ -407,7 +407,7 @@ start(struct kapi *k, struct kreq *r)
 	r->retry_after = -1;
 	r->errbuf[0] = 0;
 	r->cred_gen = k->cred_gen;
-	r->started = now_ms();
+	r->started = kapi_now_ms();
 	bad |= curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK;
 	free(url);   /* libcurl copies strings */
 	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
@@ -544,7 +544,7 @@ finish(struct kapi *k, struct kreq *r, CURLcode cc)
 	long status = 0, delay = -1;
 	int costly = 0, retry = 0, limit = k->o.max_attempts;
 	char msgbuf[512];
-	long ms = now_ms() - r->started;
+	long ms = kapi_now_ms() - r->started;
 
 	memset(&res, 0, sizeof(res));
 	r->attempts++;
@@ -643,7 +643,7 @@ finish(struct kapi *k, struct kreq *r, CURLcode cc)
 			trace(k, "%s %s -> %ld %s; retry %d in %ld ms", r->method, r->path, status,
 			      res.reason, r->attempts, delay);
 		json_decref(j);
-		r->due = now_ms() + delay;
+		r->due = kapi_now_ms() + delay;
 		enqueue_delayed(k, r);
 		return;
 	}
@@ -661,7 +661,7 @@ void
 kapi_run(struct kapi *k)
 {
 	for (;;) {
-		long now = now_ms(), wait = 1000;
+		long now = kapi_now_ms(), wait = 1000;
 		CURLMsg *m;
 		int left, still;
 
@@ -702,7 +702,7 @@ kapi_run(struct kapi *k)
 		if (k->ready && k->running < k->o.max_inflight)
 			continue;
 		if (k->delayed) {
-			long d = k->delayed->due - now_ms();
+			long d = k->delayed->due - kapi_now_ms();
 
 			if (d < wait)
 				wait = d < 0 ? 0 : d;

@@ -90,4 +90,7 @@ int kapi_check(struct kapi *k, const char **version, struct diags *d);
 /* Percent-encode a query value into out (size n). 0, or -1 when too long. */
 int kapi_escape(const char *s, char *out, size_t n);
 
+/* Milliseconds on the monotonic clock (deadlines, backoff, timings). */
+long kapi_now_ms(void);
+
 #endif
