@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "fastread.h"
 #include "xalloc.h"
 
 const struct node_limits node_default_limits = {
@@ -17,16 +19,38 @@ const struct node_limits node_default_limits = {
 	.max_nodes = 100000,           /* one agent is ~50 */
 };
 
+/*
+ * Input is read into a buffer by the reader itself; fastread scans it a
+ * document at a time. When fastread gives up on a document, libyaml reads
+ * from that document's start on (what is still buffered, then the file),
+ * and its marks are shifted by where it started.
+ */
+#define READ_CHUNK (64u << 10)
+#define FAST_MAX_DOC (1u << 20)   /* a longer document is left to libyaml */
+
 struct node_reader {
 	yaml_parser_t parser;
 	int parser_ok;
-	FILE *fp;                      /* owned unless stdin */
+	int libyaml;                   /* fastread gave up: libyaml reads the rest */
+	FILE *fp;                      /* owned unless stdin; NULL for a string */
 	const char *name;
 	char *name_buf;
 	struct node_limits lim;
 	struct diags *d;
 	size_t ndocs;
 	int done;
+	/* input: text[pos..len) is read and not yet used */
+	const char *text;              /* buf, or the string read */
+	char *buf;
+	size_t cap, pos, len;
+	size_t base;                   /* stream offset of text[0] */
+	int line;                      /* line of text[pos], 0-based */
+	int eof;
+	int first;                     /* no document read yet */
+	struct fr_events ev;
+	/* libyaml's marks count from where it started */
+	size_t ybase;
+	int yline;
 };
 
 /* libyaml stops at its first error: turn it into one diagnostic. */
@@ -39,9 +63,9 @@ reader_error(struct node_reader *r)
 		diag_error(r->d, r->name, 0, 0, "out of memory");
 	} else if (p->error == YAML_READER_ERROR) {
 		diag_error(r->d, r->name, 0, 0, "cannot read: %s at byte %zu",
-			   p->problem ? p->problem : "bad input", p->problem_offset);
+			   p->problem ? p->problem : "bad input", r->ybase + p->problem_offset);
 	} else {
-		diag_error(r->d, r->name, (int)p->problem_mark.line + 1,
+		diag_error(r->d, r->name, r->yline + (int)p->problem_mark.line + 1,
 			   (int)p->problem_mark.column + 1, "invalid YAML: %s%s%s",
 			   p->problem ? p->problem : "syntax error",
 			   p->context ? " " : "", p->context ? p->context : "");
@@ -49,18 +73,107 @@ reader_error(struct node_reader *r)
 	return -1;
 }
 
-static int
+static void
 reader_init(struct node_reader *r, const char *name, const struct node_limits *lim,
 	    struct diags *d)
 {
 	r->lim = lim ? *lim : node_default_limits;
 	r->d = d;
 	r->name = name;
+	r->first = 1;
+}
+
+static void
+reader_release(struct node_reader *r)
+{
+	if (r->parser_ok)
+		yaml_parser_delete(&r->parser);
+	r->parser_ok = 0;
+	free(r->buf);
+	r->buf = NULL;
+	fr_events_free(&r->ev);
+}
+
+/* Read more input into the buffer, keeping text[pos..len). 0, or -1 after a diagnostic. */
+static int
+reader_fill(struct node_reader *r)
+{
+	ssize_t k;
+
+	if (r->eof)
+		return 0;
+	if (r->pos) {
+		memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+		r->base += r->pos;
+		r->len -= r->pos;
+		r->pos = 0;
+	}
+	if (r->cap - r->len < READ_CHUNK) {
+		size_t cap = r->cap ? r->cap * 2 : 2 * READ_CHUNK;
+		char *nb = xrealloc(r->buf, cap);
+
+		if (!nb) {
+			diag_error(r->d, r->name, 0, 0, "out of memory");
+			return -1;
+		}
+		r->buf = nb;
+		r->cap = cap;
+		r->text = nb;
+	}
+	do
+		k = read(fileno(r->fp), r->buf + r->len, r->cap - r->len);
+	while (k < 0 && errno == EINTR);
+	if (k < 0) {
+		diag_error(r->d, r->name, 0, 0, "cannot read: %s", strerror(errno));
+		return -1;
+	}
+	if (k == 0)
+		r->eof = 1;
+	r->len += (size_t)k;
+	return 0;
+}
+
+/* libyaml's input after fastread gave up: what is buffered, then the file. */
+static int
+reader_yaml_input(void *data, unsigned char *out, size_t size, size_t *got)
+{
+	struct node_reader *r = data;
+	ssize_t k;
+
+	if (r->pos < r->len) {
+		size_t n = r->len - r->pos < size ? r->len - r->pos : size;
+
+		memcpy(out, r->text + r->pos, n);
+		r->pos += n;
+		*got = n;
+		return 1;
+	}
+	if (r->eof) {
+		*got = 0;
+		return 1;
+	}
+	do
+		k = read(fileno(r->fp), out, size);
+	while (k < 0 && errno == EINTR);
+	if (k < 0)
+		return 0;
+	*got = (size_t)k;
+	return 1;
+}
+
+/* Hand the rest of the stream, from text[pos], to libyaml. */
+static int
+reader_to_libyaml(struct node_reader *r)
+{
+	r->libyaml = 1;
 	if (!yaml_parser_initialize(&r->parser)) {
-		diag_error(d, name, 0, 0, "out of memory");
+		diag_error(r->d, r->name, 0, 0, "out of memory");
 		return -1;
 	}
 	r->parser_ok = 1;
+	r->ybase = r->base + r->pos;
+	r->yline = r->line;
+	yaml_parser_set_input(&r->parser, reader_yaml_input, r);
 	return 0;
 }
 
@@ -84,8 +197,7 @@ node_reader_open(struct node_reader **rp, const char *path,
 		diag_error(d, path, 0, 0, "out of memory");
 		return -1;
 	}
-	if (reader_init(r, r->name_buf, lim, d) < 0)
-		goto fail;
+	reader_init(r, r->name_buf, lim, d);
 	r->fp = is_stdin ? stdin : fopen(path, "rb");
 	if (!r->fp) {
 		diag_error(d, r->name, 0, 0, "cannot open: %s", strerror(errno));
@@ -103,12 +215,18 @@ node_reader_open(struct node_reader **rp, const char *path,
 			goto fail;
 		}
 	}
-	yaml_parser_set_input_file(&r->parser, r->fp);
 	*rp = r;
 	return 0;
 fail:
 	node_reader_close(r);
 	return -1;
+}
+
+void
+node_reader_use_libyaml(struct node_reader *r)
+{
+	if (!r->libyaml && !r->done && reader_to_libyaml(r) < 0)
+		r->done = 1;
 }
 
 const char *
@@ -122,8 +240,7 @@ node_reader_close(struct node_reader *r)
 {
 	if (!r)
 		return;
-	if (r->parser_ok)
-		yaml_parser_delete(&r->parser);
+	reader_release(r);
 	if (r->fp && r->fp != stdin)
 		fclose(r->fp);
 	free(r->name_buf);
@@ -465,10 +582,9 @@ struct builder {
 };
 
 static int
-is_str_tag(const yaml_char_t *tag)
+is_str_tag(const char *tag)
 {
-	return tag && (strcmp((const char *)tag, YAML_STR_TAG) == 0 ||
-		       strcmp((const char *)tag, "!!str") == 0);
+	return tag && (strcmp(tag, YAML_STR_TAG) == 0 || strcmp(tag, "!!str") == 0);
 }
 
 /* Attach a new node to the current parent; keys of maps are checked for duplicates. */
@@ -513,7 +629,7 @@ builder_add(struct builder *b, struct node *n)
 }
 
 static struct node *
-builder_node(struct builder *b, const yaml_event_t *ev, enum node_kind kind)
+builder_node(struct builder *b, const struct fr_event *ev, enum node_kind kind)
 {
 	struct node *n = node_alloc(b->a, kind);
 
@@ -521,9 +637,9 @@ builder_node(struct builder *b, const yaml_event_t *ev, enum node_kind kind)
 		diag_error(b->r->d, b->r->name, 0, 0, "out of memory");
 		return NULL;
 	}
-	n->line = (int)ev->start_mark.line + 1;
-	n->col = (int)ev->start_mark.column + 1;
-	if (ev->start_mark.index > b->r->lim.max_file_bytes) {
+	n->line = ev->line + 1;
+	n->col = ev->col + 1;
+	if (ev->index > b->r->lim.max_file_bytes) {
 		diag_error(b->r->d, b->r->name, n->line, n->col,
 			   "input is larger than %zu bytes", b->r->lim.max_file_bytes);
 		return NULL;
@@ -531,65 +647,68 @@ builder_node(struct builder *b, const yaml_event_t *ev, enum node_kind kind)
 	return n;
 }
 
-/* Returns 1 when the document is complete, 0 to go on, -1 on error. */
+/*
+ * One event, from fastread or converted from libyaml's (`tag`: libyaml's
+ * tag, if any). Returns 1 when the document is complete, 0 to go on, -1
+ * on error.
+ */
 static int
-builder_event(struct builder *b, const yaml_event_t *ev)
+builder_event(struct builder *b, const struct fr_event *ev, const char *tag)
 {
 	struct node_reader *r = b->r;
 	struct node *n;
-	const yaml_char_t *tag = NULL;
 
 	switch (ev->type) {
-	case YAML_ALIAS_EVENT:
+	case FR_ALIAS:
 		n = builder_node(b, ev, NODE_SCALAR);
 		if (n)
 			diag_error(r->d, r->name, n->line, n->col,
 				   "aliases (*name) are not supported: write the value out");
 		return -1;
-	case YAML_SCALAR_EVENT: {
-		const char *text = (const char *)ev->data.scalar.value;
-		size_t len = ev->data.scalar.length;
-
-		tag = ev->data.scalar.tag;
+	case FR_SCALAR:
 		n = builder_node(b, ev, NODE_SCALAR);
 		if (!n)
 			return -1;
-		if (len > r->lim.max_string) {
+		if (ev->len > r->lim.max_string) {
 			diag_error(r->d, r->name, n->line, n->col,
 				   "string of %zu bytes is longer than the limit of %zu",
-				   len, r->lim.max_string);
+				   ev->len, r->lim.max_string);
 			return -1;
 		}
-		if (memchr(text, '\0', len)) {
+		if (memchr(ev->str, '\0', ev->len)) {
 			diag_error(r->d, r->name, n->line, n->col,
 				   "string contains a NUL character");
 			return -1;
 		}
-		n->str = arena_strndup(b->a, text, len);
+		n->str = arena_strndup(b->a, ev->str, ev->len);
 		if (!n->str) {
 			diag_error(r->d, r->name, 0, 0, "out of memory");
 			return -1;
 		}
-		n->len = len;
-		n->quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
-		n->type = n->quoted ? NT_STR : (uint8_t)node_resolve_plain(text, len);
+		n->len = ev->len;
+		n->quoted = ev->quoted;
+		n->type = n->quoted ? NT_STR : (uint8_t)node_resolve_plain(ev->str, ev->len);
 		break;
-	}
-	case YAML_MAPPING_START_EVENT:
-		tag = ev->data.mapping_start.tag;
+	case FR_MAP_START:
 		if (!(n = builder_node(b, ev, NODE_MAP)))
 			return -1;
 		break;
-	case YAML_SEQUENCE_START_EVENT:
-		tag = ev->data.sequence_start.tag;
+	case FR_SEQ_START:
 		if (!(n = builder_node(b, ev, NODE_SEQ)))
 			return -1;
 		break;
-	case YAML_MAPPING_END_EVENT:
-	case YAML_SEQUENCE_END_EVENT:
+	case FR_MAP_END:
+	case FR_SEQ_END:
 		b->depth--;
 		return 0;
-	case YAML_DOCUMENT_END_EVENT:
+	case FR_DOC_START:
+		if (++r->ndocs > r->lim.max_documents) {
+			diag_error(r->d, r->name, ev->line + 1, ev->col + 1,
+				   "more than %zu documents", r->lim.max_documents);
+			return -1;
+		}
+		return 0;
+	case FR_DOC_END:
 		return 1;
 	default:
 		return 0;
@@ -617,12 +736,123 @@ builder_event(struct builder *b, const yaml_event_t *ev)
 	return 0;
 }
 
+/* libyaml's event as ours; its tag in *tag. Returns the type, or -1 for stream end. */
+static int
+from_libyaml(const struct node_reader *r, const yaml_event_t *y, struct fr_event *ev,
+	     const char **tag)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->line = r->yline + (int)y->start_mark.line;
+	ev->col = (int)y->start_mark.column;
+	ev->index = r->ybase + y->start_mark.index;
+	*tag = NULL;
+	switch (y->type) {
+	case YAML_STREAM_END_EVENT:
+		return -1;
+	case YAML_DOCUMENT_START_EVENT:
+		ev->type = FR_DOC_START;
+		break;
+	case YAML_DOCUMENT_END_EVENT:
+		ev->type = FR_DOC_END;
+		break;
+	case YAML_ALIAS_EVENT:
+		ev->type = FR_ALIAS;
+		break;
+	case YAML_SCALAR_EVENT:
+		ev->type = FR_SCALAR;
+		ev->str = (const char *)y->data.scalar.value;
+		ev->len = y->data.scalar.length;
+		ev->quoted = y->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+		*tag = (const char *)y->data.scalar.tag;
+		break;
+	case YAML_MAPPING_START_EVENT:
+		ev->type = FR_MAP_START;
+		*tag = (const char *)y->data.mapping_start.tag;
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+		ev->type = FR_SEQ_START;
+		*tag = (const char *)y->data.sequence_start.tag;
+		break;
+	case YAML_MAPPING_END_EVENT:
+		ev->type = FR_MAP_END;
+		break;
+	case YAML_SEQUENCE_END_EVENT:
+		ev->type = FR_SEQ_END;
+		break;
+	default:
+		ev->type = FR_OTHER;
+		break;
+	}
+	return ev->type;
+}
+
+/* The next document with libyaml. */
+static int
+next_libyaml(struct node_reader *r, struct builder *b)
+{
+	yaml_event_t y;
+	struct fr_event ev;
+	const char *tag;
+	int rc;
+
+	for (;;) {
+		if (!yaml_parser_parse(&r->parser, &y))
+			return reader_error(r);
+		if (from_libyaml(r, &y, &ev, &tag) < 0) {
+			yaml_event_delete(&y);
+			return 0;
+		}
+		rc = builder_event(b, &ev, tag);
+		yaml_event_delete(&y);
+		if (rc)
+			return rc;
+	}
+}
+
+/* The next document with fastread; 2 when it gives up. */
+static int
+next_fast(struct node_reader *r, struct builder *b)
+{
+	size_t used;
+	int lines, rc = 0;
+
+	for (;;) {
+		switch (fr_document(r->text + r->pos, r->len - r->pos, r->eof, r->first,
+				    r->line, r->base + r->pos, b->a, &r->ev, &used, &lines)) {
+		case FR_MORE:
+			if (!r->fp || r->len - r->pos >= FAST_MAX_DOC)
+				return 2;
+			if (reader_fill(r) < 0)
+				return -1;
+			continue;
+		case FR_SKIP:
+			r->pos += used;
+			r->line += lines;
+			if (r->pos == r->len && r->eof)
+				return 0;
+			continue;
+		case FR_DOC:
+			for (size_t i = 0; i < r->ev.n; i++)
+				if ((rc = builder_event(b, &r->ev.ev[i], NULL)) != 0)
+					break;
+			r->pos += used;
+			r->line += lines;
+			r->first = 0;
+			return rc;
+		case FR_NOMEM:
+			diag_error(r->d, r->name, 0, 0, "out of memory");
+			return -1;
+		default:
+			return 2;
+		}
+	}
+}
+
 int
 node_reader_next(struct node_reader *r, struct arena *a, struct node **doc)
 {
 	struct builder b;
-	yaml_event_t ev;
-	int rc;
+	int rc = 2;
 
 	*doc = NULL;
 	if (r->done)
@@ -630,36 +860,20 @@ node_reader_next(struct node_reader *r, struct arena *a, struct node **doc)
 	memset(&b, 0, sizeof(b));
 	b.r = r;
 	b.a = a;
-	for (;;) {
-		if (!yaml_parser_parse(&r->parser, &ev)) {
-			r->done = 1;
-			return reader_error(r);
-		}
-		if (ev.type == YAML_STREAM_END_EVENT) {
-			yaml_event_delete(&ev);
-			r->done = 1;
-			return 0;
-		}
-		if (ev.type == YAML_DOCUMENT_START_EVENT) {
-			if (++r->ndocs > r->lim.max_documents) {
-				diag_error(r->d, r->name, (int)ev.start_mark.line + 1,
-					   (int)ev.start_mark.column + 1,
-					   "more than %zu documents", r->lim.max_documents);
-				yaml_event_delete(&ev);
-				r->done = 1;
-				return -1;
-			}
-			yaml_event_delete(&ev);
-			continue;
-		}
-		rc = builder_event(&b, &ev);
-		yaml_event_delete(&ev);
-		if (rc < 0) {
-			r->done = 1;
-			return -1;
-		}
-		if (rc == 1)
-			break;
+	if (!r->libyaml)
+		rc = next_fast(r, &b);
+	if (rc == 2) {
+		/* fastread gave up on this document: libyaml reads it and the rest */
+		memset(&b, 0, sizeof(b));
+		b.r = r;
+		b.a = a;
+		rc = r->libyaml ? 0 : reader_to_libyaml(r);
+		if (rc == 0)
+			rc = next_libyaml(r, &b);
+	}
+	if (rc <= 0) {
+		r->done = 1;
+		return rc;
 	}
 	*doc = b.root;
 	return 1;
@@ -676,9 +890,10 @@ node_read_string(const char *name, const char *text, size_t len,
 
 	memset(&r, 0, sizeof(r));
 	*ndocs = 0;
-	if (reader_init(&r, name, NULL, d) < 0)
-		return -1;
-	yaml_parser_set_input_string(&r.parser, (const unsigned char *)text, len);
+	reader_init(&r, name, NULL, d);
+	r.text = text;
+	r.len = len;
+	r.eof = 1;
 	while ((rc = node_reader_next(&r, a, &doc)) == 1) {
 		if (!doc)
 			continue;
@@ -690,6 +905,6 @@ node_read_string(const char *name, const char *text, size_t len,
 		}
 		docs[(*ndocs)++] = doc;
 	}
-	yaml_parser_delete(&r.parser);
+	reader_release(&r);
 	return rc < 0 ? -1 : 0;
 }

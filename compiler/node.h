@@ -81,6 +81,8 @@ int node_reader_open(struct node_reader **rp, const char *path,
  * after a syntax error).
  */
 int node_reader_next(struct node_reader *r, struct arena *a, struct node **doc);
+/* Read the rest with libyaml alone (tests compare the two readers). */
+void node_reader_use_libyaml(struct node_reader *r);
 /* The name used in diagnostics. Borrowed. */
 const char *node_reader_name(const struct node_reader *r);
 void node_reader_close(struct node_reader *r);
