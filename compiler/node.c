@@ -38,6 +38,7 @@ struct node_reader {
 	struct node_limits lim;
 	struct diags *d;
 	size_t ndocs;
+	size_t fast_docs;              /* documents fastread read */
 	int done;
 	/* input: text[pos..len) is read and not yet used */
 	const char *text;              /* buf, or the string read */
@@ -227,6 +228,12 @@ node_reader_use_libyaml(struct node_reader *r)
 {
 	if (!r->libyaml && !r->done && reader_to_libyaml(r) < 0)
 		r->done = 1;
+}
+
+size_t
+node_reader_fast_docs(const struct node_reader *r)
+{
+	return r->fast_docs;
 }
 
 const char *
@@ -816,6 +823,10 @@ next_fast(struct node_reader *r, struct builder *b)
 	size_t used;
 	int lines, rc = 0;
 
+	if (!r->text && r->fp && reader_fill(r) < 0)
+		return -1;
+	if (!r->text)
+		return 0;   /* an empty string */
 	for (;;) {
 		switch (fr_document(r->text + r->pos, r->len - r->pos, r->eof, r->first,
 				    r->line, r->base + r->pos, b->a, &r->ev, &used, &lines)) {
@@ -838,6 +849,7 @@ next_fast(struct node_reader *r, struct builder *b)
 			r->pos += used;
 			r->line += lines;
 			r->first = 0;
+			r->fast_docs++;
 			return rc;
 		case FR_NOMEM:
 			diag_error(r->d, r->name, 0, 0, "out of memory");

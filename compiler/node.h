@@ -83,6 +83,8 @@ int node_reader_open(struct node_reader **rp, const char *path,
 int node_reader_next(struct node_reader *r, struct arena *a, struct node **doc);
 /* Read the rest with libyaml alone (tests compare the two readers). */
 void node_reader_use_libyaml(struct node_reader *r);
+/* How many documents fastread read (the rest were libyaml's). */
+size_t node_reader_fast_docs(const struct node_reader *r);
 /* The name used in diagnostics. Borrowed. */
 const char *node_reader_name(const struct node_reader *r);
 void node_reader_close(struct node_reader *r);
