@@ -687,6 +687,11 @@ build_init(struct build_ctx *ctx, const struct profile *p, const struct tmpl *t)
 	ctr = node_map_get(spec, "containers")->head;
 	if (prerender_values(a, spec, 2, spec_skip) < 0 || prerender_values(a, ctr, 4, ctr_skip) < 0)
 		return -1;
+	/* the prototypes do not change from here on: their keys and strings
+	 * that need no quotes are marked so, not checked for every agent */
+	emit_mark_plain(ctx->pod);
+	emit_mark_plain(ctx->netpol);
+	emit_mark_plain(ctx->egw);
 	return 0;
 }
 

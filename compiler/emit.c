@@ -6,13 +6,28 @@
 #include <stdlib.h>
 
 /* Characters a plain scalar may hold: 2 also first, 1 anywhere but first, 0 never. */
-static inline int
-plain_class(unsigned char c)
+static int
+plain_class_slow(unsigned char c)
 {
 	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 	    c == '/' || c == '_')
 		return 2;
 	return c == '.' || c == '@' || c == '+' || c == '=' || c == '-' || c == ':' || c == ' ';
+}
+
+/* The same as a table, filled on first use: the emitter asks for every byte. */
+static unsigned char plain_class_of[256];
+static int plain_class_ready;
+
+static inline int
+plain_class(unsigned char c)
+{
+	if (!plain_class_ready) {
+		for (int i = 0; i < 256; i++)
+			plain_class_of[i] = (unsigned char)plain_class_slow((unsigned char)i);
+		plain_class_ready = 1;
+	}
+	return plain_class_of[c];
 }
 
 static int
@@ -205,6 +220,24 @@ emit_yaml(struct buf *b, const struct node *doc)
 		return;
 	}
 	emit_block(b, doc, 0, 0);
+}
+
+void
+emit_mark_plain(struct node *n)
+{
+	struct node *it;
+
+	if (!n || n->kind == NODE_RAW)
+		return;
+	if (n->kind == NODE_SCALAR) {
+		if (n->type == NT_STR && plain_safe(n->str, n->len))
+			n->plain = 1;
+		return;
+	}
+	for (it = n->head; it; it = it->next) {
+		emit_mark_plain(it);
+		emit_mark_plain(it->val);
+	}
 }
 
 struct node *

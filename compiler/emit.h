@@ -17,6 +17,12 @@ void emit_yaml(struct buf *b, const struct node *doc);
 /* A string scalar as YAML would need it (plain or double-quoted). */
 void emit_yaml_string(struct buf *b, const char *s, size_t len);
 /*
+ * Mark every string of `tree` that needs no quotes as `plain`, so the
+ * emitter writes it without checking again. Only for trees whose strings
+ * never change afterwards (templates).
+ */
+void emit_mark_plain(struct node *tree);
+/*
  * Render `tree` once into a NODE_RAW (allocated in `a`) for reuse: as the
  * value of a key at `indent`, or (item) as a list item at `indent`. Where
  * the result lands elsewhere, it is rendered from its tree as usual, so a

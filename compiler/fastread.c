@@ -6,11 +6,11 @@
 #include "xalloc.h"
 
 /*
- * The scanner works line by line on one document's bytes, text[0..n),
- * found first: up to the next line that starts with "---" and a blank,
- * where libyaml starts a new document whatever came before. Every
- * decision that is not plainly inside the subset gives up (returns 0
- * from the parse functions, with s->give_up set).
+ * The scanner works line by line. The document ends before the next line
+ * that starts with "---" and a blank (libyaml starts a new document there
+ * whatever came before) or at the end of the stream; when the buffer ends
+ * first, the answer is FR_MORE. Every decision that is not plainly inside
+ * the subset gives up: the parse functions return 0.
  */
 
 #define FR_MAX_DEPTH 48        /* node.c refuses more than 32 levels */
@@ -19,10 +19,15 @@
 
 struct fr {
 	const char *t;
-	size_t n;              /* end of the document's bytes */
+	size_t len;            /* bytes in the buffer */
+	size_t valid;          /* text[0..valid) is printable ASCII and LF */
+	int eof;
 	size_t ls;             /* start of the current line */
-	size_t le;             /* its end ('\n' or n) */
+	size_t le;             /* its end ('\n' or len) */
 	size_t q;              /* first non-space of the current line */
+	int at_end;            /* ls is the document's end */
+	int more;              /* the buffer ended before the document did */
+	int bad;               /* a byte outside the subset */
 	int line;
 	size_t index0;
 	int depth;
@@ -31,49 +36,120 @@ struct fr {
 	int nomem;
 };
 
-static int
-is_alnum(unsigned char c)
+/* Character classes. */
+enum {
+	C_KEY = 1,             /* in a simple key */
+	C_KEY1 = 2,            /* starts one */
+	C_IND = 4,             /* an indicator: no plain scalar starts with it */
+	C_FLOWSTOP = 8,        /* gives up inside a flow plain scalar */
+	C_NAME = 16,           /* may follow a '-' that starts a plain scalar */
+};
+
+static unsigned char cls[256];
+
+static void
+init_classes(void)
 {
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+	const char *p;
+
+	if (cls['a'])
+		return;
+	for (int c = 0; c < 256; c++) {
+		int alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+			    (c >= 'A' && c <= 'Z');
+
+		if (alnum)
+			cls[c] |= C_KEY | C_KEY1 | C_NAME;
+	}
+	for (p = "_./"; *p; p++)
+		cls[(unsigned char)*p] |= C_KEY | C_KEY1 | C_NAME;
+	cls['-'] |= C_KEY | C_NAME;
+	/* libyaml's list, and the backslash to be safe */
+	for (p = "-?:,[]{}#&*!|>'\"%@`\\"; *p; p++)
+		cls[(unsigned char)*p] |= C_IND;
+	for (p = "[{}:#?"; *p; p++)
+		cls[(unsigned char)*p] |= C_FLOWSTOP;
+	cls[0] |= C_IND | C_FLOWSTOP;
 }
 
-/* Characters libyaml reads as indicators at the start of a scalar. */
+/* Is there a document start ("---" and a blank) at text[p]? -1: cannot tell yet. */
 static int
-is_indicator(unsigned char c)
+doc_start_at(const char *t, size_t len, int eof, size_t p)
 {
-	return c && strchr("-?:,[]{}#&*!|>'\"%@`\\", c) != NULL;
+	size_t have = len - p;
+
+	if (have < 4) {
+		if (memcmp(t + p, "---", have < 3 ? have : 3) != 0)
+			return 0;
+		if (have < 3)
+			return eof ? 0 : -1;
+		return eof ? 1 : -1;
+	}
+	return memcmp(t + p, "---", 3) == 0 &&
+	       (t[p + 3] == ' ' || t[p + 3] == '\t' || t[p + 3] == '\r' || t[p + 3] == '\n');
 }
 
-static size_t
-line_end(const struct fr *s, size_t p)
+/* The document ends at p. */
+static void
+set_end(struct fr *s, size_t p)
 {
-	const char *e = memchr(s->t + p, '\n', s->n - p);
-
-	return e ? (size_t)(e - s->t) : s->n;
+	s->ls = s->le = s->q = p;
+	s->at_end = 1;
 }
 
 /* Enter the line at p (a line start). */
 static void
 set_line(struct fr *s, size_t p)
 {
+	const char *e;
+
+	if (p >= s->len) {
+		if (!s->eof)
+			s->more = 1;
+		set_end(s, p);
+		return;
+	}
+	if (p > 0 && s->t[p] == '-') {
+		int ds = doc_start_at(s->t, s->len, s->eof, p);
+
+		if (ds) {
+			if (ds < 0)
+				s->more = 1;
+			set_end(s, p);
+			return;
+		}
+	}
+	e = memchr(s->t + p, '\n', s->len - p);
+	if (!e && !s->eof) {
+		s->more = 1;
+		set_end(s, p);
+		return;
+	}
 	s->ls = p;
-	s->le = line_end(s, p);
+	s->le = e ? (size_t)(e - s->t) : s->len;
+	if (s->valid < s->le) {
+		s->bad = 1;
+		set_end(s, p);
+		return;
+	}
 	s->q = p;
 	while (s->q < s->le && s->t[s->q] == ' ')
 		s->q++;
 }
 
-/* Go to the next line; 0 when there is none. */
+/* Go to the next line; 0 when the document has ended. */
 static int
 next_line(struct fr *s)
 {
-	if (s->le >= s->n) {
-		s->ls = s->le = s->q = s->n;
+	if (s->at_end)
+		return 0;
+	if (s->le >= s->len) {
+		set_end(s, s->len);
 		return 0;
 	}
 	s->line++;
 	set_line(s, s->le + 1);
-	return 1;
+	return !s->at_end;
 }
 
 /* From the current line on, skip blank and comment lines. 1: on a content line. */
@@ -81,7 +157,7 @@ static int
 to_content(struct fr *s)
 {
 	for (;;) {
-		if (s->ls >= s->n)
+		if (s->at_end)
 			return 0;
 		if (s->q < s->le && s->t[s->q] != '#')
 			return 1;
@@ -227,9 +303,9 @@ plain_start(const struct fr *s, size_t p)
 		if (p + 1 >= s->le)
 			return 0;
 		d = (unsigned char)s->t[p + 1];
-		return is_alnum(d) || d == '-' || d == '.' || d == '/' || d == '_';
+		return (cls[d] & C_NAME) != 0;
 	}
-	return !is_indicator(c);
+	return !(cls[c] & C_IND);
 }
 
 /* A one-line flow sequence at *pp ('['): scalars only. */
@@ -260,7 +336,7 @@ flow_seq(struct fr *s, size_t *pp)
 			if (!plain_start(s, p))
 				return 0;
 			while (p < s->le && s->t[p] != ',' && s->t[p] != ']') {
-				if (strchr("[{}:#?", s->t[p]))
+				if (cls[(unsigned char)s->t[p]] & C_FLOWSTOP)
 					return 0;
 				p++;
 			}
@@ -326,13 +402,10 @@ key_at(struct fr *s, size_t p)
 	size_t start = p;
 	unsigned char c = (unsigned char)s->t[p];
 
-	if (!(is_alnum(c) || c == '_' || c == '.' || c == '/'))
+	if (!(cls[c] & C_KEY1))
 		return 0;
-	for (p++; p < s->le; p++) {
-		c = (unsigned char)s->t[p];
-		if (!(is_alnum(c) || c == '_' || c == '.' || c == '/' || c == '-'))
-			break;
-	}
+	for (p++; p < s->le && (cls[(unsigned char)s->t[p]] & C_KEY); p++)
+		;
 	if (p == s->le || s->t[p] != ':' || p - start > FR_MAX_KEY)
 		return 0;
 	if (p + 1 < s->le && s->t[p + 1] != ' ')
@@ -428,8 +501,7 @@ seq(struct fr *s, int c)
 			/* "- key: ..." starts a mapping at the key's column */
 			size_t k = p;
 
-			while (k < s->le && (is_alnum((unsigned char)s->t[k]) ||
-					     strchr("_./-", s->t[k])))
+			while (k < s->le && (cls[(unsigned char)s->t[k]] & C_KEY))
 				k++;
 			if (k < s->le && s->t[k] == ':' && (k + 1 == s->le || s->t[k + 1] == ' ')) {
 				s->q = p;
@@ -468,113 +540,89 @@ block(struct fr *s)
 	return ok;
 }
 
-/* Only ASCII printable characters and LF. */
-static int
-plain_ascii(const char *t, size_t n)
+size_t
+fr_plain_prefix(const char *t, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+	size_t i = 0;
+
+	/* eight bytes at a time; every test below is exact per byte */
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w, y, hi_or_del, lt20, zero;
+
+		memcpy(&w, t + i, 8);
+		hi_or_del = (((w & ~high) + ones) | w) & high;       /* >= 0x7f */
+		y = w ^ (ones * '\n');                               /* LF -> 0 */
+		lt20 = ~((y & ~high) + ones * 0x60) & high;          /* < 0x20, 7-bit */
+		zero = ~(((y & ~high) + ~high) | y) & high;          /* was LF */
+		if (hi_or_del | (lt20 & ~zero))
+			break;
+	}
+	for (; i < n; i++) {
 		unsigned char c = (unsigned char)t[i];
 
 		if ((c < 0x20 && c != '\n') || c > 0x7e)
-			return 0;
+			break;
 	}
-	return 1;
-}
-
-/* Is there a document start line ("---" and a blank) at text[p]? -1: cannot tell yet. */
-static int
-doc_start_at(const char *t, size_t len, int eof, size_t p)
-{
-	if (len - p < 3)
-		return eof ? 0 : (memcmp(t + p, "---", len - p) == 0 ? -1 : 0);
-	if (memcmp(t + p, "---", 3) != 0)
-		return 0;
-	if (p + 3 == len)
-		return eof ? 1 : -1;
-	return strchr(" \t\r\n", t[p + 3]) && t[p + 3];
+	return i;
 }
 
 enum fr_result
-fr_document(const char *text, size_t len, int eof, int first, int line,
+fr_document(const char *text, size_t len, size_t valid, int eof, int first, int line,
 	    size_t index, struct arena *a, struct fr_events *out, size_t *used, int *lines)
 {
 	struct fr s;
-	size_t n = len, p;
-	const char *nl;
-	int explicit_start;
+	int ok = 0;
 
+	init_classes();
 	out->n = 0;
-	/* the document's bytes: up to the next "---" line after its first line */
-	p = 0;
-	for (;;) {
-		int ds;
-
-		nl = memchr(text + p, '\n', len - p);
-		if (!nl) {
-			if (!eof)
-				return FR_MORE;
-			n = len;
-			break;
-		}
-		p = (size_t)(nl - text) + 1;
-		if (p == len) {
-			if (!eof)
-				return FR_MORE;
-			n = len;
-			break;
-		}
-		if (text[p] != '-')
-			continue;
-		ds = doc_start_at(text, len, eof, p);
-		if (ds < 0)
-			return FR_MORE;
-		if (ds) {
-			n = p;
-			break;
-		}
-	}
-	if (!plain_ascii(text, n))
-		return FR_GIVE_UP;
-
 	memset(&s, 0, sizeof(s));
 	s.t = text;
-	s.n = n;
+	s.len = len;
+	s.valid = valid;
+	s.eof = eof;
 	s.line = line;
 	s.index0 = index;
 	s.a = a;
 	s.out = out;
 	set_line(&s, 0);
 	if (!to_content(&s)) {
-		*used = n;
+		if (s.more)
+			return FR_MORE;
+		if (s.bad)
+			return FR_GIVE_UP;
+		*used = s.ls;
 		*lines = s.line - line;
 		return FR_SKIP;
 	}
-	explicit_start = s.q == 0 && doc_start_at(text, n, 1, 0) == 1;
-	if (explicit_start) {
+	if (s.q == 0 && doc_start_at(text, s.le, 1, 0) == 1) {
+		/* "---", maybe a comment, then the root on the lines below */
 		if (!push(&s, FR_DOC_START, 0) || !line_rest_ok(&s, 3))
-			goto give_up;
+			goto out;
 		next_line(&s);
 		if (!to_content(&s))
-			goto give_up;   /* an empty document */
+			goto out;   /* an empty document */
 	} else {
 		/* an implicit document: only the first; "...", "%", "---x" give up */
-		if (!first || strchr(".%", text[s.q]))
-			goto give_up;
+		if (!first || text[s.q] == '.' || text[s.q] == '%')
+			goto out;
 		if (!push(&s, FR_DOC_START, s.q))
-			goto give_up;
+			goto out;
 	}
-	if (is_entry(&s, s.q) || !block(&s))
-		goto give_up;
-	/* nothing may follow the root but blank and comment lines */
-	if (to_content(&s))
-		goto give_up;
-	if (!push(&s, FR_DOC_END, n))
-		goto give_up;
-	*used = n;
+	/* the root: a mapping; nothing after it but blank and comment lines */
+	if (is_entry(&s, s.q) || !block(&s) || to_content(&s))
+		goto out;
+	ok = push(&s, FR_DOC_END, s.ls) != NULL;
+out:
+	if (s.more)
+		return FR_MORE;
+	if (s.nomem)
+		return FR_NOMEM;
+	if (!ok || s.bad)
+		return FR_GIVE_UP;
+	*used = s.ls;
 	*lines = s.line - line;
 	return FR_DOC;
-give_up:
-	return s.nomem ? FR_NOMEM : FR_GIVE_UP;
 }
 
 void

@@ -67,15 +67,20 @@ enum fr_result {
 
 /*
  * Scan the document at text[0], which is at column 0 of line `line`,
- * byte `index` of the stream. `first` says no document came before
- * (an implicit document may start here). `eof`: text[len) is the end of
- * the stream. Escaped quotes ('') are decoded into `a`; other values
- * point into text. On FR_DOC, *used is where the next document begins
- * and *lines the number of lines in text[0..*used).
+ * byte `index` of the stream; text[0..valid) is known to hold only
+ * printable ASCII and LF (fr_plain_prefix), a document that reaches past
+ * it is given up. `first` says no document came before (an implicit
+ * document may start here). `eof`: text[len) is the end of the stream.
+ * Escaped quotes ('') are decoded into `a`; other values point into text.
+ * On FR_DOC and FR_SKIP, *used is where the next document begins and
+ * *lines the number of lines in text[0..*used).
  */
-enum fr_result fr_document(const char *text, size_t len, int eof, int first,
-			   int line, size_t index, struct arena *a,
+enum fr_result fr_document(const char *text, size_t len, size_t valid, int eof,
+			   int first, int line, size_t index, struct arena *a,
 			   struct fr_events *out, size_t *used, int *lines);
+
+/* The length of the longest prefix of t[0..n) that is printable ASCII and LF. */
+size_t fr_plain_prefix(const char *t, size_t n);
 
 void fr_events_free(struct fr_events *e);
 

@@ -44,6 +44,7 @@ struct node_reader {
 	const char *text;              /* buf, or the string read */
 	char *buf;
 	size_t cap, pos, len;
+	size_t valid;                  /* text[0..valid): printable ASCII and LF */
 	size_t base;                   /* stream offset of text[0] */
 	int line;                      /* line of text[pos], 0-based */
 	int eof;
@@ -107,6 +108,7 @@ reader_fill(struct node_reader *r)
 		memmove(r->buf, r->buf + r->pos, r->len - r->pos);
 		r->base += r->pos;
 		r->len -= r->pos;
+		r->valid -= r->valid < r->pos ? r->valid : r->pos;
 		r->pos = 0;
 	}
 	if (r->cap - r->len < READ_CHUNK) {
@@ -130,6 +132,8 @@ reader_fill(struct node_reader *r)
 	}
 	if (k == 0)
 		r->eof = 1;
+	if (r->valid == r->len)
+		r->valid += fr_plain_prefix(r->buf + r->len, (size_t)k);
 	r->len += (size_t)k;
 	return 0;
 }
@@ -828,7 +832,8 @@ next_fast(struct node_reader *r, struct builder *b)
 	if (!r->text)
 		return 0;   /* an empty string */
 	for (;;) {
-		switch (fr_document(r->text + r->pos, r->len - r->pos, r->eof, r->first,
+		switch (fr_document(r->text + r->pos, r->len - r->pos,
+				    r->valid > r->pos ? r->valid - r->pos : 0, r->eof, r->first,
 				    r->line, r->base + r->pos, b->a, &r->ev, &used, &lines)) {
 		case FR_MORE:
 			if (!r->fp || r->len - r->pos >= FAST_MAX_DOC)
@@ -905,6 +910,7 @@ node_read_string(const char *name, const char *text, size_t len,
 	reader_init(&r, name, NULL, d);
 	r.text = text;
 	r.len = len;
+	r.valid = fr_plain_prefix(text, len);
 	r.eof = 1;
 	while ((rc = node_reader_next(&r, a, &doc)) == 1) {
 		if (!doc)

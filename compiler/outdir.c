@@ -26,6 +26,7 @@ struct outdir {
 	size_t nnames, cap;
 	char **same;          /* of those, the ones already in DIR byte for byte: not rewritten */
 	size_t nsame, capsame;
+	struct buf scratch;   /* same_file()'s reads */
 	int stale;
 };
 
@@ -72,6 +73,54 @@ slurp(const char *path, size_t *len)
 	}
 	*len = b.n - 1;
 	return b.p;
+}
+
+/*
+ * Does the file at path hold exactly data[0..len)? 1 yes, 0 no, -1 with
+ * errno (ENOENT: it does not exist). A size that differs answers without
+ * reading; `scratch` is a buffer reused across calls.
+ */
+static int
+same_file(const char *path, const char *data, size_t len, struct buf *scratch)
+{
+	struct stat st;
+	size_t got = 0;
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), e;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0)
+		goto fail;
+	if (!S_ISREG(st.st_mode) || (size_t)st.st_size != len) {
+		close(fd);
+		return 0;
+	}
+	scratch->n = 0;
+	if (buf_reserve(scratch, len + 1) < 0) {
+		errno = ENOMEM;
+		goto fail;
+	}
+	/* one byte more than expected: a file that grew meanwhile differs */
+	while (got <= len) {
+		size_t want = len + 1 - got;
+
+		n = read(fd, scratch->p + got, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		got += (size_t)n;
+		if ((size_t)n < want)
+			break;   /* a regular file reads short only at its end */
+	}
+	close(fd);
+	return got == len && memcmp(scratch->p, data, len) == 0;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
 }
 
 static int
@@ -352,26 +401,24 @@ outdir_add(struct outdir *o, const char *name, const char *data, size_t len, str
 	}
 	o->nnames++;
 	if (o->check_only) {
-		size_t have;
-		char *old;
+		int same;
 
 		if (!(path = join(o->dir, name))) {
 			diag_error(d, NULL, 0, 0, "out of memory");
 			return -1;
 		}
-		old = slurp(path, &have);
-		if (!old && errno != ENOENT) {
+		same = same_file(path, data, len, &o->scratch);
+		if (same < 0 && errno != ENOENT) {
 			diag_error(d, path, 0, 0, "cannot read: %s", strerror(errno));
 			free(path);
 			return -1;
-		} else if (!old) {
+		} else if (same < 0) {
 			diag_error(d, path, 0, 0, "missing: compile would write it");
 			o->stale = 1;
-		} else if (have != len || memcmp(old, data, len) != 0) {
+		} else if (!same) {
 			diag_error(d, path, 0, 0, "stale: differs from what compile writes");
 			o->stale = 1;
 		}
-		free(old);
 		free(path);
 		return 0;
 	}
@@ -380,20 +427,16 @@ outdir_add(struct outdir *o, const char *name, const char *data, size_t len, str
 		diag_error(d, NULL, 0, 0, "out of memory");
 		return -1;
 	}
-	if (access(path, F_OK) == 0 && !is_owned(o, name)) {
-		diag_error(d, path, 0, 0, "exists and was not written by agentfence; refusing to replace it");
-		free(path);
-		return -1;
-	}
-	if (is_owned(o, name)) {
+	if (!is_owned(o, name)) {
+		if (access(path, F_OK) == 0) {
+			diag_error(d, path, 0, 0, "exists and was not written by agentfence; refusing to replace it");
+			free(path);
+			return -1;
+		}
+	} else if (same_file(path, data, len, &o->scratch) == 1) {
 		/* unchanged since the last run: leave the file alone (no write, no
 		 * rename), which keeps a re-run over a large folder close to check */
-		size_t have;
-		char *old = slurp(path, &have);
-		int same = old && have == len && memcmp(old, data, len) == 0;
-
-		free(old);
-		if (same) {
+		{
 			free(path);
 			if (o->nsame == o->capsame) {
 				size_t cap = o->capsame ? o->capsame * 2 : 64;
@@ -609,6 +652,7 @@ outdir_close(struct outdir *o)
 	free(o->owned);
 	free(o->names);
 	free(o->same);
+	buf_free(&o->scratch);
 	free(o->dir);
 	free(o);
 }
