@@ -76,43 +76,39 @@ slurp(const char *path, size_t *len)
 }
 
 /*
- * Does the file at path hold exactly data[0..len)? 1 yes, 0 no, -1 with
- * errno (ENOENT: it does not exist). A size that differs answers without
- * reading; `scratch` is a buffer reused across calls.
+ * Does the file `name` in the folder `dirfd` hold exactly data[0..len)?
+ * 1 yes, 0 no, -1 with errno (ENOENT: it does not exist). One read of
+ * len + 1 bytes answers: a regular file reads short only at its end.
+ * `scratch` is a buffer reused across calls.
  */
 static int
-same_file(const char *path, const char *data, size_t len, struct buf *scratch)
+same_file(int dirfd, const char *name, const char *data, size_t len, struct buf *scratch)
 {
-	struct stat st;
 	size_t got = 0;
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), e;
+	/* O_NONBLOCK: a FIFO put there must not hang the run */
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK), e;
 
 	if (fd < 0)
 		return -1;
-	if (fstat(fd, &st) < 0)
-		goto fail;
-	if (!S_ISREG(st.st_mode) || (size_t)st.st_size != len) {
-		close(fd);
-		return 0;
-	}
 	scratch->n = 0;
 	if (buf_reserve(scratch, len + 1) < 0) {
 		errno = ENOMEM;
 		goto fail;
 	}
-	/* one byte more than expected: a file that grew meanwhile differs */
 	while (got <= len) {
 		size_t want = len + 1 - got;
 
 		n = read(fd, scratch->p + got, want);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && (errno == EISDIR || errno == EAGAIN))
+			break;   /* not a file: it differs */
 		if (n < 0)
 			goto fail;
 		got += (size_t)n;
 		if ((size_t)n < want)
-			break;   /* a regular file reads short only at its end */
+			break;
 	}
 	close(fd);
 	return got == len && memcmp(scratch->p, data, len) == 0;
@@ -407,7 +403,7 @@ outdir_add(struct outdir *o, const char *name, const char *data, size_t len, str
 			diag_error(d, NULL, 0, 0, "out of memory");
 			return -1;
 		}
-		same = same_file(path, data, len, &o->scratch);
+		same = same_file(o->lockfd, name, data, len, &o->scratch);
 		if (same < 0 && errno != ENOENT) {
 			diag_error(d, path, 0, 0, "cannot read: %s", strerror(errno));
 			free(path);
@@ -428,12 +424,12 @@ outdir_add(struct outdir *o, const char *name, const char *data, size_t len, str
 		return -1;
 	}
 	if (!is_owned(o, name)) {
-		if (access(path, F_OK) == 0) {
+		if (faccessat(o->lockfd, name, F_OK, 0) == 0) {
 			diag_error(d, path, 0, 0, "exists and was not written by agentfence; refusing to replace it");
 			free(path);
 			return -1;
 		}
-	} else if (same_file(path, data, len, &o->scratch) == 1) {
+	} else if (same_file(o->lockfd, name, data, len, &o->scratch) == 1) {
 		/* unchanged since the last run: leave the file alone (no write, no
 		 * rename), which keeps a re-run over a large folder close to check */
 		{
