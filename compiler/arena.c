@@ -9,18 +9,17 @@
 
 struct arena_chunk {
 	struct arena_chunk *next;
-	size_t size, off;
+	size_t size;
 	/* max_align_t alignment for the data that follows */
 	_Alignas(max_align_t) unsigned char data[];
 };
 
 #define ARENA_CHUNK ((size_t)64 * 1024)
-#define ARENA_ALIGN (_Alignof(max_align_t))
 
 #ifdef AF_PLAIN_MALLOC
 /* Each allocation is its own chunk, so sanitizers see every byte. */
 void *
-arena_alloc(struct arena *a, size_t size)
+arena_alloc_slow(struct arena *a, size_t size)
 {
 	struct arena_chunk *c;
 
@@ -29,7 +28,7 @@ arena_alloc(struct arena *a, size_t size)
 	c = xmalloc(sizeof(*c) + size);
 	if (!c)
 		return NULL;
-	c->size = c->off = size;
+	c->size = size;
 	c->next = a->head;
 	a->head = c;
 	a->used += size;
@@ -42,33 +41,32 @@ arena_reset(struct arena *a)
 	arena_free(a);
 }
 #else
+/* A new chunk (arena_alloc() found no room in the current one). */
 void *
-arena_alloc(struct arena *a, size_t size)
+arena_alloc_slow(struct arena *a, size_t size)
 {
-	struct arena_chunk *c = a->head;
+	struct arena_chunk *c;
 	size_t need;
 
 	if (size > SIZE_MAX / 2)
 		return NULL;
 	size = (size + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
-	if (!c || c->size - c->off < size) {
-		need = size > ARENA_CHUNK ? size : ARENA_CHUNK;
-		if (a->spare && a->spare->size >= need) {
-			c = a->spare;
-			a->spare = c->next;
-		} else {
-			c = xmalloc(sizeof(*c) + need);
-			if (!c)
-				return NULL;
-			c->size = need;
-		}
-		c->off = 0;
-		c->next = a->head;
-		a->head = c;
+	need = size > ARENA_CHUNK ? size : ARENA_CHUNK;
+	if (a->spare && a->spare->size >= need) {
+		c = a->spare;
+		a->spare = c->next;
+	} else {
+		c = xmalloc(sizeof(*c) + need);
+		if (!c)
+			return NULL;
+		c->size = need;
 	}
-	c->off += size;
+	c->next = a->head;
+	a->head = c;
+	a->cur = c->data + size;
+	a->end = c->data + c->size;
 	a->used += size;
-	return c->data + c->off - size;
+	return c->data;
 }
 
 void
@@ -83,6 +81,7 @@ arena_reset(struct arena *a)
 		a->spare = c;
 	}
 	a->head = NULL;
+	a->cur = a->end = NULL;
 	a->used = 0;
 }
 #endif
@@ -101,6 +100,7 @@ arena_free(struct arena *a)
 		free(c);
 	}
 	a->head = a->spare = NULL;
+	a->cur = a->end = NULL;
 	a->used = 0;
 }
 

@@ -75,7 +75,7 @@ check_keys(struct check *c, const struct node *map, const char *path,
 
 	for (k = map->head; k; k = k->next) {
 		for (a = allowed; *a; a++)
-			if (strcmp(*a, k->str) == 0)
+			if ((*a)[0] == k->str[0] && strcmp(*a, k->str) == 0)
 				break;
 		if (*a)
 			continue;

@@ -5,52 +5,51 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-/* Characters a plain scalar may hold: 2 also first, 1 anywhere but first, 0 never. */
-static int
-plain_class_slow(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	    c == '/' || c == '_')
-		return 2;
-	return c == '.' || c == '@' || c == '+' || c == '=' || c == '-' || c == ':' || c == ' ';
-}
+/*
+ * What each byte may be in a plain scalar: P_ANY anywhere but first,
+ * P_FIRST also first; P_SLASH and P_SPECIAL mark '/' and ':' or ' '.
+ */
+enum { P_ANY = 1, P_FIRST = 2, P_SLASH = 4, P_SPECIAL = 8 };
 
-/* The same as a table, filled on first use: the emitter asks for every byte. */
-static unsigned char plain_class_of[256];
-static int plain_class_ready;
+static unsigned char plain_flags[256];
 
-static inline int
-plain_class(unsigned char c)
+static void
+plain_flags_init(void)
 {
-	if (!plain_class_ready) {
-		for (int i = 0; i < 256; i++)
-			plain_class_of[i] = (unsigned char)plain_class_slow((unsigned char)i);
-		plain_class_ready = 1;
-	}
-	return plain_class_of[c];
+	const char *p;
+
+	for (int c = 0; c < 256; c++)
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+			plain_flags[c] = P_ANY | P_FIRST;
+	plain_flags['/'] = P_ANY | P_FIRST | P_SLASH;
+	plain_flags['_'] = P_ANY | P_FIRST;
+	for (p = ".@+=-"; *p; p++)
+		plain_flags[(unsigned char)*p] = P_ANY;
+	plain_flags[':'] = plain_flags[' '] = P_ANY | P_SPECIAL;
 }
 
 static int
 plain_safe(const char *s, size_t n)
 {
+	unsigned all = P_ANY, any = 0;
 	size_t i;
-	int has_slash = 0, special = 0;
 
-	if (n == 0 || n > 200 || plain_class((unsigned char)s[0]) != 2)
+	if (!plain_flags['a'])
+		plain_flags_init();
+	if (n == 0 || n > 200 || !(plain_flags[(unsigned char)s[0]] & P_FIRST))
 		return 0;
 	if (s[n - 1] == ':' || s[n - 1] == ' ')
 		return 0;
+	/* no early exit: a branch-free pass is faster on these short strings */
 	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned f = plain_flags[(unsigned char)s[i]];
 
-		if (!plain_class(c))
-			return 0;
-		if (c == '/')
-			has_slash = 1;
-		else if (c == ':' || c == ' ')
-			special = 1;
+		all &= f;
+		any |= f;
 	}
-	if (special) {
+	if (!all)
+		return 0;
+	if (any & P_SPECIAL) {
 		for (i = 0; i + 1 < n; i++) {
 			/* ": " starts a value; " #" a comment; two spaces fold */
 			if ((s[i] == ':' && s[i + 1] == ' ') ||
@@ -60,7 +59,7 @@ plain_safe(const char *s, size_t n)
 	}
 	/* YAML 1.1 reads 1:20 as sexagesimal and 2001-12-14 as a date:
 	 * anything starting with a digit is quoted unless it has a '/'. */
-	if (s[0] >= '0' && s[0] <= '9' && !has_slash)
+	if (s[0] >= '0' && s[0] <= '9' && !(any & P_SLASH))
 		return 0;
 	return node_resolve_plain(s, n) == NT_STR;
 }

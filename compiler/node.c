@@ -639,11 +639,26 @@ builder_add(struct builder *b, struct node *n)
 	return 0;
 }
 
+/* A node with its marks; for a scalar, its text is copied right behind it. */
 static struct node *
 builder_node(struct builder *b, const struct fr_event *ev, enum node_kind kind)
 {
-	struct node *n = node_alloc(b->a, kind);
+	size_t extra = ev->type == FR_SCALAR ? ev->len + 1 : 0;
+	struct node *n = extra > b->r->lim.max_string + 1 ? NULL : arena_alloc(b->a, sizeof(*n) + extra);
 
+	if (n) {
+		*n = (struct node){ .kind = (uint8_t)kind };
+		if (extra) {
+			char *text = (char *)(n + 1);
+
+			memcpy(text, ev->str, ev->len);
+			text[ev->len] = '\0';
+			n->str = text;
+			n->len = ev->len;
+		}
+	} else if (extra > b->r->lim.max_string + 1) {
+		n = node_alloc(b->a, kind);   /* only for its marks: the caller refuses it */
+	}
 	if (!n) {
 		diag_error(b->r->d, b->r->name, 0, 0, "out of memory");
 		return NULL;
@@ -691,12 +706,6 @@ builder_event(struct builder *b, const struct fr_event *ev, const char *tag)
 				   "string contains a NUL character");
 			return -1;
 		}
-		n->str = arena_strndup(b->a, ev->str, ev->len);
-		if (!n->str) {
-			diag_error(r->d, r->name, 0, 0, "out of memory");
-			return -1;
-		}
-		n->len = ev->len;
 		n->quoted = ev->quoted;
 		n->type = n->quoted ? NT_STR : (uint8_t)node_resolve_plain(ev->str, ev->len);
 		break;
