@@ -441,9 +441,19 @@ node_new_raw(struct arena *a, const char *s, enum node_type t)
 struct node *
 node_new_int(struct arena *a, long v)
 {
-	char *s = arena_sprintf(a, "%ld", v);
+	char tmp[24], *s;
+	unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+	size_t i = sizeof(tmp);
 
-	return s ? node_new_raw(a, s, NT_INT) : NULL;
+	/* by hand: snprintf costs more than the rest of a port entry */
+	do
+		tmp[--i] = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		tmp[--i] = '-';
+	if (!(s = arena_strndup(a, tmp + i, sizeof(tmp) - i)))
+		return NULL;
+	return node_new_raw(a, s, NT_INT);
 }
 
 struct node *
@@ -473,24 +483,23 @@ node_seq_add(struct node *seq, struct node *item)
 }
 
 struct node *
-node_map_get(const struct node *map, const char *key)
+node_map_getn(const struct node *map, const char *key, size_t n)
 {
 	const struct node *k;
-	size_t n = strlen(key);
 
 	if (!map || map->kind != NODE_MAP)
 		return NULL;
 	for (k = map->head; k; k = k->next)
-		if (k->len == n && memcmp(k->str, key, n) == 0)
+		if (k->len == n && k->str[0] == key[0] && memcmp(k->str, key, n) == 0)
 			return k->val;
 	return NULL;
 }
 
-static int
-map_set(struct arena *a, struct node *map, const char *key, struct node *val, int plain)
+int
+node_map_setn(struct arena *a, struct node *map, const char *key, size_t n,
+	      struct node *val, int plain)
 {
 	struct node *k;
-	size_t n = strlen(key);
 
 	if (!val)
 		return -1;
@@ -500,25 +509,28 @@ map_set(struct arena *a, struct node *map, const char *key, struct node *val, in
 			return 0;
 		}
 	}
-	k = node_new_str(a, key);
-	if (!k)
+	if (!(k = node_alloc(a, NODE_SCALAR)))
 		return -1;
+	k->type = NT_STR;
+	k->quoted = 1;
+	k->str = key;
+	k->len = n;
 	k->plain = (uint8_t)plain;
 	k->val = val;
 	node_append(map, k);
 	return 0;
 }
 
+static int
+map_set(struct arena *a, struct node *map, const char *key, struct node *val, int plain)
+{
+	return node_map_setn(a, map, key, strlen(key), val, plain);
+}
+
 int
 node_map_set(struct arena *a, struct node *map, const char *key, struct node *val)
 {
 	return map_set(a, map, key, val, 0);
-}
-
-int
-node_map_set_plain(struct arena *a, struct node *map, const char *key, struct node *val)
-{
-	return map_set(a, map, key, val, 1);
 }
 
 static struct node *

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "arena.h"
 #include "diag.h"
@@ -95,7 +96,13 @@ int node_read_string(const char *name, const char *text, size_t len,
 		     size_t max_docs, size_t *ndocs);
 
 /* Lookups. NULL when absent. */
-struct node *node_map_get(const struct node *map, const char *key);
+struct node *node_map_getn(const struct node *map, const char *key, size_t len);
+/* (inline: a literal key's length is known when compiling) */
+static inline struct node *
+node_map_get(const struct node *map, const char *key)
+{
+	return node_map_getn(map, key, strlen(key));
+}
 
 /* Building. All return NULL when out of memory. */
 struct node *node_new_map(struct arena *a);
@@ -115,7 +122,13 @@ struct node *node_new_bool(struct arena *a, int v);
 #define node_map_put(a, map, key, val) node_map_set_plain((a), (map), "" key "", (val))
 #define node_map_sub_put(a, map, key) node_map_sub_plain((a), (map), "" key "")
 #define node_new_lit(a, s) node_new_plain((a), "" s "")
-int node_map_set_plain(struct arena *a, struct node *map, const char *key, struct node *val);
+int node_map_setn(struct arena *a, struct node *map, const char *key, size_t len,
+		  struct node *val, int plain);
+static inline int
+node_map_set_plain(struct arena *a, struct node *map, const char *key, struct node *val)
+{
+	return node_map_setn(a, map, key, strlen(key), val, 1);
+}
 struct node *node_map_sub_plain(struct arena *a, struct node *map, const char *key);
 struct node *node_new_plain(struct arena *a, const char *s);
 
