@@ -4,7 +4,7 @@ CC      ?= gcc
 CFLAGS  ?= -O2 -g -DNDEBUG
 WARN    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Wshadow \
            -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Werror
-LDLIBS  := -lyaml -ljansson
+LDLIBS  := -lyaml -ljansson -lpthread
 BUILD   ?= build
 VERSION := 0.1.0
 

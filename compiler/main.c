@@ -340,6 +340,9 @@ cmd_compile(struct opts *o)
 		compile_file(&r.c, o->specs[i], emit_agent, after_doc, &r);
 	if (o->json && !r.dir)
 		buf_puts(&r.out.b, r.nobjects ? "\n  ]\n}\n" : "]\n}\n");
+	/* the folder's files are written by a second thread: its errors count too */
+	if (r.dir)
+		outdir_sync(r.dir, &r.d);
 fail:
 	if (r.d.errors || code != EXIT_OK) {
 		fprintf(stderr, "agentfence: %zu error%s; nothing written\n", r.d.errors,

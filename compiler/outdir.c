@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +27,13 @@ struct outdir {
 	size_t nnames, cap;
 	char **same;          /* of those, the ones already in DIR byte for byte: not rewritten */
 	size_t nsame, capsame;
-	struct buf scratch;   /* same_file()'s reads */
+	int stagefd;          /* the staging folder, for the worker's writes */
+	struct io_worker *io; /* NULL: files are read and written in line */
 	int stale;
 };
+
+static void io_start(struct outdir *o);
+static void io_stop(struct outdir *o);
 
 static char *
 join(const char *a, const char *b)
@@ -77,41 +82,43 @@ slurp(const char *path, size_t *len)
 
 /*
  * Does the file `name` in the folder `dirfd` hold exactly data[0..len)?
- * 1 yes, 0 no, -1 with errno (ENOENT: it does not exist). One read of
- * len + 1 bytes answers: a regular file reads short only at its end.
- * `scratch` is a buffer reused across calls.
+ * 1 yes, 0 no, -1 with errno (ENOENT: it does not exist). A regular file
+ * reads short only at its end, so a file up to the chunk's size takes one
+ * read. Allocates nothing: the I/O worker runs it.
  */
 static int
-same_file(int dirfd, const char *name, const char *data, size_t len, struct buf *scratch)
+same_file(int dirfd, const char *name, const char *data, size_t len)
 {
+	char chunk[16384];
 	size_t got = 0;
 	ssize_t n;
 	/* O_NONBLOCK: a FIFO put there must not hang the run */
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK), e;
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK), e, same = 1;
 
 	if (fd < 0)
 		return -1;
-	scratch->n = 0;
-	if (buf_reserve(scratch, len + 1) < 0) {
-		errno = ENOMEM;
-		goto fail;
-	}
-	while (got <= len) {
-		size_t want = len + 1 - got;
+	for (;;) {
+		size_t want = len + 1 - got < sizeof(chunk) ? len + 1 - got : sizeof(chunk);
 
-		n = read(fd, scratch->p + got, want);
+		n = read(fd, chunk, want);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && (errno == EISDIR || errno == EAGAIN))
-			break;   /* not a file: it differs */
+		if (n < 0 && (errno == EISDIR || errno == EAGAIN)) {
+			same = 0;   /* not a file */
+			break;
+		}
 		if (n < 0)
 			goto fail;
+		if ((size_t)n > len - got || memcmp(chunk, data + got, (size_t)n) != 0) {
+			same = 0;
+			break;
+		}
 		got += (size_t)n;
 		if ((size_t)n < want)
-			break;
+			break;   /* its end */
 	}
 	close(fd);
-	return got == len && memcmp(scratch->p, data, len) == 0;
+	return same && got == len;
 fail:
 	e = errno;
 	close(fd);
@@ -289,6 +296,7 @@ outdir_open(struct outdir **op, const char *dir, int check_only, struct diags *d
 	}
 	o->check_only = check_only;
 	o->lockfd = -1;
+	o->stagefd = -1;
 	if (stat(dir, &st) < 0) {
 		if (check_only) {
 			diag_error(d, dir, 0, 0, "no such folder: the output is missing");
@@ -338,7 +346,13 @@ outdir_open(struct outdir **op, const char *dir, int check_only, struct diags *d
 			outdir_close(o);
 			return -1;
 		}
+		if ((o->stagefd = open(o->stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+			diag_error(d, dir, 0, 0, "cannot open the staging folder: %s", strerror(errno));
+			outdir_close(o);
+			return -1;
+		}
 	}
+	io_start(o);
 	*op = o;
 	return 0;
 }
@@ -374,10 +388,290 @@ fail:
 	return -1;
 }
 
+/*
+ * The I/O worker. Comparing and staging files is mostly system time, so
+ * a second thread does it while the compiler goes on: outdir_add() hands
+ * it a copy of the file (a ring of IO_SLOTS jobs bounds the memory) and
+ * later reads its answer, in the order the files came, so messages are
+ * as deterministic as before. The worker allocates nothing and records
+ * nothing: it only makes system calls and sets the job's result.
+ */
+#define IO_SLOTS 64
+#define IO_BATCH 16
+
+enum io_result {
+	IO_SAME,            /* already in DIR byte for byte */
+	IO_DIFFERS,         /* check: differs */
+	IO_MISSING,         /* check: not in DIR */
+	IO_FOREIGN,         /* in DIR, not ours: refused */
+	IO_STAGED,          /* written to the staging folder */
+	IO_READ_ERROR,      /* err: errno */
+	IO_WRITE_ERROR,
+};
+
+struct io_job {
+	char *name;         /* borrowed from names[] */
+	char *data;         /* owned, reused across jobs */
+	size_t len, cap;
+	int owned;
+	int result, err;
+};
+
+struct io_worker {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t wake;      /* to the worker: a job, or stop */
+	pthread_cond_t done_cv;   /* to the main thread: a job done */
+	struct io_job jobs[IO_SLOTS];
+	size_t submitted, done, collected;
+	int flush;                /* a sync waits: work without batching */
+	int stop;
+};
+
+static int
+write_file_at(int dirfd, const char *name, const char *data, size_t len)
+{
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), e;
+	size_t off = 0;
+	ssize_t n = -1;
+
+	if (fd < 0)
+		return -1;
+	while (off < len) {
+		n = write(fd, data + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		off += (size_t)n;
+	}
+	return close(fd);
+fail:
+	e = n == 0 ? ENOSPC : errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+/* What to do with one file: compare it, or stage it unless it is already there. */
+static void
+io_run(const struct outdir *o, struct io_job *j)
+{
+	int same;
+
+	j->err = 0;
+	if (o->check_only || j->owned) {
+		same = same_file(o->lockfd, j->name, j->data, j->len);
+		if (same < 0 && errno != ENOENT) {
+			j->result = IO_READ_ERROR;
+			j->err = errno;
+			return;
+		}
+		if (same == 1) {
+			j->result = IO_SAME;
+			return;
+		}
+		if (o->check_only) {
+			j->result = same < 0 ? IO_MISSING : IO_DIFFERS;
+			return;
+		}
+	} else if (faccessat(o->lockfd, j->name, F_OK, 0) == 0) {
+		j->result = IO_FOREIGN;
+		return;
+	}
+	if (write_file_at(o->stagefd, j->name, j->data, j->len) < 0) {
+		j->result = IO_WRITE_ERROR;
+		j->err = errno;
+		return;
+	}
+	j->result = IO_STAGED;
+}
+
+/*
+ * The worker sleeps until IO_BATCH jobs wait (or a sync or the stop asks),
+ * then works until none is left: few wake-ups, few context switches.
+ */
+static void *
+io_main(void *arg)
+{
+	struct outdir *o = arg;
+	struct io_worker *w = o->io;
+	int active = 0;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		size_t pending = w->submitted - w->done;
+
+		if (!pending) {
+			active = 0;
+			if (w->stop)
+				break;
+			pthread_cond_wait(&w->wake, &w->mu);
+			continue;
+		}
+		if (!active && pending < IO_BATCH && !w->flush && !w->stop) {
+			pthread_cond_wait(&w->wake, &w->mu);
+			continue;
+		}
+		active = 1;
+		pthread_mutex_unlock(&w->mu);
+		io_run(o, &w->jobs[w->done % IO_SLOTS]);
+		pthread_mutex_lock(&w->mu);
+		w->done++;
+		pthread_cond_signal(&w->done_cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Start the worker; without one (no memory, no thread) files are handled in line. */
+static void
+io_start(struct outdir *o)
+{
+	struct io_worker *w = xcalloc(1, sizeof(*w));
+
+	if (!w)
+		return;
+	if (pthread_mutex_init(&w->mu, NULL) != 0) {
+		free(w);
+		return;
+	}
+	if (pthread_cond_init(&w->wake, NULL) != 0 || pthread_cond_init(&w->done_cv, NULL) != 0) {
+		/* a condition variable that failed to initialize holds nothing */
+		pthread_mutex_destroy(&w->mu);
+		free(w);
+		return;
+	}
+	o->io = w;
+	if (pthread_create(&w->thread, NULL, io_main, o) != 0) {
+		pthread_cond_destroy(&w->wake);
+		pthread_cond_destroy(&w->done_cv);
+		pthread_mutex_destroy(&w->mu);
+		free(w);
+		o->io = NULL;
+	}
+}
+
+/* Record what a finished job found. 0, or -1 (an error recorded in d). */
+static int
+io_collect(struct outdir *o, struct io_job *j, struct diags *d)
+{
+	const char *base = o->check_only || j->result != IO_WRITE_ERROR ? o->dir : o->stage;
+	char *path = join(base, j->name);
+	const char *shown = path ? path : j->name;
+	int rc = 0;
+
+	switch (j->result) {
+	case IO_SAME:
+		if (o->check_only)
+			break;
+		/* unchanged since the last run: leave the file alone (no write, no
+		 * rename), which keeps a re-run over a large folder close to check */
+		if (o->nsame == o->capsame) {
+			size_t cap = o->capsame ? o->capsame * 2 : 64;
+			char **p = xreallocarray(o->same, cap, sizeof(*p));
+
+			if (!p) {
+				diag_error(d, NULL, 0, 0, "out of memory");
+				rc = -1;
+				break;
+			}
+			o->same = p;
+			o->capsame = cap;
+		}
+		o->same[o->nsame++] = j->name;   /* borrowed from names[]: freed with it */
+		break;
+	case IO_MISSING:
+		diag_error(d, shown, 0, 0, "missing: compile would write it");
+		o->stale = 1;
+		break;
+	case IO_DIFFERS:
+		diag_error(d, shown, 0, 0, "stale: differs from what compile writes");
+		o->stale = 1;
+		break;
+	case IO_FOREIGN:
+		diag_error(d, shown, 0, 0, "exists and was not written by agentfence; refusing to replace it");
+		rc = -1;
+		break;
+	case IO_READ_ERROR:
+		diag_error(d, shown, 0, 0, "cannot read: %s", strerror(j->err));
+		rc = -1;
+		break;
+	case IO_WRITE_ERROR:
+		diag_error(d, shown, 0, 0, "cannot write: %s", strerror(j->err));
+		rc = -1;
+		break;
+	default:
+		break;
+	}
+	free(path);
+	return rc;
+}
+
+/* Collect finished jobs; with `all`, wait for every one. -1 if any failed. */
+static int
+io_drain(struct outdir *o, int all, struct diags *d)
+{
+	struct io_worker *w = o->io;
+	int rc = 0;
+
+	if (!w)
+		return 0;
+	for (;;) {
+		struct io_job *j;
+
+		pthread_mutex_lock(&w->mu);
+		if (all && !w->flush) {
+			w->flush = 1;
+			pthread_cond_signal(&w->wake);
+		}
+		if (w->collected == w->submitted ||
+		    (!all && w->collected == w->done && w->submitted - w->collected < IO_SLOTS)) {
+			pthread_mutex_unlock(&w->mu);
+			return rc;
+		}
+		while (w->collected == w->done)
+			pthread_cond_wait(&w->done_cv, &w->mu);
+		pthread_mutex_unlock(&w->mu);
+		j = &w->jobs[w->collected % IO_SLOTS];
+		if (io_collect(o, j, d) < 0)
+			rc = -1;
+		w->collected++;   /* only this thread reads or writes it */
+	}
+}
+
+static void
+io_stop(struct outdir *o)
+{
+	struct io_worker *w = o->io;
+
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = 1;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->wake);
+	pthread_cond_destroy(&w->done_cv);
+	pthread_mutex_destroy(&w->mu);
+	for (size_t i = 0; i < IO_SLOTS; i++)
+		free(w->jobs[i].data);
+	free(w);
+	o->io = NULL;
+}
+
+int
+outdir_sync(struct outdir *o, struct diags *d)
+{
+	return io_drain(o, 1, d);
+}
+
 int
 outdir_add(struct outdir *o, const char *name, const char *data, size_t len, struct diags *d)
 {
-	char *path;
+	struct io_job job, *j = &job;
+	struct io_worker *w = o->io;
 	int rc = 0;
 
 	if (o->nnames == o->cap) {
@@ -396,71 +690,39 @@ outdir_add(struct outdir *o, const char *name, const char *data, size_t len, str
 		return -1;
 	}
 	o->nnames++;
-	if (o->check_only) {
-		int same;
+	if (w) {
+		/* a free slot: collect what is done, waiting if the ring is full */
+		if (io_drain(o, 0, d) < 0)
+			rc = -1;
+		j = &w->jobs[w->submitted % IO_SLOTS];
+		if (j->cap < len) {
+			char *p = xrealloc(j->data, len ? len : 1);
 
-		if (!(path = join(o->dir, name))) {
-			diag_error(d, NULL, 0, 0, "out of memory");
-			return -1;
-		}
-		same = same_file(o->lockfd, name, data, len, &o->scratch);
-		if (same < 0 && errno != ENOENT) {
-			diag_error(d, path, 0, 0, "cannot read: %s", strerror(errno));
-			free(path);
-			return -1;
-		} else if (same < 0) {
-			diag_error(d, path, 0, 0, "missing: compile would write it");
-			o->stale = 1;
-		} else if (!same) {
-			diag_error(d, path, 0, 0, "stale: differs from what compile writes");
-			o->stale = 1;
-		}
-		free(path);
-		return 0;
-	}
-	/* every failure is recorded: the caller's run must not commit */
-	if (!(path = join(o->dir, name))) {
-		diag_error(d, NULL, 0, 0, "out of memory");
-		return -1;
-	}
-	if (!is_owned(o, name)) {
-		if (faccessat(o->lockfd, name, F_OK, 0) == 0) {
-			diag_error(d, path, 0, 0, "exists and was not written by agentfence; refusing to replace it");
-			free(path);
-			return -1;
-		}
-	} else if (same_file(o->lockfd, name, data, len, &o->scratch) == 1) {
-		/* unchanged since the last run: leave the file alone (no write, no
-		 * rename), which keeps a re-run over a large folder close to check */
-		{
-			free(path);
-			if (o->nsame == o->capsame) {
-				size_t cap = o->capsame ? o->capsame * 2 : 64;
-				char **p = xreallocarray(o->same, cap, sizeof(*p));
-
-				if (!p) {
-					diag_error(d, NULL, 0, 0, "out of memory");
-					return -1;
-				}
-				o->same = p;
-				o->capsame = cap;
+			if (!p) {
+				diag_error(d, NULL, 0, 0, "out of memory");
+				return -1;
 			}
-			/* borrowed from names[]: freed with it */
-			o->same[o->nsame++] = o->names[o->nnames - 1];
-			return 0;
+			j->data = p;
+			j->cap = len;
 		}
+		memcpy(j->data, data, len);
+	} else {
+		memset(j, 0, sizeof(*j));
+		j->data = (char *)data;   /* only read */
 	}
-	free(path);
-	if (!(path = join(o->stage, name))) {
-		diag_error(d, NULL, 0, 0, "out of memory");
-		return -1;
+	j->name = o->names[o->nnames - 1];
+	j->len = len;
+	j->owned = !o->check_only && is_owned(o, name);
+	if (w) {
+		pthread_mutex_lock(&w->mu);
+		w->submitted++;
+		if (w->submitted - w->done == IO_BATCH)
+			pthread_cond_signal(&w->wake);
+		pthread_mutex_unlock(&w->mu);
+		return rc;
 	}
-	if (write_file(path, data, len) < 0) {
-		diag_error(d, path, 0, 0, "cannot write: %s", strerror(errno));
-		rc = -1;
-	}
-	free(path);
-	return rc;
+	io_run(o, j);
+	return io_collect(o, j, d) < 0 ? -1 : rc;
 }
 
 static void
@@ -525,11 +787,13 @@ outdir_finish(struct outdir *o, int commit, struct diags *d)
 {
 	struct buf k = BUF_INIT;
 	char *path = NULL, *from = NULL;
-	int rc = -1, sfd = -1, dfd = -1;
+	int rc = -1, sfd = -1, dfd = -1, failed = outdir_sync(o, d) < 0;
 
-	if (!commit) {
+	io_stop(o);
+	if (!commit || failed) {
+		/* a file that could not be staged or read fails a commit */
 		remove_stage(o);
-		return 0;
+		return commit ? -1 : 0;
 	}
 	if (o->nnames)
 		qsort(o->names, o->nnames, sizeof(*o->names), name_cmp);
@@ -638,6 +902,9 @@ outdir_close(struct outdir *o)
 {
 	if (!o)
 		return;
+	io_stop(o);
+	if (o->stagefd >= 0)
+		close(o->stagefd);
 	remove_stage(o);
 	if (o->lockfd >= 0)
 		close(o->lockfd);   /* and the lock with it */
@@ -648,7 +915,6 @@ outdir_close(struct outdir *o)
 	free(o->owned);
 	free(o->names);
 	free(o->same);
-	buf_free(&o->scratch);
 	free(o->dir);
 	free(o);
 }

@@ -29,9 +29,15 @@
 struct outdir;
 
 int outdir_open(struct outdir **op, const char *dir, int check_only, struct diags *d);
-/* Stage (or, in check mode, compare) one file. 0 or -1 (errors in d). */
+/*
+ * Stage (or, in check mode, compare) one file. A second thread may do it
+ * later: its errors are recorded by a later outdir_add() or outdir_sync().
+ * 0 or -1 (errors in d).
+ */
 int outdir_add(struct outdir *o, const char *name, const char *data, size_t len,
 	       struct diags *d);
+/* Wait until every file handed over is staged or compared. 0, or -1 (errors in d). */
+int outdir_sync(struct outdir *o, struct diags *d);
 /* commit: write kustomization.yaml, move the files in, remove stale owned
  * files. Without commit (an error elsewhere): remove what was staged.
  * Returns 0, or -1 with errors in d (in check mode: the folder is stale). */
