@@ -17,7 +17,7 @@ OBJS := $(SRCS:compiler/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/templates.o
 TEMPLATES := templates/pod.yaml templates/networkpolicy.yaml templates/egressgatewaypolicy.yaml
 
 .PHONY: all run test deps unit golden e2e update-golden bench asan ubsan valgrind clean \
-        fuzz test-bins lint check-deps alloc safety
+        fuzz test-bins lint check-deps alloc safety tsan
 all: $(BUILD)/agentfence
 
 $(BUILD)/obj/%.o: compiler/%.c $(wildcard compiler/*.h)
@@ -147,6 +147,13 @@ alloc: check-deps
 # output folder safety (tests/outdir.sh): kill -9 in the middle of 20,000 agents, a full disk
 safety: all
 	LC_ALL=C sh tests/outdir.sh $(BUILD)/agentfence
+
+# the -o I/O thread under ThreadSanitizer: end-to-end and folder-safety tests
+tsan: check-deps
+	@$(MAKE) --no-print-directory BUILD=build/tsan CC=clang CFLAGS="-O1 -g -fsanitize=thread" \
+	  LDFLAGS="-fsanitize=thread" all
+	LC_ALL=C TSAN_OPTIONS=halt_on_error=1 sh tests/e2e.sh build/tsan/agentfence
+	LC_ALL=C TSAN_OPTIONS=halt_on_error=1 sh tests/outdir.sh build/tsan/agentfence
 
 # static analysis: cppcheck, and clang-tidy with .clang-tidy (findings are errors)
 lint: check-deps

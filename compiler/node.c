@@ -25,8 +25,8 @@ const struct node_limits node_default_limits = {
  * from that document's start on (what is still buffered, then the file),
  * and its marks are shifted by where it started.
  */
-#define READ_CHUNK (64u << 10)
-#define FAST_MAX_DOC (1u << 20)   /* a longer document is left to libyaml */
+#define READ_CHUNK ((size_t)64 << 10)
+#define FAST_MAX_DOC ((size_t)1 << 20)   /* a longer document is left to libyaml */
 
 struct node_reader {
 	yaml_parser_t parser;
