@@ -102,8 +102,13 @@ def main():
     big = [n for n in sizes if n >= 1000 and r(n, "stdout") is not None]
     if len(big) >= 2:
         lo, hi = big[-2], big[-1]
-        target("peak RSS independent of N (stdout; %d vs %d agents, within 10%%)" % (lo, hi),
-               r(hi, "stdout") <= 1.10 * r(lo, "stdout"),
+        # the issue allows one small duplicate record per agent: 24 bytes in
+        # an array that doubles, plus a 4-byte slot in a table kept at most
+        # half full and doubling: at most 64 bytes per agent; beyond that,
+        # 10% of the smaller run
+        target("peak RSS independent of N but for the duplicate record (stdout; %d vs %d "
+               "agents: growth <= 64 B/agent + 10%%)" % (lo, hi),
+               r(hi, "stdout") - r(lo, "stdout") <= (hi - lo) * 64 + 0.10 * r(lo, "stdout"),
                "; ".join("%d: %.1f MiB" % (n, r(n, "stdout") / MIB)
                          for n in sizes if r(n, "stdout") is not None))
     else:
