@@ -293,19 +293,41 @@ quoted(struct fr *s, size_t *pp)
 	}
 }
 
-/* Can a plain scalar start at p? ('-' only before a name-like character) */
+/*
+ * Can a plain scalar start at p? '-' only before a name-like character;
+ * in the block context ':' also before anything but a blank (libyaml's
+ * rule: "::/0" is a plain scalar there, and a value indicator in a flow).
+ */
 static int
-plain_start(const struct fr *s, size_t p)
+plain_start(const struct fr *s, size_t p, int block)
 {
 	unsigned char c = (unsigned char)s->t[p], d;
 
-	if (c == '-') {
+	if (c == '-' || c == ':') {
 		if (p + 1 >= s->le)
 			return 0;
 		d = (unsigned char)s->t[p + 1];
+		if (c == ':')
+			return block && d != ' ';
 		return (cls[d] & C_NAME) != 0;
 	}
 	return !(cls[c] & C_IND);
+}
+
+/*
+ * In a flow plain scalar, a ':' before a blank ends it (a value
+ * indicator) and before one of ",?[]{}" libyaml refuses it; we go on only
+ * before a character of an address or a URL.
+ */
+static int
+flow_colon_ok(const struct fr *s, size_t p)
+{
+	unsigned char d;
+
+	if (p + 1 >= s->le)
+		return 0;
+	d = (unsigned char)s->t[p + 1];
+	return (cls[d] & C_NAME) || d == ':';
 }
 
 /* A one-line flow sequence at *pp ('['): scalars only. */
@@ -333,10 +355,11 @@ flow_seq(struct fr *s, size_t *pp)
 		} else {
 			size_t start = p, end;
 
-			if (!plain_start(s, p))
+			if (!plain_start(s, p, 0))
 				return 0;
 			while (p < s->le && s->t[p] != ',' && s->t[p] != ']') {
-				if (cls[(unsigned char)s->t[p]] & C_FLOWSTOP)
+				if ((cls[(unsigned char)s->t[p]] & C_FLOWSTOP) &&
+				    !(s->t[p] == ':' && flow_colon_ok(s, p)))
 					return 0;
 				p++;
 			}
@@ -376,7 +399,7 @@ inline_value(struct fr *s, size_t p)
 	} else {
 		size_t start = p, end;
 
-		if (!plain_start(s, p))
+		if (!plain_start(s, p, 1))
 			return 0;
 		for (; p < s->le; p++) {
 			if (s->t[p] == ':' && (p + 1 == s->le || s->t[p + 1] == ' '))
@@ -603,8 +626,9 @@ fr_document(const char *text, size_t len, size_t valid, int eof, int first, int 
 		if (!to_content(&s))
 			goto out;   /* an empty document */
 	} else {
-		/* an implicit document: only the first; "...", "%", "---x" give up */
-		if (!first || text[s.q] == '.' || text[s.q] == '%')
+		/* an implicit document: only the first ("...", "%YAML", "---x"
+		 * are no simple keys: key_at() gives up on them) */
+		if (!first)
 			goto out;
 		if (!push(&s, FR_DOC_START, s.q))
 			goto out;
