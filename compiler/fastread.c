@@ -416,16 +416,15 @@ inline_value(struct fr *s, size_t p)
 }
 
 /*
- * A simple key at p: "name:" then a space or the line's end. Returns the
- * position after the colon, or 0.
+ * Where the simple key at p ends: the position of its ':', which a space
+ * or the line's end follows; 0 when no simple key starts at p.
  */
 static size_t
-key_at(struct fr *s, size_t p)
+key_end(const struct fr *s, size_t p)
 {
 	size_t start = p;
-	unsigned char c = (unsigned char)s->t[p];
 
-	if (!(cls[c] & C_KEY1))
+	if (!(cls[(unsigned char)s->t[p]] & C_KEY1))
 		return 0;
 	for (p++; p < s->le && (cls[(unsigned char)s->t[p]] & C_KEY); p++)
 		;
@@ -433,9 +432,50 @@ key_at(struct fr *s, size_t p)
 		return 0;
 	if (p + 1 < s->le && s->t[p + 1] != ' ')
 		return 0;
-	if (!push_scalar(s, start, s->t + start, p - start, 0))
+	return p;
+}
+
+/* The simple key at p, pushed. Returns the position after its colon, or 0. */
+static size_t
+key_at(struct fr *s, size_t p)
+{
+	size_t colon = key_end(s, p);
+
+	if (!colon || !push_scalar(s, p, s->t + p, colon - p, 0))
 		return 0;
-	return p + 1;
+	return colon + 1;
+}
+
+/* The first non-space at or after p on the current line. */
+static size_t
+skip_spaces(const struct fr *s, size_t p)
+{
+	while (p < s->le && s->t[p] == ' ')
+		p++;
+	return p;
+}
+
+/* A value on this line at p, then on to the next line. */
+static int
+value_here(struct fr *s, size_t p)
+{
+	if (!inline_value(s, p))
+		return 0;
+	next_line(s);
+	return 1;
+}
+
+/*
+ * After an entry of a block at column c: 1 on the next entry's line (at
+ * column c), 0 when the block has ended (the end, or a line less
+ * indented), -1 on a line more indented, which we give up on.
+ */
+static int
+next_entry(struct fr *s, int c)
+{
+	if (!to_content(s) || col_of(s, s->q) < c)
+		return 0;
+	return col_of(s, s->q) > c ? -1 : 1;
 }
 
 static int block(struct fr *s);
@@ -476,26 +516,18 @@ map(struct fr *s)
 	if (!push(s, FR_MAP_START, s->q))
 		return 0;
 	for (;;) {
+		int next;
+
 		if (!(p = key_at(s, s->q)))
 			return 0;
-		while (p < s->le && s->t[p] == ' ')
-			p++;
-		if (p == s->le || s->t[p] == '#') {
-			if (!value_below(s, c))
-				return 0;
-		} else {
-			if (!inline_value(s, p))
-				return 0;
-			next_line(s);
-		}
-		/* the next entry: a content line at column c */
-		if (!to_content(s))
-			break;
-		if (col_of(s, s->q) < c)
-			break;
-		if (col_of(s, s->q) > c)
+		p = skip_spaces(s, p);
+		if (p == s->le || s->t[p] == '#' ? !value_below(s, c) : !value_here(s, p))
 			return 0;
 		/* at column c: another key (a "-" here gives up in key_at) */
+		if ((next = next_entry(s, c)) < 0)
+			return 0;
+		if (!next)
+			break;
 	}
 	return push(s, FR_MAP_END, s->le) != NULL;
 }
@@ -509,9 +541,9 @@ seq(struct fr *s, int c)
 	if (!push(s, FR_SEQ_START, s->q))
 		return 0;
 	for (;;) {
-		p = s->q + 1;
-		while (p < s->le && s->t[p] == ' ')
-			p++;
+		int next;
+
+		p = skip_spaces(s, s->q + 1);
 		if (p == s->le || s->t[p] == '#') {
 			/* the item is on the lines below, more indented */
 			if (!next_line(s) || !to_content(s) || col_of(s, s->q) <= c)
@@ -522,30 +554,20 @@ seq(struct fr *s, int c)
 			return 0;   /* "- - a" */
 		} else {
 			/* "- key: ..." starts a mapping at the key's column */
-			size_t k = p;
-
-			while (k < s->le && (cls[(unsigned char)s->t[k]] & C_KEY))
-				k++;
-			if (k < s->le && s->t[k] == ':' && (k + 1 == s->le || s->t[k + 1] == ' ')) {
+			if (key_end(s, p)) {
 				s->q = p;
 				s->depth++;
 				if (s->depth > FR_MAX_DEPTH || !map(s))
 					return 0;
 				s->depth--;
-			} else {
-				if (!inline_value(s, p))
-					return 0;
-				next_line(s);
+			} else if (!value_here(s, p)) {
+				return 0;
 			}
 		}
-		if (!to_content(s))
-			break;
-		if (col_of(s, s->q) < c)
-			break;
-		if (col_of(s, s->q) > c)
+		if ((next = next_entry(s, c)) < 0)
 			return 0;
-		if (!is_entry(s, s->q))
-			break;   /* a key of the mapping this indentless list is in */
+		if (!next || !is_entry(s, s->q))
+			break;   /* not a "-": a key of the mapping this indentless list is in */
 	}
 	return push(s, FR_SEQ_END, s->ls) != NULL;
 }
