@@ -362,11 +362,13 @@ outdir_open(struct outdir **op, const char *dir, int check_only, struct diags *d
  * for all of them, an fsync each costs seconds on 20,000 files) before it
  * is renamed into place, so after a crash or power loss DIR holds the old
  * file or the new one, never an empty or short one. errno tells what failed.
+ * `name` is in the folder `dirfd` (the I/O worker stages through the
+ * staging folder's descriptor).
  */
 static int
-write_file(const char *path, const char *data, size_t len)
+write_file_at(int dirfd, const char *name, const char *data, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), e;
+	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), e;
 	size_t off = 0;
 	ssize_t n = -1;
 
@@ -386,6 +388,13 @@ fail:
 	close(fd);
 	errno = e;
 	return -1;
+}
+
+/* The same by path. */
+static int
+write_file(const char *path, const char *data, size_t len)
+{
+	return write_file_at(AT_FDCWD, path, data, len);
 }
 
 /*
@@ -427,31 +436,6 @@ struct io_worker {
 	int flush;                /* a sync waits: work without batching */
 	int stop;
 };
-
-static int
-write_file_at(int dirfd, const char *name, const char *data, size_t len)
-{
-	int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), e;
-	size_t off = 0;
-	ssize_t n = -1;
-
-	if (fd < 0)
-		return -1;
-	while (off < len) {
-		n = write(fd, data + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		off += (size_t)n;
-	}
-	return close(fd);
-fail:
-	e = n == 0 ? ENOSPC : errno;
-	close(fd);
-	errno = e;
-	return -1;
-}
 
 /* What to do with one file: compare it, or stage it unless it is already there. */
 static void
