@@ -73,7 +73,7 @@ unit: $(UNIT_BINS)
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 60
 
-$(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(BUILD)/libagentfence.a
+$(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h tests/fuzz/memfile.h $(BUILD)/libagentfence.a
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) -Icompiler $< tests/fuzz/replay.c -o $@ $(BUILD)/libagentfence.a $(LDLIBS)
 
@@ -84,7 +84,7 @@ $(BUILD)/cidr_driver: tests/diff/cidr_driver.c $(BUILD)/libagentfence.a
 # what tests/run.sh needs beside the binary
 test-bins: $(FUZZ_TARGETS:%=$(BUILD)/replay/%) $(BUILD)/cidr_driver
 
-$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(BUILD)/libagentfence.a
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/fuzz/memfile.h $(BUILD)/libagentfence.a
 	$(CC) $(WARN) $(CFLAGS) -fsanitize=fuzzer -Icompiler $< -o $@ $(BUILD)/libagentfence.a $(LDLIBS)
 
 # new inputs go to build/fuzz/corpus/T (tests/fuzz/corpus/T is read only);

@@ -18,35 +18,14 @@
  */
 #define _GNU_SOURCE
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "arena.h"
 #include "buf.h"
 #include "diag.h"
 #include "fuzz.h"
+#include "memfile.h"
 #include "node.h"
-
-static int
-mem_file(const void *data, size_t size, char *path, size_t pathlen)
-{
-	int fd = memfd_create("fuzz", MFD_CLOEXEC);
-	size_t off = 0;
-
-	if (fd < 0)
-		return -1;
-	while (off < size) {
-		ssize_t n = write(fd, (const char *)data + off, size - off);
-
-		if (n <= 0) {
-			close(fd);
-			return -1;
-		}
-		off += (size_t)n;
-	}
-	snprintf(path, pathlen, "/proc/self/fd/%d", fd);
-	return fd;
-}
 
 static void
 dump(struct buf *b, const struct node *n, int depth)

@@ -14,12 +14,12 @@
 #define _GNU_SOURCE
 #include <jansson.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "compile.h"
 #include "emit.h"
 #include "fuzz.h"
+#include "memfile.h"
 
 static const char fixed_agents[] =
 	"apiVersion: agentfence.dev/v1alpha1\nkind: AgentIsolation\n"
@@ -34,28 +34,6 @@ static const char fixed_agents[] =
 	"  ingress: [{from: {namespace: mon, podLabels: {app: p}}, ports: [9090]}]}\n---\n"
 	"apiVersion: agentfence.dev/v1alpha1\nkind: AgentIsolation\n"
 	"metadata: {name: a-none}\nspec: {image: x, egress: {mode: none}}\n";
-
-/* A memfd holding `data`, and the path that opens it. -1 on failure. */
-static int
-mem_file(const void *data, size_t size, char *path, size_t pathlen)
-{
-	int fd = memfd_create("fuzz", MFD_CLOEXEC);
-	size_t off = 0;
-
-	if (fd < 0)
-		return -1;
-	while (off < size) {
-		ssize_t n = write(fd, (const char *)data + off, size - off);
-
-		if (n <= 0) {
-			close(fd);
-			return -1;
-		}
-		off += (size_t)n;
-	}
-	snprintf(path, pathlen, "/proc/self/fd/%d", fd);
-	return fd;
-}
 
 /* A value rendered once (NODE_RAW) stands for the tree it came from. */
 static const struct node *
