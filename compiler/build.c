@@ -175,6 +175,10 @@ add_public_rule(struct arena *a, struct node *egress, const struct spec_agent *a
 		}
 	} else {
 		for (size_t i = 0; i < p->nblocks; i++) {
+			/* gateway mode: IPv4 alone (the gateway carries IPv4; IPv6
+			 * would leave without the static IP) */
+			if (ag->mode == MODE_GATEWAY && p->blocks[i].cidr.family != CIDR_V4)
+				continue;
 			NN(peer = ip_block(a, &p->blocks[i].cidr, p->blocks[i].except_node));
 			node_seq_add(to, peer);
 		}
@@ -219,7 +223,7 @@ ingress_rules(struct arena *a, const struct spec_agent *ag)
 }
 
 static struct node *
-proto_netpol(const struct spec_agent *ag, const struct profile *p, const struct tmpl *t,
+netpol(const struct spec_agent *ag, const struct profile *p, const struct tmpl *t,
 	     struct arena *a)
 {
 	struct node *np = node_clone(a, t->obj[TMPL_NETPOL]), *spec, *types, *sel;
@@ -253,7 +257,7 @@ proto_netpol(const struct spec_agent *ag, const struct profile *p, const struct 
 }
 
 static struct node *
-proto_egw(const struct spec_agent *ag, const struct profile *p, const struct tmpl *t,
+egw(const struct spec_agent *ag, const struct profile *p, const struct tmpl *t,
 	  struct arena *a)
 {
 	struct node *o = node_clone(a, t->obj[TMPL_EGW]), *spec, *sels, *sel, *ps, *ml, *dst, *gw;
@@ -355,7 +359,7 @@ agent_container(struct arena *a, const struct spec_agent *ag)
 }
 
 static struct node *
-proto_pod(const struct spec_agent *ag, const struct tmpl *t, struct arena *a)
+pod(const struct spec_agent *ag, const struct tmpl *t, struct arena *a)
 {
 	struct node *pod = node_clone(a, t->obj[TMPL_POD]), *spec, *sc, *seccomp, *ctr, *csc,
 		    *caps, *drop, *cs;
@@ -422,283 +426,19 @@ proto_pod(const struct spec_agent *ag, const struct tmpl *t, struct arena *a)
 	return pod;
 }
 
-/* --- per agent: the prototypes, specialized --- */
-
-#include "emit.h"
-
-/* Render the value of every key of `map` not in `skip` once (keys at `indent`). */
-static int
-prerender_values(struct arena *a, struct node *map, size_t indent, const char *const *skip)
-{
-	for (struct node *k = map->head; k; k = k->next) {
-		const char *const *s;
-
-		for (s = skip; *s && strcmp(*s, k->str); s++)
-			;
-		if (!*s && !(k->val = emit_prerender(a, k->val, indent, 0)))
-			return -1;
-	}
-	return 0;
-}
-
-static int
-set_key(struct arena *a, struct node *map, struct node *key_from, struct node *val)
-{
-	struct node *k = arena_alloc(a, sizeof(*k));
-
-	if (!k || !val)
-		return -1;
-	*k = *key_from;
-	k->val = val;
-	node_seq_add(map, k);   /* keys are appended like list items */
-	return 0;
-}
-
-/* metadata: name, namespace, then the prototype's keys with the agent's labels. */
-static struct node *
-agent_meta(struct arena *a, const struct node *proto, const struct spec_agent *ag,
-	   const char *name, int namespaced)
-{
-	struct node *m = node_new_map(a);
-
-	if (!m || node_map_put(a, m, "name", str(a, name)) < 0 ||
-	    (namespaced && node_map_put(a, m, "namespace", str(a, ag->ns)) < 0))
-		return NULL;
-	for (struct node *k = proto->head; k; k = k->next) {
-		struct node *v = k->val;
-
-		if (!strcmp(k->str, "name") || !strcmp(k->str, "namespace"))
-			continue;
-		if (!strcmp(k->str, "labels")) {
-			struct node *l = node_new_map(a);
-
-			if (!l)
-				return NULL;
-			for (struct node *lk = v->head; lk; lk = lk->next) {
-				struct node *lv = !strcmp(lk->str, LABEL_JOB) ? str(a, ag->name)
-						: !strcmp(lk->str, LABEL_NAMESPACE) ? str(a, ag->ns)
-						: lk->val;
-
-				if (set_key(a, l, lk, lv) < 0)
-					return NULL;
-			}
-			v = l;
-		}
-		if (set_key(a, m, k, v) < 0)
-			return NULL;
-	}
-	return m;
-}
-
-/* The same top-level keys as the prototype, with agent-specific metadata and spec. */
-static struct node *
-agent_object(struct arena *a, const struct node *proto, struct node *meta, struct node *spec)
-{
-	struct node *o = node_new_map(a);
-
-	if (!o || !meta || !spec)
-		return NULL;
-	for (struct node *k = proto->head; k; k = k->next) {
-		struct node *v = !strcmp(k->str, "metadata") ? meta : !strcmp(k->str, "spec") ? spec : k->val;
-
-		if (set_key(a, o, k, v) < 0)
-			return NULL;
-	}
-	return o;
-}
-
-static struct node *
-agent_netpol(const struct build_ctx *ctx, const struct spec_agent *ag, struct arena *a)
-{
-	const struct profile *p = ctx->p;
-	struct node *spec = node_new_map(a), *sel, *meta;
-	struct kv job = { LABEL_JOB, ag->name };
-	char name[256];
-
-	build_netpol_name(name, ag);
-	if (!spec || !(meta = agent_meta(a, ctx->netpol_meta_rest, ag, arena_strndup(a, name, strlen(name)), 1)) ||
-	    !(sel = match_labels(a, &job, 1)) || node_map_put(a, spec, "podSelector", sel) < 0 ||
-	    node_map_put(a, spec, "policyTypes", ctx->policy_types) < 0)
-		return NULL;
-	if (ag->ningress && node_map_put(a, spec, "ingress", ingress_rules(a, ag)) < 0)
-		return NULL;
-	if (ag->mode != MODE_NONE) {
-		struct node *eg = node_new_seq(a), *rule = NULL, *to = NULL;
-
-		if (!eg)
-			return NULL;
-		/* node_seq_add() drops a NULL item: an unchecked clone would lose DNS */
-		if (!(rule = node_clone(a, ctx->dns_rule)))
-			return NULL;
-		node_seq_add(eg, rule);
-		rule = NULL;
-		if (ag->mode == MODE_ALLOWLIST) {
-			struct node *tmp = node_new_seq(a);
-
-			if (!tmp || add_public_rule(a, tmp, ag, p) < 0)
-				return NULL;
-			rule = tmp->head;
-		} else if (ag->mode == MODE_GATEWAY ? ctx->gateway_to : ctx->public_to) {
-			if (!(rule = node_new_map(a)) ||
-			    !(to = node_clone(a, ag->mode == MODE_GATEWAY ? ctx->gateway_to : ctx->public_to)) ||
-			    node_map_put(a, rule, "to", to) < 0)
-				return NULL;
-			if (ag->nports) {
-				struct node *ports = port_list(a, "TCP", ag->ports, ag->nports);
-
-				if (!ports || node_map_put(a, rule, "ports", ports) < 0)
-					return NULL;
-			}
-		}
-		if (rule)
-			node_seq_add(eg, rule);
-		if (eg->count < 1 || node_map_put(a, spec, "egress", eg) < 0)
-			return NULL;
-	}
-	return agent_object(a, ctx->netpol, meta, spec);
-}
-
-static struct node *
-agent_egw(const struct build_ctx *ctx, const struct spec_agent *ag, struct arena *a)
-{
-	struct node *spec = node_new_map(a), *sels, *sel, *ps, *ml, *gw, *meta;
-	char name[256], buf[CIDR_STRLEN];
-
-	build_egw_name(name, ag);
-	if (!spec || !(meta = agent_meta(a, ctx->egw_meta_rest, ag, arena_strndup(a, name, strlen(name)), 0)) ||
-	    !(sels = node_new_seq(a)) || !(sel = node_new_map(a)) ||
-	    !(ps = node_map_sub_put(a, sel, "podSelector")) || !(ml = node_map_sub_put(a, ps, "matchLabels")) ||
-	    node_map_put(a, ml, LABEL_JOB, str(a, ag->name)) < 0 ||
-	    /* the policy is cluster-scoped: pin the namespace too */
-	    node_map_put(a, ml, "io.kubernetes.pod.namespace", str(a, ag->ns)) < 0)
-		return NULL;
-	node_seq_add(sels, sel);
-	if (node_map_put(a, spec, "selectors", sels) < 0 ||
-	    node_map_put(a, spec, "destinationCIDRs", ctx->egw_dst) < 0 ||
-	    (ctx->egw_excluded && node_map_put(a, spec, "excludedCIDRs", ctx->egw_excluded) < 0))
-		return NULL;
-	cidr_format(&ag->static_ip, buf, 0);
-	if (!(gw = node_map_sub_put(a, spec, "egressGateway")) ||
-	    node_map_put(a, gw, "nodeSelector", ag->gw_nselector
-			 ? match_labels(a, ag->gw_selector, ag->gw_nselector)
-			 : ctx->egw_default_sel) < 0 ||
-	    node_map_put(a, gw, "egressIP", str(a, arena_strndup(a, buf, strlen(buf)))) < 0)
-		return NULL;
-	return agent_object(a, ctx->egw, meta, spec);
-}
-
-static struct node *
-agent_pod(const struct build_ctx *ctx, const struct spec_agent *ag, struct arena *a)
-{
-	const struct node *proto = ctx->pod;
-	const struct node *pspec = node_map_get(proto, "spec");
-	struct node *spec = node_new_map(a), *meta, *cs, *ctr;
-
-	if (!spec || !(meta = agent_meta(a, node_map_get(proto, "metadata"), ag, ag->name, 1)))
-		return NULL;
-	for (struct node *k = pspec->head; k; k = k->next) {
-		struct node *v = k->val;
-
-		if (!strcmp(k->str, "runtimeClassName")) {
-			v = str(a, ag->runtime_class);
-		} else if (!strcmp(k->str, "containers")) {
-			if (!(cs = node_new_seq(a)) || !(ctr = agent_container(a, ag)))
-				return NULL;
-			/* the prototype's other container fields: template extras, securityContext */
-			for (struct node *ck = v->head->head; ck; ck = ck->next)
-				if (strcmp(ck->str, "name") && strcmp(ck->str, "image") &&
-				    strcmp(ck->str, "resources") && set_key(a, ctr, ck, ck->val) < 0)
-					return NULL;
-			node_seq_add(cs, ctr);
-			v = cs;
-		}
-		if (set_key(a, spec, k, v) < 0)
-			return NULL;
-	}
-	return agent_object(a, proto, meta, spec);
-}
-
 int
 build_init(struct build_ctx *ctx, const struct profile *p, const struct tmpl *t)
 {
-	static const char *const meta_skip[] = { "name", "namespace", "labels", NULL };
-	static const char *const spec_skip[] = { "runtimeClassName", "containers", NULL };
-	static const char *const ctr_skip[] = { "name", "image", "resources", NULL };
-	struct spec_agent dummy;
-	struct arena *a = &ctx->arena;
-	struct node *np, *egw, *spec, *ctr, *eg, *rule, *to, *sel;
-	struct kv def = { "egress-gateway", "true" };
-
-	memset(ctx, 0, sizeof(*ctx));
 	ctx->p = p;
 	ctx->t = t;
-	/* a placeholder agent in public and gateway mode gives every shared part */
-	memset(&dummy, 0, sizeof(dummy));
-	dummy.name = "x";
-	dummy.ns = "x";
-	dummy.image = "x";
-	dummy.cpu = dummy.memory = "1";
-	dummy.runtime_class = "x";
-	dummy.mode = MODE_PUBLIC;
-	if (!(np = proto_netpol(&dummy, p, t, a)) || !(ctx->pod = proto_pod(&dummy, t, a)))
-		return -1;
-	dummy.mode = MODE_GATEWAY;
-	if (!(egw = proto_egw(&dummy, p, t, a)))
-		return -1;
-	ctx->netpol = np;
-	ctx->egw = egw;
-	ctx->netpol_meta_rest = node_map_get(np, "metadata");
-	ctx->egw_meta_rest = node_map_get(egw, "metadata");
-	spec = node_map_get(np, "spec");
-	eg = node_map_get(spec, "egress");
-	if (!(ctx->policy_types = emit_prerender(a, node_map_get(spec, "policyTypes"), 2, 0)) ||
-	    !(ctx->dns_rule = emit_prerender(a, eg->head, 2, 1)))
-		return -1;
-	rule = eg->head->next;
-	to = rule ? node_map_get(rule, "to") : NULL;
-	if (to && !(ctx->public_to = emit_prerender(a, to, 4, 0)))
-		return -1;
-	/* gateway mode: the IPv4 block alone (IPv6 would leave without the static IP) */
-	for (size_t i = 0; to && i < p->nblocks; i++) {
-		struct node *gto, *peer;
-
-		if (p->blocks[i].cidr.family != CIDR_V4)
-			continue;
-		if (!(gto = node_new_seq(a)) ||
-		    !(peer = ip_block(a, &p->blocks[i].cidr, p->blocks[i].except_node)))
-			return -1;
-		node_seq_add(gto, peer);
-		if (!(ctx->gateway_to = emit_prerender(a, gto, 4, 0)))
-			return -1;
-	}
-	spec = node_map_get(egw, "spec");
-	if (!(ctx->egw_dst = emit_prerender(a, node_map_get(spec, "destinationCIDRs"), 2, 0)))
-		return -1;
-	if (node_map_get(spec, "excludedCIDRs") &&
-	    !(ctx->egw_excluded = emit_prerender(a, node_map_get(spec, "excludedCIDRs"), 2, 0)))
-		return -1;
-	if (!(sel = match_labels(a, &def, 1)) || !(ctx->egw_default_sel = emit_prerender(a, sel, 4, 0)))
-		return -1;
-	if (prerender_values(a, ctx->netpol_meta_rest, 2, meta_skip) < 0 ||
-	    prerender_values(a, ctx->egw_meta_rest, 2, meta_skip) < 0 ||
-	    prerender_values(a, node_map_get(ctx->pod, "metadata"), 2, meta_skip) < 0)
-		return -1;
-	spec = node_map_get(ctx->pod, "spec");
-	ctr = node_map_get(spec, "containers")->head;
-	if (prerender_values(a, spec, 2, spec_skip) < 0 || prerender_values(a, ctr, 4, ctr_skip) < 0)
-		return -1;
-	/* the prototypes do not change from here on: their keys and strings
-	 * that need no quotes are marked so, not checked for every agent */
-	emit_mark_plain(ctx->pod);
-	emit_mark_plain(ctx->netpol);
-	emit_mark_plain(ctx->egw);
 	return 0;
 }
 
 void
 build_free(struct build_ctx *ctx)
 {
-	arena_free(&ctx->arena);
+	ctx->p = NULL;
+	ctx->t = NULL;
 }
 
 int
@@ -708,10 +448,10 @@ build_agent(const struct build_ctx *ctx, const struct spec_agent *ag, struct are
 	size_t n = 0;
 
 	*nobjs = 0;
-	NN(objs[n++] = agent_netpol(ctx, ag, a));
+	NN(objs[n++] = netpol(ag, ctx->p, ctx->t, a));
 	if (ag->mode == MODE_GATEWAY)
-		NN(objs[n++] = agent_egw(ctx, ag, a));
-	NN(objs[n++] = agent_pod(ctx, ag, a));
+		NN(objs[n++] = egw(ag, ctx->p, ctx->t, a));
+	NN(objs[n++] = pod(ag, ctx->t, a));
 	*nobjs = n;
 	return 0;
 }

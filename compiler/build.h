@@ -4,6 +4,9 @@
  * build_agent() starts from the templates, sets every field the agent's
  * isolation depends on, and returns the objects in apply order: the
  * NetworkPolicy, the CiliumEgressGatewayPolicy (gateway mode), the Pod.
+ * Each object has one builder, and each isolation rule (families per mode,
+ * the blocked catalogue, DNS, the gateway's IPv4-only rule) is written once,
+ * in build.c.
  *
  * Ownership: the objects live in the arena passed in; the profile and
  * templates are borrowed and must outlive them (shared subtrees, such as
@@ -29,26 +32,14 @@
 void build_netpol_name(char *out, const struct spec_agent *ag);
 void build_egw_name(char *out, const struct spec_agent *ag);
 
-/*
- * What every agent of a run shares, built once: the templates with the
- * fixed security fields applied, and the constant parts (except lists,
- * the DNS rule, security contexts) rendered once as NODE_RAW values.
- * Owns its arena; the profile and templates are borrowed.
- */
+/* The profile and templates every agent of a run is built from (borrowed). */
 struct build_ctx {
-	struct arena arena;
 	const struct profile *p;
 	const struct tmpl *t;
-	struct node *pod, *netpol, *egw;   /* prototypes: a placeholder agent's objects */
-	struct node *netpol_meta_rest, *pod_meta_rest, *egw_meta_rest;
-	struct node *policy_types; /* RAW */
-	struct node *dns_rule;     /* RAW list item */
-	struct node *public_to;    /* RAW: the ipBlocks of public mode */
-	struct node *gateway_to;   /* RAW: gateway mode's (IPv4 only: the gateway carries IPv4) */
-	struct node *egw_dst, *egw_excluded, *egw_default_sel;
 };
 
-/* 0, or -1 when out of memory. */
+
+/* Always 0. */
 int build_init(struct build_ctx *ctx, const struct profile *p, const struct tmpl *t);
 void build_free(struct build_ctx *ctx);
 /* 0, or -1 when out of memory. */

@@ -147,12 +147,7 @@ static void emit_item(struct buf *b, const struct node *it, size_t indent);
 static void
 emit_value(struct buf *b, const struct node *v, size_t indent, int in_seq_item)
 {
-	if (v->kind == NODE_RAW) {
-		if (!v->raw_item && !in_seq_item && v->raw_indent == indent)
-			buf_add(b, v->str, v->len);
-		else
-			emit_value(b, v->val, indent, in_seq_item);
-	} else if (v->kind == NODE_SCALAR) {
+	if (v->kind == NODE_SCALAR) {
 		buf_putc(b, ' ');
 		emit_scalar(b, v);
 		buf_putc(b, '\n');
@@ -172,13 +167,6 @@ emit_value(struct buf *b, const struct node *v, size_t indent, int in_seq_item)
 static void
 emit_item(struct buf *b, const struct node *it, size_t indent)
 {
-	if (it->kind == NODE_RAW) {
-		if (it->raw_item && it->raw_indent == indent)
-			buf_add(b, it->str, it->len);
-		else
-			emit_item(b, it->val, indent);
-		return;
-	}
 	buf_putc(b, '-');
 	if (it->kind == NODE_MAP && it->count) {
 		buf_putc(b, ' ');
@@ -226,7 +214,7 @@ emit_mark_plain(struct node *n)
 {
 	struct node *it;
 
-	if (!n || n->kind == NODE_RAW)
+	if (!n)
 		return;
 	if (n->kind == NODE_SCALAR) {
 		if (n->type == NT_STR && plain_safe(n->str, n->len))
@@ -239,34 +227,6 @@ emit_mark_plain(struct node *n)
 	}
 }
 
-struct node *
-emit_prerender(struct arena *a, struct node *tree, size_t indent, int item)
-{
-	struct buf t = BUF_INIT;
-	struct node *r = NULL;
-	char *text;
-
-	if (!tree || indent > UINT16_MAX)
-		return NULL;
-	if (tree->kind == NODE_RAW)
-		return tree;
-	if (item)
-		emit_item(&t, tree, indent);
-	else
-		emit_value(&t, tree, indent, 0);
-	if (!t.err && (text = arena_strndup(a, t.p ? t.p : "", t.n)) &&
-	    (r = arena_zalloc(a, sizeof(*r)))) {
-		r->kind = NODE_RAW;
-		r->str = text;
-		r->len = t.n;
-		r->val = tree;
-		r->raw_indent = (uint16_t)indent;
-		r->raw_item = (uint8_t)(item != 0);
-	}
-	buf_free(&t);
-	return r;
-}
-
 /* --- JSON --- */
 
 static json_t *
@@ -275,8 +235,6 @@ to_json(const struct node *n)
 	const struct node *it;
 	json_t *j, *c;
 
-	if (n->kind == NODE_RAW)
-		return to_json(n->val);
 	if (n->kind == NODE_SCALAR) {
 		switch (n->type) {
 		case NT_NULL:

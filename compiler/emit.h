@@ -22,13 +22,6 @@ void emit_yaml_string(struct buf *b, const char *s, size_t len);
  * never change afterwards (templates).
  */
 void emit_mark_plain(struct node *tree);
-/*
- * Render `tree` once into a NODE_RAW (allocated in `a`) for reuse: as the
- * value of a key at `indent`, or (item) as a list item at `indent`. Where
- * the result lands elsewhere, it is rendered from its tree as usual, so a
- * wrong guess costs time, never correctness. NULL when out of memory.
- */
-struct node *emit_prerender(struct arena *a, struct node *tree, size_t indent, int item);
 /* One JSON value, indented by 2, followed by no newline. Returns 0 or -1
  * (invalid UTF-8, or out of memory). */
 int emit_json(struct buf *b, const struct node *doc, size_t indent_level);

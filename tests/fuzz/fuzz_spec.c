@@ -35,22 +35,12 @@ static const char fixed_agents[] =
 	"apiVersion: agentfence.dev/v1alpha1\nkind: AgentIsolation\n"
 	"metadata: {name: a-none}\nspec: {image: x, egress: {mode: none}}\n";
 
-/* A value rendered once (NODE_RAW) stands for the tree it came from. */
-static const struct node *
-unraw(const struct node *n)
-{
-	while (n && n->kind == NODE_RAW)
-		n = n->val;
-	return n;
-}
-
 /* The emitted tree and the re-read one: same shape, same text, strings stay strings. */
 static void
 same_tree(const struct node *built, const struct node *read)
 {
 	const struct node *a, *b;
 
-	built = unraw(built);
 	FUZZ_CHECK(built != NULL && read != NULL);
 	FUZZ_CHECK(built->kind == read->kind);
 	if (built->kind == NODE_SCALAR) {
@@ -78,16 +68,15 @@ get(const struct node *n, const char *path)
 		FUZZ_CHECK(k < sizeof(key));
 		memcpy(key, path, k);
 		key[k] = '\0';
-		n = unraw(node_map_get(unraw(n), key));
+		n = node_map_get(n, key);
 		path += k + (path[k] == '.');
 	}
-	return unraw(n);
+	return n;
 }
 
 static int
 is(const struct node *n, const char *s)
 {
-	n = unraw(n);
 	return n && n->kind == NODE_SCALAR && strcmp(n->str, s) == 0;
 }
 

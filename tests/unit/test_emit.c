@@ -89,37 +89,6 @@ test_resolve_plain(void **state)
 	}
 }
 
-static void
-test_prerender_matches_tree(void **state)
-{
-	struct arena a = ARENA_INIT;
-	struct buf one = BUF_INIT, two = BUF_INIT;
-	struct node *doc = node_new_map(&a), *seq = node_new_seq(&a), *raw;
-
-	(void)state;
-	node_seq_add(seq, node_new_str(&a, "10.0.0.0/8"));
-	node_seq_add(seq, node_new_str(&a, "yes"));
-	assert_int_equal(node_map_set(&a, doc, "except", seq), 0);
-	emit_yaml(&one, doc);
-	/* rendered once at the indent it lands at: the same bytes */
-	raw = emit_prerender(&a, seq, 0, 0);
-	assert_non_null(raw);
-	assert_int_equal(node_map_set(&a, doc, "except", raw), 0);
-	emit_yaml(&two, doc);
-	assert_int_equal(one.n, two.n);
-	assert_memory_equal(one.p, two.p, one.n);
-	/* placed at another indent, it is rendered from its tree: still the same */
-	two.n = 0;
-	raw = emit_prerender(&a, seq, 4, 0);
-	assert_int_equal(node_map_set(&a, doc, "except", raw), 0);
-	emit_yaml(&two, doc);
-	assert_int_equal(one.n, two.n);
-	assert_memory_equal(one.p, two.p, one.n);
-	buf_free(&one);
-	buf_free(&two);
-	arena_free(&a);
-}
-
 int
 main(void)
 {
@@ -127,7 +96,6 @@ main(void)
 		cmocka_unit_test(test_plain_strings),
 		cmocka_unit_test(test_quoted_strings),
 		cmocka_unit_test(test_resolve_plain),
-		cmocka_unit_test(test_prerender_matches_tree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
