@@ -4,7 +4,7 @@ CC      ?= gcc
 CFLAGS  ?= -O2 -g -DNDEBUG
 WARN    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Wshadow \
            -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Werror
-LDLIBS  := -lyaml -ljansson -lpthread
+LDLIBS  := -lyaml -ljansson -lcurl -lpthread
 BUILD   ?= build
 VERSION := 0.1.0
 
@@ -12,17 +12,31 @@ VERSION := 0.1.0
 DEB_PKGS := gcc make libyaml-dev libjansson-dev libcmocka-dev \
             libcurl4-openssl-dev openssl
 
-SRCS := $(filter-out compiler/main.c,$(wildcard compiler/*.c))
-OBJS := $(SRCS:compiler/%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/templates.o
+# compiler/: the compiler; cluster/: the client that puts its output on a
+# cluster (kubeconfig, API client, apply). compiler/ never includes a
+# cluster/ header (its objects are built without -Icluster); main.c, the
+# CLI of both, sees both.
+SRCS := $(filter-out compiler/main.c,$(wildcard compiler/*.c cluster/*.c))
+HDRS := $(wildcard compiler/*.h cluster/*.h)
+OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(notdir $(SRCS))) $(BUILD)/obj/templates.o
+INC  := -Icompiler -Icluster
 TEMPLATES := templates/pod.yaml templates/networkpolicy.yaml templates/egressgatewaypolicy.yaml
 
 .PHONY: all run test deps unit golden e2e update-golden bench asan ubsan valgrind clean \
         fuzz test-bins lint check-deps alloc safety tsan
 all: $(BUILD)/agentfence
 
+CC_OBJ = @mkdir -p $(@D); echo "  CC $<"; \
+	$(CC) $(WARN) $(CFLAGS) -DAGENTFENCE_VERSION='"$(VERSION)"' $(1) -c $< -o $@
+
+$(BUILD)/obj/main.o: compiler/main.c $(HDRS)
+	$(call CC_OBJ,$(INC))
+
 $(BUILD)/obj/%.o: compiler/%.c $(wildcard compiler/*.h)
-	@mkdir -p $(@D)
-	@echo "  CC $<"; $(CC) $(WARN) $(CFLAGS) -DAGENTFENCE_VERSION='"$(VERSION)"' -Icompiler -c $< -o $@
+	$(call CC_OBJ,-Icompiler)
+
+$(BUILD)/obj/%.o: cluster/%.c $(HDRS)
+	$(call CC_OBJ,$(INC))
 
 # templates/ embedded as C strings
 $(BUILD)/templates.c: $(TEMPLATES) tests/embed.sh
@@ -63,7 +77,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 
 $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libagentfence.a
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CFLAGS) -Icompiler $< -o $@ $(BUILD)/libagentfence.a $(LDLIBS) -lcmocka
+	$(CC) $(WARN) $(CFLAGS) $(INC) $< -o $@ $(BUILD)/libagentfence.a $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "  unit $$t"; $$t; done
@@ -75,17 +89,17 @@ FUZZ_SECONDS ?= 60
 
 $(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h tests/fuzz/memfile.h $(BUILD)/libagentfence.a
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CFLAGS) -Icompiler $< tests/fuzz/replay.c -o $@ $(BUILD)/libagentfence.a $(LDLIBS)
+	$(CC) $(WARN) $(CFLAGS) $(INC) $< tests/fuzz/replay.c -o $@ $(BUILD)/libagentfence.a $(LDLIBS)
 
 # tests/diff/: the address module on lines of stdin, against Python's ipaddress
 $(BUILD)/cidr_driver: tests/diff/cidr_driver.c $(BUILD)/libagentfence.a
-	$(CC) $(WARN) $(CFLAGS) -Icompiler $< -o $@ $(BUILD)/libagentfence.a $(LDLIBS)
+	$(CC) $(WARN) $(CFLAGS) $(INC) $< -o $@ $(BUILD)/libagentfence.a $(LDLIBS)
 
 # what tests/run.sh needs beside the binary
 test-bins: $(FUZZ_TARGETS:%=$(BUILD)/replay/%) $(BUILD)/cidr_driver
 
 $(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/fuzz/memfile.h $(BUILD)/libagentfence.a
-	$(CC) $(WARN) $(CFLAGS) -fsanitize=fuzzer -Icompiler $< -o $@ $(BUILD)/libagentfence.a $(LDLIBS)
+	$(CC) $(WARN) $(CFLAGS) -fsanitize=fuzzer $(INC) $< -o $@ $(BUILD)/libagentfence.a $(LDLIBS)
 
 # new inputs go to build/fuzz/corpus/T (tests/fuzz/corpus/T is read only);
 # crashes to build/fuzz/crashes/T/: copy them to tests/fuzz/crashes/T/ with the fix
@@ -157,8 +171,8 @@ tsan: check-deps
 
 # static analysis: cppcheck, and clang-tidy with .clang-tidy (findings are errors)
 lint: check-deps
-	cppcheck -q --enable=warning,performance,portability --error-exitcode=1 --inline-suppr -Icompiler compiler/
-	clang-tidy --quiet $(wildcard compiler/*.c) -- $(WARN) -DAGENTFENCE_VERSION='"$(VERSION)"' -Icompiler
+	cppcheck -q --enable=warning,performance,portability --error-exitcode=1 --inline-suppr $(INC) compiler/ cluster/
+	clang-tidy --quiet $(wildcard compiler/*.c cluster/*.c) -- $(WARN) -DAGENTFENCE_VERSION='"$(VERSION)"' $(INC)
 
 clean:
 	rm -rf build out

@@ -1,5 +1,5 @@
 /*
- * Unit tests for compiler/kubeconfig.c (and kapi_escape): base64 of the
+ * Unit tests for cluster/kubeconfig.c (and kapi_escape): base64 of the
  * *-data fields, how the kubeconfig is found and merged, what is refused,
  * and that a message never quotes a secret.
  */
