@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* apply: see apply.h */
 #include "apply.h"
 
 #include <stddef.h>

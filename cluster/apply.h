@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * apply: put agents on a cluster in the safe order, and take them off.
  *

@@ -1,3 +1,5 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* kapi: see kapi.h */
 #include "kapi.h"
 
 #include <ctype.h>

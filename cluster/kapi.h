@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kapi: a small Kubernetes API client over libcurl.
  *

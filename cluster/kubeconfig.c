@@ -1,60 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* kubeconfig: see kubeconfig.h */
 #include "kubeconfig.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pwd.h>
-#include <signal.h>
-#include <spawn.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-#include <jansson.h>
 
 #include "arena.h"
 #include "node.h"
+#include "sys.h"
 #include "xalloc.h"
-
-extern char **environ;
 
 #define KC_MAX_FILE (4u << 20)        /* a kubeconfig, a PEM bundle, a token */
 #define KC_MAX_FILES 32               /* files in $KUBECONFIG */
-#define KC_MAX_EXEC_OUTPUT (1u << 20)
-#define KC_EXEC_TIMEOUT_MS 120000     /* a plugin that never answers */
 #define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
-#define EXEC_V1 "client.authentication.k8s.io/v1"
-#define EXEC_V1BETA1 "client.authentication.k8s.io/v1beta1"
 
 /* --- small helpers --- */
-
-static void
-wipe_free(void *p, size_t n)
-{
-	if (p) {
-		explicit_bzero(p, n);
-		free(p);
-	}
-}
 
 static void
 wipe_str(char **s)
 {
 	if (*s)
-		wipe_free(*s, strlen(*s));
+		sys_wipe_free(*s, strlen(*s));
 	*s = NULL;
 }
 
 static void
 blob_free(struct kubeconfig_blob *b)
 {
-	wipe_free(b->p, b->n);
+	sys_wipe_free(b->p, b->n);
 	b->p = NULL;
 	b->n = 0;
 }
@@ -103,73 +81,38 @@ check_mode(const char *path, mode_t mode, const char *what, struct diags *d)
 			     what, (unsigned)(mode & 07777), path);
 }
 
-/* Read a whole file (at most KC_MAX_FILE bytes). 0, or -1 with an error. */
+/*
+ * Read a whole credential file (at most KC_MAX_FILE bytes; its buffers are
+ * wiped). `warn_mode`: warn when group or others can read it. 0, or -1
+ * with an error at origin:line:col.
+ */
 static int
-read_file(const char *path, struct kubeconfig_blob *out, const char *what, int secret,
+read_file(const char *path, struct kubeconfig_blob *out, const char *what, int warn_mode,
 	  const char *origin, int line, int col, struct diags *d)
 {
 	struct stat st;
-	unsigned char *p = NULL;
-	size_t n = 0, cap = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *p;
+	size_t n;
+	int rc;
 
 	out->p = NULL;
 	out->n = 0;
-	if (fd < 0) {
-		diag_error(d, origin, line, col, "cannot read %s %s: %s", what, path,
-			   strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && secret)
+	st.st_mode = 0;   /* set once the file is open, even when reading it fails */
+	rc = sys_read_file(path, KC_MAX_FILE, SYS_SECRET, &p, &n, &st);
+	if (S_ISREG(st.st_mode) && warn_mode)
 		check_mode(path, st.st_mode, what, d);
-	for (;;) {
-		ssize_t r;
-
-		if (n == cap) {
-			unsigned char *q;
-			size_t ncap = cap ? cap * 2 : 4096;
-
-			if (cap >= KC_MAX_FILE) {
-				diag_error(d, origin, line, col, "%s %s is larger than %u bytes", what,
-					   path, KC_MAX_FILE);
-				goto fail;
-			}
-			if (!(q = xmalloc(ncap + 1))) {
-				diag_error(d, origin, line, col, "out of memory");
-				goto fail;
-			}
-			if (p) {
-				memcpy(q, p, n);
-				wipe_free(p, n);
-			}
-			p = q;
-			cap = ncap;
-		}
-		r = read(fd, p + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			diag_error(d, origin, line, col, "cannot read %s %s: %s", what, path,
-				   strerror(errno));
-			goto fail;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	if (!p && !(p = xmalloc(1))) {
+	if (rc < 0 && errno == EFBIG)
+		diag_error(d, origin, line, col, "%s %s is larger than %u bytes", what, path,
+			   KC_MAX_FILE);
+	else if (rc < 0 && errno == ENOMEM)
 		diag_error(d, origin, line, col, "out of memory");
+	else if (rc < 0)
+		diag_error(d, origin, line, col, "cannot read %s %s: %s", what, path, strerror(errno));
+	if (rc < 0)
 		return -1;
-	}
-	p[n] = 0;
-	out->p = p;
+	out->p = (unsigned char *)p;
 	out->n = n;
 	return 0;
-fail:
-	close(fd);
-	wipe_free(p, cap + 1);
-	return -1;
 }
 
 /* --- base64 --- */
@@ -236,33 +179,8 @@ kubeconfig_base64_decode(const char *s, size_t len, struct kubeconfig_blob *out)
 	out->n = n;
 	return 0;
 bad:
-	wipe_free(p, len / 4 * 3 + 4);
+	sys_wipe_free(p, len / 4 * 3 + 4);
 	return -1;
-}
-
-static char *
-base64_encode(const unsigned char *p, size_t n)
-{
-	static const char tab[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char *o = xmalloc((n + 2) / 3 * 4 + 1), *w = o;
-
-	if (!o)
-		return NULL;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16;
-
-		if (i + 1 < n)
-			v |= (unsigned)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		*w++ = tab[v >> 18 & 63];
-		*w++ = tab[v >> 12 & 63];
-		*w++ = (char)(i + 1 < n ? tab[v >> 6 & 63] : '=');
-		*w++ = (char)(i + 2 < n ? tab[v & 63] : '=');
-	}
-	*w = 0;
-	return o;
 }
 
 /* --- reading the YAML --- */
@@ -525,7 +443,7 @@ read_token_file(const char *path, char **token, int secret, const char *origin, 
 static int
 read_exec(struct loader *l, struct kubeconfig *kc, const struct entry *u, const struct node *ex)
 {
-	struct kubeconfig_exec *e = xcalloc(1, sizeof(*e));
+	struct execcred *e = xcalloc(1, sizeof(*e));
 	const struct kfile *f = u->f;
 	const struct node *args, *env, *it;
 	const char *s;
@@ -542,9 +460,9 @@ read_exec(struct loader *l, struct kubeconfig *kc, const struct entry *u, const 
 		return -1;
 	}
 	s = get_str(l, f, ex, where, "apiVersion");
-	if (!s || (strcmp(s, EXEC_V1) && strcmp(s, EXEC_V1BETA1))) {
+	if (!s || (strcmp(s, EXECCRED_V1) && strcmp(s, EXECCRED_V1BETA1))) {
 		diag_error(l->d, f->path, ex->line, ex->col,
-			   "%s.apiVersion: must be %s or %s%s%s%s", where, EXEC_V1, EXEC_V1BETA1,
+			   "%s.apiVersion: must be %s or %s%s%s%s", where, EXECCRED_V1, EXECCRED_V1BETA1,
 			   s ? " (not \"" : "", s ? s : "", s ? "\")" : "");
 		return -1;
 	}
@@ -559,12 +477,12 @@ read_exec(struct loader *l, struct kubeconfig *kc, const struct entry *u, const 
 	if ((s = get_str(l, f, ex, where, "installHint")))
 		e->install_hint = xstrdup(s);
 	e->provide_cluster_info = get_bool(l, f, ex, where, "provideClusterInfo");
-	e->interactive = KC_INTERACTIVE_IF_AVAILABLE;
+	e->interactive = EXECCRED_IF_AVAILABLE;
 	if ((s = get_str(l, f, ex, where, "interactiveMode"))) {
 		if (strcmp(s, "Never") == 0)
-			e->interactive = KC_INTERACTIVE_NEVER;
+			e->interactive = EXECCRED_NEVER;
 		else if (strcmp(s, "Always") == 0)
-			e->interactive = KC_INTERACTIVE_ALWAYS;
+			e->interactive = EXECCRED_ALWAYS;
 		else if (strcmp(s, "IfAvailable") != 0) {
 			const struct node *v = get(ex, "interactiveMode");
 
@@ -934,326 +852,33 @@ out:
 	return rc;
 }
 
-/* --- the exec credential plugin --- */
-
-static json_t *
-exec_info(const struct kubeconfig *kc, int interactive)
-{
-	const struct kubeconfig_exec *e = kc->exec;
-	json_t *j = json_object(), *spec = json_object();
-
-	if (!j || !spec)
-		goto fail;
-	json_object_set_new(j, "kind", json_string("ExecCredential"));
-	json_object_set_new(j, "apiVersion", json_string(e->api_version));
-	json_object_set_new(spec, "interactive", json_boolean(interactive));
-	if (e->provide_cluster_info) {
-		json_t *c = json_object();
-
-		if (!c)
-			goto fail;
-		json_object_set_new(c, "server", json_string(kc->server));
-		if (kc->tls_server_name)
-			json_object_set_new(c, "tls-server-name", json_string(kc->tls_server_name));
-		if (kc->insecure)
-			json_object_set_new(c, "insecure-skip-tls-verify", json_true());
-		if (kc->ca.p) {
-			char *b = base64_encode(kc->ca.p, kc->ca.n);
-
-			if (!b) {
-				json_decref(c);
-				goto fail;
-			}
-			json_object_set_new(c, "certificate-authority-data", json_string(b));
-			free(b);
-		}
-		if (kc->proxy_url)
-			json_object_set_new(c, "proxy-url", json_string(kc->proxy_url));
-		json_object_set_new(spec, "cluster", c);
-	}
-	json_object_set_new(j, "spec", spec);
-	return j;
-fail:
-	json_decref(j);
-	json_decref(spec);
-	return NULL;
-}
-
-/* environ + the plugin's env + KUBERNETES_EXEC_INFO (later entries replace earlier ones). */
-static char **
-exec_env(const struct kubeconfig_exec *e, const char *info)
-{
-	size_t n = 0, k = 0, len;
-	char **env, *s;
-
-	while (environ[n])
-		n++;
-	if (!(env = xcalloc(n + e->nenv + 2, sizeof(char *))))
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		size_t nl = strcspn(environ[i], "=");
-		int replaced = strncmp(environ[i], "KUBERNETES_EXEC_INFO=", 21) == 0;
-
-		for (size_t j = 0; j < e->nenv && !replaced; j++)
-			if (strncmp(e->env[j], environ[i], nl + 1) == 0)
-				replaced = 1;
-		if (!replaced)
-			env[k++] = environ[i];
-	}
-	for (size_t j = 0; j < e->nenv; j++)
-		env[k++] = e->env[j];
-	len = strlen(info) + sizeof("KUBERNETES_EXEC_INFO=");
-	if (!(s = xmalloc(len))) {
-		free(env);
-		return NULL;
-	}
-	snprintf(s, len, "KUBERNETES_EXEC_INFO=%s", info);
-	env[k++] = s;
-	env[k] = NULL;
-	return env;
-}
-
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Run the plugin; its stdout into *out. 0, or -1 with an error. */
-static int
-exec_run(const struct kubeconfig_exec *e, char **env, int interactive, struct kubeconfig_blob *out,
-	 struct diags *d)
-{
-	posix_spawn_file_actions_t fa;
-	int pfd[2] = { -1, -1 }, status = 0, rc = -1, timed_out = 0;
-	unsigned char *buf = NULL;
-	size_t n = 0, cap = 0;
-	pid_t pid;
-	long deadline = now_ms() + KC_EXEC_TIMEOUT_MS;
-
-	out->p = NULL;
-	out->n = 0;
-	if (pipe(pfd) < 0) {
-		diag_error(d, NULL, 0, 0, "exec plugin %s: pipe: %s", e->command, strerror(errno));
-		return -1;
-	}
-	if (posix_spawn_file_actions_init(&fa) != 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return -1;
-	}
-	posix_spawn_file_actions_addclose(&fa, pfd[0]);
-	posix_spawn_file_actions_adddup2(&fa, pfd[1], 1);
-	posix_spawn_file_actions_addclose(&fa, pfd[1]);
-	if (!interactive)
-		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	rc = posix_spawnp(&pid, e->command, &fa, NULL, e->args, env);
-	posix_spawn_file_actions_destroy(&fa);
-	close(pfd[1]);
-	if (rc != 0) {
-		diag_error(d, NULL, 0, 0, "exec plugin: cannot run \"%s\": %s%s%s", e->command,
-			   strerror(rc), e->install_hint ? "\n" : "",
-			   e->install_hint ? e->install_hint : "");
-		close(pfd[0]);
-		return -1;
-	}
-	rc = -1;
-	for (;;) {
-		struct pollfd p = { pfd[0], POLLIN, 0 };
-		long left = deadline - now_ms();
-		ssize_t r;
-		int pr;
-
-		if (left <= 0) {
-			timed_out = 1;
-			break;
-		}
-		pr = poll(&p, 1, (int)(left > 1000 ? 1000 : left));
-		if (pr < 0 && errno == EINTR)
-			continue;
-		if (pr <= 0)
-			continue;
-		if (n == cap) {
-			unsigned char *q;
-
-			if (cap >= KC_MAX_EXEC_OUTPUT) {
-				diag_error(d, NULL, 0, 0, "exec plugin %s: printed more than %u bytes",
-					   e->command, KC_MAX_EXEC_OUTPUT);
-				kill(pid, SIGKILL);
-				goto reap;
-			}
-			if (!(q = xmalloc(cap ? cap * 2 + 1 : 4097))) {
-				diag_error(d, NULL, 0, 0, "out of memory");
-				kill(pid, SIGKILL);
-				goto reap;
-			}
-			if (buf) {
-				memcpy(q, buf, n);
-				wipe_free(buf, cap + 1);
-			}
-			buf = q;
-			cap = cap ? cap * 2 : 4096;
-		}
-		r = read(pfd[0], buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
-	if (timed_out) {
-		diag_error(d, NULL, 0, 0, "exec plugin %s: no answer after %d seconds; it was stopped",
-			   e->command, KC_EXEC_TIMEOUT_MS / 1000);
-		kill(pid, SIGKILL);
-		goto reap;
-	}
-	rc = 0;
-reap:
-	close(pfd[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (rc == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-		if (WIFEXITED(status))
-			diag_error(d, NULL, 0, 0,
-				   "exec plugin %s failed with exit status %d (its messages, if any, "
-				   "are above)%s%s", e->command, WEXITSTATUS(status),
-				   e->install_hint && WEXITSTATUS(status) == 127 ? "\n" : "",
-				   e->install_hint && WEXITSTATUS(status) == 127 ? e->install_hint : "");
-		else
-			diag_error(d, NULL, 0, 0, "exec plugin %s was killed by signal %d", e->command,
-				   WTERMSIG(status));
-		rc = -1;
-	}
-	if (rc < 0) {
-		wipe_free(buf, cap + 1);
-		return -1;
-	}
-	if (!buf && !(buf = xmalloc(1)))
-		return -1;
-	buf[n] = 0;
-	out->p = buf;
-	out->n = n;
-	return 0;
-}
-
-static int
-dup_blob(struct kubeconfig_blob *b, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (!(b->p = xmalloc(n + 1)))
-		return -1;
-	memcpy(b->p, s, n + 1);
-	b->n = n;
-	return 0;
-}
+/* --- the exec credential plugin (execcred.c) runs; we take what it printed --- */
 
 int
 kubeconfig_exec(struct kubeconfig *kc, struct diags *d)
 {
-	struct kubeconfig_exec *e = kc->exec;
-	struct kubeconfig_blob outb = { NULL, 0 };
-	json_t *info = NULL, *cred = NULL, *status;
-	json_error_t jerr;
-	char *info_s = NULL, **env = NULL;
-	const char *kind, *api, *tok, *cert, *key;
-	int interactive, rc = -1;
+	struct execcred_cluster c = {
+		kc->server, kc->tls_server_name, kc->proxy_url, kc->insecure, kc->ca.p, kc->ca.n,
+	};
+	struct execcred_cred cred;
 
-	if (!e)
+	if (!kc->exec)
 		return 0;
-	interactive = e->interactive != KC_INTERACTIVE_NEVER && isatty(0);
-	if (e->interactive == KC_INTERACTIVE_ALWAYS && !interactive) {
-		diag_error(d, kc->source, 0, 0,
-			   "exec plugin %s needs a terminal (interactiveMode: Always), and standard "
-			   "input is not one", e->command);
+	if (execcred_run(kc->exec, &c, kc->source, &cred, d) < 0)
 		return -1;
-	}
-	if (!(info = exec_info(kc, interactive)) ||
-	    !(info_s = json_dumps(info, JSON_COMPACT | JSON_PRESERVE_ORDER)) ||
-	    !(env = exec_env(e, info_s))) {
-		diag_error(d, NULL, 0, 0, "out of memory");
-		goto out;
-	}
-	e->runs++;
-	if (exec_run(e, env, interactive, &outb, d) < 0)
-		goto out;
-	/* jansson's error text quotes the input: never show it (a token) */
-	if (!(cred = json_loadb((const char *)outb.p, outb.n, 0, &jerr)) || !json_is_object(cred)) {
-		diag_error(d, NULL, 0, 0,
-			   "exec plugin %s: its output is not an ExecCredential JSON object (line %d)",
-			   e->command, cred ? 1 : jerr.line);
-		goto out;
-	}
-	kind = json_string_value(json_object_get(cred, "kind"));
-	api = json_string_value(json_object_get(cred, "apiVersion"));
-	if (!kind || strcmp(kind, "ExecCredential") != 0) {
-		diag_error(d, NULL, 0, 0, "exec plugin %s: its output is not an ExecCredential",
-			   e->command);
-		goto out;
-	}
-	if (!api || strcmp(api, e->api_version) != 0) {
-		diag_error(d, NULL, 0, 0,
-			   "exec plugin %s is configured to use API version %s, but it returned %s",
-			   e->command, e->api_version, api ? api : "none");
-		goto out;
-	}
-	status = json_object_get(cred, "status");
-	tok = json_string_value(json_object_get(status, "token"));
-	cert = json_string_value(json_object_get(status, "clientCertificateData"));
-	key = json_string_value(json_object_get(status, "clientKeyData"));
-	if (!json_is_object(status) || (!(tok && *tok) && !(cert && *cert))) {
-		diag_error(d, NULL, 0, 0,
-			   "exec plugin %s: status has neither a token nor clientCertificateData",
-			   e->command);
-		goto out;
-	}
-	if ((cert && *cert) != (key && *key)) {
-		diag_error(d, NULL, 0, 0,
-			   "exec plugin %s: clientCertificateData and clientKeyData come together",
-			   e->command);
-		goto out;
-	}
-	if (tok && *tok) {
+	if (cred.token) {
 		wipe_str(&kc->token);
-		if (!(kc->token = xstrdup(tok)))
-			goto oom;
+		kc->token = cred.token;
 	}
-	if (cert && *cert) {
+	if (cred.cert) {
 		blob_free(&kc->cert);
 		blob_free(&kc->key);
-		if (dup_blob(&kc->cert, cert) < 0 || dup_blob(&kc->key, key) < 0)
-			goto oom;
+		kc->cert.p = (unsigned char *)cred.cert;
+		kc->cert.n = strlen(cred.cert);
+		kc->key.p = (unsigned char *)cred.key;
+		kc->key.n = strlen(cred.key);
 	}
-	rc = 0;
-	goto out;
-oom:
-	diag_error(d, NULL, 0, 0, "out of memory");
-out:
-	if (cred) {
-		/* wipe the token and key jansson holds */
-		const char *k;
-		json_t *v, *st = json_object_get(cred, "status");
-
-		json_object_foreach(st, k, v)
-			if (json_is_string(v))
-				explicit_bzero((char *)json_string_value(v), json_string_length(v));
-		json_decref(cred);
-	}
-	if (env) {
-		size_t i = 0;
-
-		while (env[i])
-			i++;
-		free(env[i - 1]);   /* the last entry is ours: KUBERNETES_EXEC_INFO */
-		free(env);
-	}
-	free(info_s);
-	json_decref(info);
-	blob_free(&outb);
-	return rc;
+	return 0;
 }
 
 const char *
@@ -1275,20 +900,7 @@ kubeconfig_auth_kind(const struct kubeconfig *kc)
 void
 kubeconfig_free(struct kubeconfig *kc)
 {
-	struct kubeconfig_exec *e = kc->exec;
-
-	if (e) {
-		free(e->api_version);
-		free(e->command);
-		for (size_t i = 0; e->args && i < e->nargs; i++)
-			free(e->args[i]);
-		free(e->args);
-		for (size_t i = 0; i < e->nenv; i++)
-			wipe_str(&e->env[i]);
-		free(e->env);
-		free(e->install_hint);
-		free(e);
-	}
+	execcred_free(kc->exec);
 	free(kc->source);
 	free(kc->context);
 	free(kc->cluster);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kubeconfig: where the API server is and how to prove who we are, found
  * the way kubectl finds it.
@@ -10,8 +11,8 @@
  * CA are used (their folder can be moved with AGENTFENCE_SERVICEACCOUNT_DIR,
  * for tests). Credentials: server CA, client certificate and key (file or
  * base64 *-data), bearer token or tokenFile, or an exec credential plugin
- * (client.authentication.k8s.io/v1 and v1beta1), which kubeconfig_exec()
- * runs.
+ * (client.authentication.k8s.io/v1 and v1beta1): read here, run by
+ * execcred.c when kubeconfig_exec() is called.
  *
  * Secrets (tokens, keys) stay in memory: they are never written to disk,
  * never put in a diagnostic, and wiped by kubeconfig_free(). A kubeconfig,
@@ -27,27 +28,12 @@
 #include <stddef.h>
 
 #include "diag.h"
+#include "execcred.h"
 
 /* Bytes (PEM text) held in memory. */
 struct kubeconfig_blob {
 	unsigned char *p;
 	size_t n;
-};
-
-enum kubeconfig_interactive { KC_INTERACTIVE_NEVER, KC_INTERACTIVE_IF_AVAILABLE,
-			      KC_INTERACTIVE_ALWAYS };
-
-struct kubeconfig_exec {
-	char *api_version;          /* client.authentication.k8s.io/v1 or v1beta1 */
-	char *command;              /* resolved against the kubeconfig's folder if it has a '/' */
-	char **args;                /* NULL-terminated argv, args[0] = command */
-	size_t nargs;
-	char **env;                 /* "NAME=value" */
-	size_t nenv;
-	char *install_hint;
-	int provide_cluster_info;
-	enum kubeconfig_interactive interactive;
-	unsigned runs;              /* how many times it has run */
 };
 
 struct kubeconfig {
@@ -62,7 +48,7 @@ struct kubeconfig {
 	struct kubeconfig_blob cert, key;   /* PEM client certificate and key */
 	char *token;                /* bearer token (from token, tokenFile, the
 				     * service account, or the exec plugin) */
-	struct kubeconfig_exec *exec;
+	struct execcred *exec;      /* the user's exec plugin, or NULL */
 	int in_cluster;
 };
 
@@ -75,8 +61,8 @@ int kubeconfig_load(struct kubeconfig *kc, const char *path, const char *context
 		    struct diags *d);
 
 /*
- * Run the exec plugin (when kc->exec is set) and take the token or the
- * client certificate and key it prints. Called before the first request
+ * Run the exec plugin (when kc->exec is set; execcred_run) and take the
+ * token or the client certificate and key it prints. Called before the first request
  * and again when the server answers 401. Returns 0, or -1 with an error
  * in d. The plugin's standard error goes to ours (it may prompt).
  */
