@@ -15,6 +15,7 @@ run sh tests/fuzz/replay.sh "$bin"
 run python3 -m unittest discover -s tests/diff -p 'test_*.py'
 run python3 -m unittest discover -s tests/reader -p 'test_*.py'
 run python3 -m unittest discover -s tests -p 'test_*.py'
+run python3 -m unittest discover -s tests/schemas -p 'test_*.py'
 run python3 -m unittest discover -s tests/tools -p 'test_*.py'
 [ -d tests/apiserver ] && run python3 -m unittest discover -s tests/apiserver -p 'test_*.py'
 [ -d tests/apply ] && run python3 -m unittest discover -s tests/apply -p 'test_*.py'

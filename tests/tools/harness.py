@@ -1,11 +1,12 @@
 """Shared fixtures of the agentfence verification suite (tests/tools).
 
 Everything here is written from the spec format, the cluster-profile format
-and /work/shared/FIELD.md, not from the compiler's derived logic:
+and the published address registries and API references (cited where used),
+not from the compiler's derived logic:
 
 * the binary to test (env AGENTFENCE, default build/agentfence) and the
-  JSON Schemas (env AGENTFENCE_SCHEMAS, default ../shared/schemas from the
-  repository root);
+  JSON Schemas derived from the Kubernetes and CRD documents kept in
+  tests/schemas (see tests/schemas/SOURCES.md);
 * a model of a ClusterProfile with the compiler's documented defaults;
 * our own copy of the catalogue of destinations no agent may reach;
 * the corpus of cases: every examples/NAME.yaml (with examples/profile-NAME.yaml
@@ -55,12 +56,8 @@ def binary() -> str:
 
 
 def schemas_dir() -> Path:
-    env = os.environ.get("AGENTFENCE_SCHEMAS")
-    base = Path(env) if env else (REPO / ".." / "shared" / "schemas")
-    base = base.resolve()
-    if (base / "jsonschema").is_dir():
-        return base / "jsonschema"
-    return base
+    """The derived JSON Schemas, in the repository (tests/schemas/derive.py)."""
+    return REPO / "tests" / "schemas" / "jsonschema"
 
 
 def run(args: List[str], stdin: Optional[bytes] = None) -> subprocess.CompletedProcess:
@@ -121,43 +118,47 @@ def compiled_objects(case: "Case") -> list:
 net = functools.lru_cache(maxsize=None)(lambda s: ipaddress.ip_network(s, strict=True))
 addr = ipaddress.ip_address
 
-GLOBAL_V6 = net("2000::/3")
-NAT64 = net("64:ff9b::/96")
+GLOBAL_V6 = net("2000::/3")  # global unicast (RFC 4291, IANA IPv6 Address Space)
+NAT64 = net("64:ff9b::/96")  # well-known NAT64 prefix (RFC 6052)
 V4_ALL = net("0.0.0.0/0")
 V6_ALL = net("::/0")
 
-# The catalogue of destinations that are never public, transcribed from
-# /work/shared/FIELD.md ("Destinations that are never public").
+# The catalogue of destinations that are never public, written from the IANA
+# IPv4 and IPv6 Special-Purpose Address Registries (RFC 6890) and the RFCs
+# they cite, plus the cloud metadata endpoints their providers document (AWS
+# IMDS, GCP and Azure metadata servers, Azure WireServer, Alibaba Cloud and
+# Oracle Cloud metadata). NAT64 (64:ff9b::/96, RFC 6052) is handled apart:
+# its image of a blocked IPv4 range is blocked too.
 BLOCKED_V4 = [
-    ("0.0.0.0/8", "this network; 0.0.0.0 reaches the local host"),
-    ("10.0.0.0/8", "private"),
-    ("100.64.0.0/10", "CGNAT (Alibaba metadata 100.100.100.200)"),
-    ("127.0.0.0/8", "loopback"),
-    ("169.254.0.0/16", "link-local: cloud metadata"),
-    ("172.16.0.0/12", "private"),
-    ("192.0.0.0/24", "IETF protocol assignments (Oracle metadata 192.0.0.192)"),
-    ("192.168.0.0/16", "private"),
-    ("198.18.0.0/15", "benchmarking"),
-    ("224.0.0.0/4", "multicast"),
-    ("240.0.0.0/4", "reserved, broadcast"),
-    ("192.0.2.0/24", "documentation TEST-NET-1"),
-    ("198.51.100.0/24", "documentation TEST-NET-2"),
-    ("203.0.113.0/24", "documentation TEST-NET-3"),
-    ("168.63.129.16/32", "Azure WireServer"),
+    ("0.0.0.0/8", "this network; 0.0.0.0 reaches the local host"),  # RFC 791, RFC 1122
+    ("10.0.0.0/8", "private"),  # RFC 1918
+    ("100.64.0.0/10", "CGNAT (Alibaba metadata 100.100.100.200)"),  # RFC 6598
+    ("127.0.0.0/8", "loopback"),  # RFC 1122
+    ("169.254.0.0/16", "link-local: cloud metadata"),  # RFC 3927
+    ("172.16.0.0/12", "private"),  # RFC 1918
+    ("192.0.0.0/24", "IETF protocol assignments (Oracle metadata 192.0.0.192)"),  # RFC 6890
+    ("192.168.0.0/16", "private"),  # RFC 1918
+    ("198.18.0.0/15", "benchmarking"),  # RFC 2544
+    ("224.0.0.0/4", "multicast"),  # RFC 5771
+    ("240.0.0.0/4", "reserved, broadcast"),  # RFC 1112, RFC 919
+    ("192.0.2.0/24", "documentation TEST-NET-1"),  # RFC 5737
+    ("198.51.100.0/24", "documentation TEST-NET-2"),  # RFC 5737
+    ("203.0.113.0/24", "documentation TEST-NET-3"),  # RFC 5737
+    ("168.63.129.16/32", "Azure WireServer"),  # Azure docs: "What is IP address 168.63.129.16?"
 ]
 BLOCKED_V6 = [
-    ("::/128", "unspecified = local host"),
-    ("::1/128", "loopback"),
-    ("::ffff:0:0/96", "IPv4-mapped"),
-    ("64:ff9b:1::/48", "local-use NAT64"),
-    ("100::/64", "discard-only"),
-    ("2001::/23", "IETF protocol assignments incl. Teredo"),
-    ("2001::/32", "Teredo (embeds an IPv4 address)"),
-    ("2001:db8::/32", "documentation"),
-    ("2002::/16", "6to4 (embeds an IPv4 address)"),
-    ("fc00::/7", "unique local (AWS fd00:ec2::254, GCP fd20:ce::254)"),
-    ("fe80::/10", "link-local"),
-    ("ff00::/8", "multicast"),
+    ("::/128", "unspecified = local host"),  # RFC 4291
+    ("::1/128", "loopback"),  # RFC 4291
+    ("::ffff:0:0/96", "IPv4-mapped"),  # RFC 4291
+    ("64:ff9b:1::/48", "local-use NAT64"),  # RFC 8215
+    ("100::/64", "discard-only"),  # RFC 6666
+    ("2001::/23", "IETF protocol assignments incl. Teredo"),  # RFC 2928
+    ("2001::/32", "Teredo (embeds an IPv4 address)"),  # RFC 4380
+    ("2001:db8::/32", "documentation"),  # RFC 3849
+    ("2002::/16", "6to4 (embeds an IPv4 address)"),  # RFC 3056
+    ("fc00::/7", "unique local (AWS fd00:ec2::254, GCP fd20:ce::254)"),  # RFC 4193
+    ("fe80::/10", "link-local"),  # RFC 4291
+    ("ff00::/8", "multicast"),  # RFC 4291
 ]
 # Named addresses that must never be reachable (metadata services, loopback,
 # their IPv6 disguises).
@@ -261,7 +262,7 @@ class Profile:
         return any(a in n for n in self._blocked_by_family[a.version])
 
     def is_public(self, a) -> bool:
-        """Reachable in public mode, per FIELD.md: IPv4 outside every blocked
+        """Reachable in public mode: IPv4 outside every blocked
         range; IPv6 inside global unicast 2000::/3 outside every blocked range,
         or (with NAT64) the NAT64 image of a public IPv4 address."""
         if self.is_blocked(a):

@@ -1,9 +1,9 @@
 """Check the shape of what agentfence writes, for every example and every
 generated spec (see harness.py):
 
-(a) every object validates against the STRICT official JSON Schemas
-    (../shared/schemas/jsonschema, or env AGENTFENCE_SCHEMAS), with a
-    FormatChecker and a `cidr` format;
+(a) every object validates against the STRICT JSON Schemas derived from the
+    Kubernetes v1.35 OpenAPI documents and the Cilium CRDs (tests/schemas,
+    see SOURCES.md there), with a FormatChecker and a `cidr` format;
 (b) the YAML stream parsed by libyaml equals the --format json output;
 (c) compile -o DIR, then `kubectl kustomize DIR`, yields the same objects;
 (d) the output is deterministic (same bytes twice, stdout and -o DIR);

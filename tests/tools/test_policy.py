@@ -6,8 +6,9 @@ and for generated specs of every egress mode under every profile in
 tests/tools/profiles/ plus the built-in default, the compiler's YAML stream is
 parsed with libyaml and every NetworkPolicy in it is loaded into one simulated
 cluster (so other agents' policies could widen ours, as they would).  What the
-agent should reach is derived from its spec, its cluster profile and FIELD.md
-(harness.Profile / expect_egress), never from the compiler's code.
+agent should reach is derived from its spec, its cluster profile and the IANA
+special-purpose address registries (harness.BLOCKED_V4/V6, Profile,
+expect_egress), never from the compiler's code.
 
 Run from the repository root:
     python3 -m unittest discover -s tests/tools -p 'test_*.py'
@@ -244,7 +245,7 @@ class _CaseTests:
         f.done()
 
     def test_blocked_ranges_unreachable(self):
-        """First, middle and last address of every blocked range (FIELD.md
+        """First, middle and last address of every blocked range (harness
         catalogue, NAT64 rule, profile ranges): unreachable on every probed
         port and protocol, in every mode."""
         p = self.case.profile
