@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "arena.h"
-#include "node.h"
+#include "reader.h"
 #include "sys.h"
 #include "xalloc.h"
 
@@ -258,14 +258,14 @@ get_bool(struct loader *l, const struct kfile *f, const struct node *map, const 
 static int
 load_file(struct loader *l, const char *path, int must_exist)
 {
-	static const struct node_limits lim = {
+	static const struct reader_limits lim = {
 		.max_file_bytes = KC_MAX_FILE,
 		.max_documents = 2,
 		.max_depth = 32,
 		.max_string = 1u << 20,
 		.max_nodes = 200000,
 	};
-	struct node_reader *r;
+	struct reader *r;
 	struct kfile *f;
 	struct stat st;
 	struct node *doc = NULL;
@@ -286,10 +286,10 @@ load_file(struct loader *l, const char *path, int must_exist)
 	}
 	if (S_ISREG(st.st_mode))
 		check_mode(path, st.st_mode, "the kubeconfig", l->d);
-	if (node_reader_open(&r, path, &lim, l->d) < 0)
+	if (reader_open(&r, path, &lim, l->d) < 0)
 		return -1;
-	rc = node_reader_next(r, &l->arena, &doc);
-	node_reader_close(r);
+	rc = reader_next(r, &l->arena, &doc);
+	reader_close(r);
 	if (rc < 0)
 		return -1;
 	if (doc && doc->kind != NODE_MAP) {

@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "node.h"
+#include "reader.h"
 
 int
 compile_open(struct compiler *c, const char *cluster, const char *templates, int build,
@@ -26,20 +26,20 @@ void
 compile_file(struct compiler *c, const char *path, compile_agent_fn on_agent,
 	     compile_doc_fn on_doc, void *ctx)
 {
-	struct node_reader *rd;
+	struct reader *rd;
 	struct node *doc;
 	struct spec_agent ag;
 	struct node *objs[BUILD_MAX_OBJECTS];
 	size_t nobjs;
 	int rc;
 
-	if (node_reader_open(&rd, path, NULL, c->d) < 0) {
+	if (reader_open(&rd, path, NULL, c->d) < 0) {
 		if (on_doc)
 			on_doc(ctx);
 		return;
 	}
-	while (node_reader_next(rd, &c->doc_arena, &doc) == 1) {
-		const char *file = node_reader_name(rd);
+	while (reader_next(rd, &c->doc_arena, &doc) == 1) {
+		const char *file = reader_name(rd);
 
 		if (spec_read(&ag, doc, file, &c->profile, &c->doc_arena, c->d) == 0) {
 			const char *first_file;
@@ -71,7 +71,7 @@ compile_file(struct compiler *c, const char *path, compile_agent_fn on_agent,
 		if (on_doc)
 			on_doc(ctx);
 	}
-	node_reader_close(rd);
+	reader_close(rd);
 	arena_reset(&c->doc_arena);
 	if (on_doc)
 		on_doc(ctx);

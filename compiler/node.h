@@ -1,18 +1,14 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * node: a small YAML tree with source marks, for one document at a time.
+ * node: a small YAML tree with source marks: mappings, lists and typed
+ * scalars.
  *
- * Input: node_reader reads a YAML (or JSON) stream with libyaml's event
- * API and builds one document's tree in an arena, keeping each node's
- * line and column for diagnostics. Anchors are ignored, aliases and tags
- * other than !!str are refused (no alias expansion, so a "billion laughs"
- * file fails at its first alias). Depth, string length, document count
- * and file size are bounded (struct node_limits).
+ * Input: reader.c builds one document's tree at a time, each node with
+ * its line and column for diagnostics. Output: the compiler builds the
+ * objects it emits as node trees too (node_new_*, node_map_set), and
+ * emit.c writes them.
  *
- * Output: the compiler builds the objects it emits as node trees too
- * (node_new_*, node_map_set), and emit.c writes them.
- *
- * Ownership: nodes live in the arena they were made in; a node_reader is
- * owned by its opener and released with node_reader_close().
+ * Ownership: nodes live in the arena they were made in.
  */
 #ifndef AGENTFENCE_NODE_H
 #define AGENTFENCE_NODE_H
@@ -22,7 +18,6 @@
 #include <string.h>
 
 #include "arena.h"
-#include "diag.h"
 
 /*
  * NODE_RAW is a value rendered once and reused for every agent: `str` is
@@ -56,44 +51,6 @@ struct node {
 	uint16_t raw_indent;       /* NODE_RAW */
 	uint8_t raw_item;
 };
-
-struct node_limits {
-	size_t max_file_bytes;
-	size_t max_documents;
-	size_t max_depth;
-	size_t max_string;
-	size_t max_nodes;          /* per document */
-};
-
-extern const struct node_limits node_default_limits;
-
-struct node_reader;
-
-/*
- * Open `path` ("-" is standard input; it is shown as "<stdin>").
- * Returns 0, or -1 after recording an error in `d`.
- */
-int node_reader_open(struct node_reader **rp, const char *path,
-		     const struct node_limits *lim, struct diags *d);
-/*
- * Read the next document into `a`. Returns 1 with *doc set (NULL for an
- * empty document), 0 at the end of the stream, -1 after recording an
- * error in `d` (the rest of the stream is not read: YAML cannot resume
- * after a syntax error).
- */
-int node_reader_next(struct node_reader *r, struct arena *a, struct node **doc);
-/* Read the rest with libyaml alone (tests compare the two readers). */
-void node_reader_use_libyaml(struct node_reader *r);
-/* How many documents fastread read (the rest were libyaml's). */
-size_t node_reader_fast_docs(const struct node_reader *r);
-/* The name used in diagnostics. Borrowed. */
-const char *node_reader_name(const struct node_reader *r);
-void node_reader_close(struct node_reader *r);
-
-/* Read a whole string (templates). Same limits and rules. */
-int node_read_string(const char *name, const char *text, size_t len,
-		     struct arena *a, struct diags *d, struct node **docs,
-		     size_t max_docs, size_t *ndocs);
 
 /* Lookups. NULL when absent. */
 struct node *node_map_getn(const struct node *map, const char *key, size_t len);
@@ -134,6 +91,8 @@ struct node *node_new_plain(struct arena *a, const char *s);
 
 /* Append an item to a sequence. */
 void node_seq_add(struct node *seq, struct node *item);
+/* Append a child: an item to a list, or a key to a map (its value in key->val). */
+void node_append(struct node *parent, struct node *child);
 /* Set key to val: replaces the value in place if the key exists, else appends. Returns 0 or -1. */
 int node_map_set(struct arena *a, struct node *map, const char *key, struct node *val);
 /* Set and return the map under `key`, creating it when absent. */

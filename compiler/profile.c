@@ -5,6 +5,7 @@
 
 #include "catalog.h"
 #include "check.h"
+#include "reader.h"
 
 #define PROFILE_MAX_CIDRS 4096
 
@@ -338,7 +339,7 @@ int
 profile_load(struct profile *p, const char *path, struct diags *d)
 {
 	static const char *const top_keys[] = { "apiVersion", "kind", "metadata", "spec", NULL };
-	struct node_reader *r = NULL;
+	struct reader *r = NULL;
 	struct node *doc = NULL, *extra = NULL;
 	struct check c;
 	const struct node *v;
@@ -347,29 +348,29 @@ profile_load(struct profile *p, const char *path, struct diags *d)
 	int rc;
 
 	profile_init(p);
-	if (node_reader_open(&r, path, NULL, d) < 0)
+	if (reader_open(&r, path, NULL, d) < 0)
 		return -1;
-	p->file = arena_strndup(&p->arena, node_reader_name(r), strlen(node_reader_name(r)));
+	p->file = arena_strndup(&p->arena, reader_name(r), strlen(reader_name(r)));
 	if (!p->file) {
 		diag_error(d, path, 0, 0, "out of memory");
-		node_reader_close(r);
+		reader_close(r);
 		return -1;
 	}
 	c.d = d;
 	c.file = p->file;
 	c.a = &p->arena;
-	while ((rc = node_reader_next(r, &p->arena, &doc)) == 1 && !doc)
+	while ((rc = reader_next(r, &p->arena, &doc)) == 1 && !doc)
 		;
 	if (rc == 1) {
 		struct arena scratch = ARENA_INIT;
 
-		while ((rc = node_reader_next(r, &scratch, &extra)) == 1 && !extra)
+		while ((rc = reader_next(r, &scratch, &extra)) == 1 && !extra)
 			;
 		if (rc == 1)
 			check_error(&c, extra, "a cluster profile file holds one document");
 		arena_free(&scratch);
 	}
-	node_reader_close(r);
+	reader_close(r);
 	if (rc < 0 || d->errors > errs)
 		return -1;
 	if (!doc) {

@@ -13,7 +13,6 @@ run sh tests/bad.sh "$bin"
 run sh tests/e2e.sh "$bin"
 run sh tests/fuzz/replay.sh "$bin"
 run python3 -m unittest discover -s tests/diff -p 'test_*.py'
-run python3 -m unittest discover -s tests/reader -p 'test_*.py'
 run python3 -m unittest discover -s tests -p 'test_*.py'
 run python3 -m unittest discover -s tests/schemas -p 'test_*.py'
 run python3 -m unittest discover -s tests/tools -p 'test_*.py'

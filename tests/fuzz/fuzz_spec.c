@@ -2,7 +2,7 @@
  * fuzz_spec: the whole compile pipeline on arbitrary bytes.
  *
  * The input is a spec stream, read through the real reader (from a
- * memfd, so node_reader_open's FILE path is the one exercised), checked,
+ * memfd, so reader_open's file path is the one exercised), checked,
  * built with the built-in profile and embedded templates, and emitted as
  * YAML and JSON. Invariants: nothing crashes or leaks; an accepted agent
  * emits non-empty YAML that our reader takes back as the very same tree
@@ -20,6 +20,7 @@
 #include "emit.h"
 #include "fuzz.h"
 #include "memfile.h"
+#include "reader.h"
 
 static const char fixed_agents[] =
 	"apiVersion: agentfence.dev/v1alpha1\nkind: AgentIsolation\n"
@@ -138,7 +139,7 @@ on_agent(void *ctx, const struct spec_agent *ag, struct node **objs, size_t n)
 
 		emit_yaml(&y, objs[i]);
 		FUZZ_CHECK(!y.err && y.n > 0);
-		if (node_read_string("<emitted>", y.p, y.n, &a, &d, doc, 1, &ndocs) != 0 ||
+		if (reader_string("<emitted>", y.p, y.n, &a, &d, doc, 1, &ndocs) != 0 ||
 		    ndocs != 1) {
 			fprintf(stderr, "emitted YAML does not read back:\n%.*s\n", (int)y.n, y.p);
 			for (size_t k = 0; k < d.n; k++)

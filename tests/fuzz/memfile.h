@@ -1,6 +1,6 @@
 /*
  * memfile: fuzz inputs as files, for targets that read through the real
- * node_reader_open() path. Needs _GNU_SOURCE (memfd_create) defined before
+ * reader_open() path. Needs _GNU_SOURCE (memfd_create) defined before
  * any include.
  */
 #ifndef AGENTFENCE_FUZZ_MEMFILE_H

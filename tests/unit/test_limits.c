@@ -1,5 +1,5 @@
 /*
- * Unit tests of the reader's bounds (compiler/node.c): file size, document
+ * Unit tests of the reader's bounds (compiler/reader.c): file size, document
  * count, nesting depth, string length and nodes per document, each at its
  * limit and one past it, with its exact message. The built-in limits are
  * far too large for a test file (512 MiB, two million documents), so the
@@ -20,9 +20,9 @@
 
 #include "arena.h"
 #include "diag.h"
-#include "node.h"
+#include "reader.h"
 
-static const struct node_limits small = {
+static const struct reader_limits small = {
 	.max_file_bytes = 200,
 	.max_documents = 3,
 	.max_depth = 4,
@@ -48,21 +48,21 @@ write_tmp(const char *text)
 static const char *
 read_all(const char *text, struct diags *d, size_t *ndocs)
 {
-	struct node_reader *r;
+	struct reader *r;
 	struct arena a = ARENA_INIT;
 	struct node *doc;
 	char *path = write_tmp(text);
 	int rc;
 
 	*ndocs = 0;
-	rc = node_reader_open(&r, path, &small, d);
+	rc = reader_open(&r, path, &small, d);
 	unlink(path);
 	if (rc == 0) {
-		while ((rc = node_reader_next(r, &a, &doc)) == 1) {
+		while ((rc = reader_next(r, &a, &doc)) == 1) {
 			(*ndocs)++;
 			arena_reset(&a);
 		}
-		node_reader_close(r);
+		reader_close(r);
 	}
 	arena_free(&a);
 	if (rc < 0) {
@@ -110,7 +110,7 @@ static void
 test_file_size_pipe(void **state)
 {
 	struct diags d = DIAGS_INIT;
-	struct node_reader *r;
+	struct reader *r;
 	struct arena a = ARENA_INIT;
 	struct node *doc;
 	int fds[2], saved, rc, status;
@@ -136,10 +136,10 @@ test_file_size_pipe(void **state)
 	dup2(fds[0], 0);
 	close(fds[0]);
 	clearerr(stdin);
-	assert_int_equal(node_reader_open(&r, "-", &small, &d), 0);
-	while ((rc = node_reader_next(r, &a, &doc)) == 1)
+	assert_int_equal(reader_open(&r, "-", &small, &d), 0);
+	while ((rc = reader_next(r, &a, &doc)) == 1)
 		arena_reset(&a);
-	node_reader_close(r);
+	reader_close(r);
 	dup2(saved, 0);
 	close(saved);
 	clearerr(stdin);
@@ -192,12 +192,12 @@ test_nodes(void **state)
 static void
 test_aliases(void **state)
 {
-	static const struct node_limits big = {
+	static const struct reader_limits big = {
 		.max_file_bytes = 1 << 20, .max_documents = 10, .max_depth = 32,
 		.max_string = 1 << 16, .max_nodes = 100000,
 	};
 	struct diags d = DIAGS_INIT;
-	struct node_reader *r;
+	struct reader *r;
 	struct arena a = ARENA_INIT;
 	struct node *doc;
 	char text[4096], *p = text, *path;
@@ -211,10 +211,10 @@ test_aliases(void **state)
 		p += sprintf(p, "]\n");
 	}
 	path = write_tmp(text);
-	assert_int_equal(node_reader_open(&r, path, &big, &d), 0);
+	assert_int_equal(reader_open(&r, path, &big, &d), 0);
 	unlink(path);
-	assert_int_equal(node_reader_next(r, &a, &doc), -1);
-	node_reader_close(r);
+	assert_int_equal(reader_next(r, &a, &doc), -1);
+	reader_close(r);
 	assert_string_equal(d.items[0].msg, "aliases (*name) are not supported: write the value out");
 	assert_int_equal(d.items[0].line, 2);
 	assert_true(a.used < 64 * 1024);
