@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "sys.h"
 #include "xalloc.h"
 
 struct outdir {
@@ -27,13 +27,13 @@ struct outdir {
 	size_t nnames, cap;
 	char **same;          /* of those, the ones already in DIR byte for byte: not rewritten */
 	size_t nsame, capsame;
-	int stagefd;          /* the staging folder, for the worker's writes */
-	struct io_worker *io; /* NULL: files are read and written in line */
-	int stale;
+	int stagefd;          /* the staging folder */
+	int stale;            /* check: a file differs or is missing */
+	int failed;           /* an outdir_add() failed: no commit */
 };
 
-static void io_start(struct outdir *o);
-static void io_stop(struct outdir *o);
+/* kustomization.yaml or a journal: a list of a million agents is ~60 MiB */
+#define LIST_MAX ((size_t)256 << 20)
 
 static char *
 join(const char *a, const char *b)
@@ -50,41 +50,11 @@ join(const char *a, const char *b)
 	return p;
 }
 
-/* The whole file, or NULL (errno ENOENT when it does not exist). */
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	struct buf b = BUF_INIT;
-	char chunk[65536];
-	size_t n;
-
-	if (!f)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, n);
-	if (ferror(f) || b.err) {
-		fclose(f);
-		buf_free(&b);
-		errno = EIO;
-		return NULL;
-	}
-	fclose(f);
-	buf_putc(&b, '\0');
-	if (b.err) {
-		buf_free(&b);
-		errno = ENOMEM;
-		return NULL;
-	}
-	*len = b.n - 1;
-	return b.p;
-}
-
 /*
  * Does the file `name` in the folder `dirfd` hold exactly data[0..len)?
  * 1 yes, 0 no, -1 with errno (ENOENT: it does not exist). A regular file
  * reads short only at its end, so a file up to the chunk's size takes one
- * read. Allocates nothing: the I/O worker runs it.
+ * read.
  */
 static int
 same_file(int dirfd, const char *name, const char *data, size_t len)
@@ -160,8 +130,7 @@ read_list(struct outdir *o, const char *path, const char *foreign, struct diags 
 	size_t len;
 	int in_res = 0;
 
-	text = slurp(path, &len);
-	if (!text) {
+	if (sys_read_file(path, LIST_MAX, 0, &text, &len, NULL) < 0) {
 		int e = errno;
 
 		if (e == ENOENT || e == ENOTDIR)   /* ENOTDIR: a stray .agentfence-* file */
@@ -352,7 +321,6 @@ outdir_open(struct outdir **op, const char *dir, int check_only, struct diags *d
 			return -1;
 		}
 	}
-	io_start(o);
 	*op = o;
 	return 0;
 }
@@ -362,8 +330,7 @@ outdir_open(struct outdir **op, const char *dir, int check_only, struct diags *d
  * for all of them, an fsync each costs seconds on 20,000 files) before it
  * is renamed into place, so after a crash or power loss DIR holds the old
  * file or the new one, never an empty or short one. errno tells what failed.
- * `name` is in the folder `dirfd` (the I/O worker stages through the
- * staging folder's descriptor).
+ * `name` is in the folder `dirfd`.
  */
 static int
 write_file_at(int dirfd, const char *name, const char *data, size_t len)
@@ -397,273 +364,85 @@ write_file(const char *path, const char *data, size_t len)
 	return write_file_at(AT_FDCWD, path, data, len);
 }
 
-/*
- * The I/O worker. Comparing and staging files is mostly system time, so
- * a second thread does it while the compiler goes on: outdir_add() hands
- * it a copy of the file (a ring of IO_SLOTS jobs bounds the memory) and
- * later reads its answer, in the order the files came, so messages are
- * as deterministic as before. The worker allocates nothing and records
- * nothing: it only makes system calls and sets the job's result.
- */
-#define IO_SLOTS 64
-#define IO_BATCH 16
-
-enum io_result {
-	IO_SAME,            /* already in DIR byte for byte */
-	IO_DIFFERS,         /* check: differs */
-	IO_MISSING,         /* check: not in DIR */
-	IO_FOREIGN,         /* in DIR, not ours: refused */
-	IO_STAGED,          /* written to the staging folder */
-	IO_READ_ERROR,      /* err: errno */
-	IO_WRITE_ERROR,
-};
-
-struct io_job {
-	char *name;         /* borrowed from names[] */
-	char *data;         /* owned, reused across jobs */
-	size_t len, cap;
-	int owned;
-	int result, err;
-};
-
-struct io_worker {
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t wake;      /* to the worker: a job, or stop */
-	pthread_cond_t done_cv;   /* to the main thread: a job done */
-	struct io_job jobs[IO_SLOTS];
-	size_t submitted, done, collected;
-	int flush;                /* a sync waits: work without batching */
-	int stop;
-};
-
-/* What to do with one file: compare it, or stage it unless it is already there. */
+/* An error about DIR/name (base: DIR, or the staging folder for a write). */
 static void
-io_run(const struct outdir *o, struct io_job *j)
+file_error(struct diags *d, const char *base, const char *name, const char *msg, int err)
 {
-	int same;
+	char *path = join(base, name);
+	const char *shown = path ? path : name;
 
-	j->err = 0;
-	if (o->check_only || j->owned) {
-		same = same_file(o->lockfd, j->name, j->data, j->len);
+	if (err)
+		diag_error(d, shown, 0, 0, "%s: %s", msg, strerror(err));
+	else
+		diag_error(d, shown, 0, 0, "%s", msg);
+	free(path);
+}
+
+/* Compare or stage one file; `name` is o->names' copy. 0, or -1 (errors in d). */
+static int
+add_file(struct outdir *o, char *name, const char *data, size_t len, struct diags *d)
+{
+	if (o->check_only || is_owned(o, name)) {
+		int same = same_file(o->lockfd, name, data, len);
+
 		if (same < 0 && errno != ENOENT) {
-			j->result = IO_READ_ERROR;
-			j->err = errno;
-			return;
+			file_error(d, o->dir, name, "cannot read", errno);
+			return -1;
 		}
+		if (same == 1 && o->check_only)
+			return 0;
 		if (same == 1) {
-			j->result = IO_SAME;
-			return;
+			/* unchanged since the last run: leave the file alone (no write,
+			 * no rename), which keeps a re-run over a large folder close to check */
+			if (o->nsame == o->capsame) {
+				size_t cap = o->capsame ? o->capsame * 2 : 64;
+				char **p = xreallocarray(o->same, cap, sizeof(*p));
+
+				if (!p) {
+					diag_error(d, NULL, 0, 0, "out of memory");
+					return -1;
+				}
+				o->same = p;
+				o->capsame = cap;
+			}
+			o->same[o->nsame++] = name;   /* borrowed from names[]: freed with it */
+			return 0;
 		}
 		if (o->check_only) {
-			j->result = same < 0 ? IO_MISSING : IO_DIFFERS;
-			return;
+			file_error(d, o->dir, name, same < 0 ? "missing: compile would write it"
+					       : "stale: differs from what compile writes", 0);
+			o->stale = 1;
+			return 0;
 		}
-	} else if (faccessat(o->lockfd, j->name, F_OK, 0) == 0) {
-		j->result = IO_FOREIGN;
-		return;
+	} else if (faccessat(o->lockfd, name, F_OK, 0) == 0) {
+		file_error(d, o->dir, name, "exists and was not written by agentfence; refusing to replace it", 0);
+		return -1;
 	}
-	if (write_file_at(o->stagefd, j->name, j->data, j->len) < 0) {
-		j->result = IO_WRITE_ERROR;
-		j->err = errno;
-		return;
+	if (write_file_at(o->stagefd, name, data, len) < 0) {
+		file_error(d, o->stage, name, "cannot write", errno);
+		return -1;
 	}
-	j->result = IO_STAGED;
+	return 0;
 }
 
-/*
- * The worker sleeps until IO_BATCH jobs wait (or a sync or the stop asks),
- * then works until none is left: few wake-ups, few context switches.
- */
-static void *
-io_main(void *arg)
-{
-	struct outdir *o = arg;
-	struct io_worker *w = o->io;
-	int active = 0;
-
-	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		size_t pending = w->submitted - w->done;
-
-		if (!pending) {
-			active = 0;
-			if (w->stop)
-				break;
-			pthread_cond_wait(&w->wake, &w->mu);
-			continue;
-		}
-		if (!active && pending < IO_BATCH && !w->flush && !w->stop) {
-			pthread_cond_wait(&w->wake, &w->mu);
-			continue;
-		}
-		active = 1;
-		pthread_mutex_unlock(&w->mu);
-		io_run(o, &w->jobs[w->done % IO_SLOTS]);
-		pthread_mutex_lock(&w->mu);
-		w->done++;
-		pthread_cond_signal(&w->done_cv);
-	}
-	pthread_mutex_unlock(&w->mu);
-	return NULL;
-}
-
-/* Start the worker; without one (no memory, no thread) files are handled in line. */
-static void
-io_start(struct outdir *o)
-{
-	struct io_worker *w = xcalloc(1, sizeof(*w));
-
-	if (!w)
-		return;
-	if (pthread_mutex_init(&w->mu, NULL) != 0) {
-		free(w);
-		return;
-	}
-	if (pthread_cond_init(&w->wake, NULL) != 0 || pthread_cond_init(&w->done_cv, NULL) != 0) {
-		/* a condition variable that failed to initialize holds nothing */
-		pthread_mutex_destroy(&w->mu);
-		free(w);
-		return;
-	}
-	o->io = w;
-	if (pthread_create(&w->thread, NULL, io_main, o) != 0) {
-		pthread_cond_destroy(&w->wake);
-		pthread_cond_destroy(&w->done_cv);
-		pthread_mutex_destroy(&w->mu);
-		free(w);
-		o->io = NULL;
-	}
-}
-
-/* Record what a finished job found. 0, or -1 (an error recorded in d). */
-static int
-io_collect(struct outdir *o, struct io_job *j, struct diags *d)
-{
-	const char *base = o->check_only || j->result != IO_WRITE_ERROR ? o->dir : o->stage;
-	char *path = join(base, j->name);
-	const char *shown = path ? path : j->name;
-	int rc = 0;
-
-	switch (j->result) {
-	case IO_SAME:
-		if (o->check_only)
-			break;
-		/* unchanged since the last run: leave the file alone (no write, no
-		 * rename), which keeps a re-run over a large folder close to check */
-		if (o->nsame == o->capsame) {
-			size_t cap = o->capsame ? o->capsame * 2 : 64;
-			char **p = xreallocarray(o->same, cap, sizeof(*p));
-
-			if (!p) {
-				diag_error(d, NULL, 0, 0, "out of memory");
-				rc = -1;
-				break;
-			}
-			o->same = p;
-			o->capsame = cap;
-		}
-		o->same[o->nsame++] = j->name;   /* borrowed from names[]: freed with it */
-		break;
-	case IO_MISSING:
-		diag_error(d, shown, 0, 0, "missing: compile would write it");
-		o->stale = 1;
-		break;
-	case IO_DIFFERS:
-		diag_error(d, shown, 0, 0, "stale: differs from what compile writes");
-		o->stale = 1;
-		break;
-	case IO_FOREIGN:
-		diag_error(d, shown, 0, 0, "exists and was not written by agentfence; refusing to replace it");
-		rc = -1;
-		break;
-	case IO_READ_ERROR:
-		diag_error(d, shown, 0, 0, "cannot read: %s", strerror(j->err));
-		rc = -1;
-		break;
-	case IO_WRITE_ERROR:
-		diag_error(d, shown, 0, 0, "cannot write: %s", strerror(j->err));
-		rc = -1;
-		break;
-	default:
-		break;
-	}
-	free(path);
-	return rc;
-}
-
-/* Collect finished jobs; with `all`, wait for every one. -1 if any failed. */
-static int
-io_drain(struct outdir *o, int all, struct diags *d)
-{
-	struct io_worker *w = o->io;
-	int rc = 0;
-
-	if (!w)
-		return 0;
-	for (;;) {
-		struct io_job *j;
-
-		pthread_mutex_lock(&w->mu);
-		if (all && !w->flush) {
-			w->flush = 1;
-			pthread_cond_signal(&w->wake);
-		}
-		if (w->collected == w->submitted ||
-		    (!all && w->collected == w->done && w->submitted - w->collected < IO_SLOTS)) {
-			pthread_mutex_unlock(&w->mu);
-			return rc;
-		}
-		while (w->collected == w->done)
-			pthread_cond_wait(&w->done_cv, &w->mu);
-		pthread_mutex_unlock(&w->mu);
-		j = &w->jobs[w->collected % IO_SLOTS];
-		if (io_collect(o, j, d) < 0)
-			rc = -1;
-		w->collected++;   /* only this thread reads or writes it */
-	}
-}
-
-static void
-io_stop(struct outdir *o)
-{
-	struct io_worker *w = o->io;
-
-	if (!w)
-		return;
-	pthread_mutex_lock(&w->mu);
-	w->stop = 1;
-	pthread_cond_signal(&w->wake);
-	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
-	pthread_cond_destroy(&w->wake);
-	pthread_cond_destroy(&w->done_cv);
-	pthread_mutex_destroy(&w->mu);
-	for (size_t i = 0; i < IO_SLOTS; i++)
-		free(w->jobs[i].data);
-	free(w);
-	o->io = NULL;
-}
-
+/* Every file is compared or staged by outdir_add() itself: nothing waits. */
 int
 outdir_sync(struct outdir *o, struct diags *d)
 {
-	return io_drain(o, 1, d);
+	(void)d;
+	return o->failed ? -1 : 0;
 }
 
 int
 outdir_add(struct outdir *o, const char *name, const char *data, size_t len, struct diags *d)
 {
-	struct io_job job, *j = &job;
-	struct io_worker *w = o->io;
-	int rc = 0;
-
 	if (o->nnames == o->cap) {
 		size_t cap = o->cap ? o->cap * 2 : 64;
 		char **p = xreallocarray(o->names, cap, sizeof(*p));
 
 		if (!p) {
 			diag_error(d, NULL, 0, 0, "out of memory");
+			o->failed = 1;
 			return -1;
 		}
 		o->names = p;
@@ -671,42 +450,14 @@ outdir_add(struct outdir *o, const char *name, const char *data, size_t len, str
 	}
 	if (!(o->names[o->nnames] = xstrdup(name))) {
 		diag_error(d, NULL, 0, 0, "out of memory");
+		o->failed = 1;
 		return -1;
 	}
-	o->nnames++;
-	if (w) {
-		/* a free slot: collect what is done, waiting if the ring is full */
-		if (io_drain(o, 0, d) < 0)
-			rc = -1;
-		j = &w->jobs[w->submitted % IO_SLOTS];
-		if (j->cap < len) {
-			char *p = xrealloc(j->data, len ? len : 1);
-
-			if (!p) {
-				diag_error(d, NULL, 0, 0, "out of memory");
-				return -1;
-			}
-			j->data = p;
-			j->cap = len;
-		}
-		memcpy(j->data, data, len);
-	} else {
-		memset(j, 0, sizeof(*j));
-		j->data = (char *)data;   /* only read */
+	if (add_file(o, o->names[o->nnames++], data, len, d) < 0) {
+		o->failed = 1;
+		return -1;
 	}
-	j->name = o->names[o->nnames - 1];
-	j->len = len;
-	j->owned = !o->check_only && is_owned(o, name);
-	if (w) {
-		pthread_mutex_lock(&w->mu);
-		w->submitted++;
-		if (w->submitted - w->done == IO_BATCH)
-			pthread_cond_signal(&w->wake);
-		pthread_mutex_unlock(&w->mu);
-		return rc;
-	}
-	io_run(o, j);
-	return io_collect(o, j, d) < 0 ? -1 : rc;
+	return 0;
 }
 
 static void
@@ -771,10 +522,9 @@ outdir_finish(struct outdir *o, int commit, struct diags *d)
 {
 	struct buf k = BUF_INIT;
 	char *path = NULL, *from = NULL;
-	int rc = -1, sfd = -1, dfd = -1, failed = outdir_sync(o, d) < 0;
+	int rc = -1, sfd = -1, dfd = -1;
 
-	io_stop(o);
-	if (!commit || failed) {
+	if (!commit || o->failed) {
 		/* a file that could not be staged or read fails a commit */
 		remove_stage(o);
 		return commit ? -1 : 0;
@@ -794,8 +544,7 @@ outdir_finish(struct outdir *o, int commit, struct diags *d)
 			diag_error(d, NULL, 0, 0, "out of memory");
 			goto out;
 		}
-		old = slurp(path, &have);
-		if (!old && errno != ENOENT) {
+		if (sys_read_file(path, LIST_MAX, 0, &old, &have, NULL) < 0 && errno != ENOENT) {
 			diag_error(d, path, 0, 0, "cannot read: %s", strerror(errno));
 			goto out;
 		}
@@ -886,7 +635,6 @@ outdir_close(struct outdir *o)
 {
 	if (!o)
 		return;
-	io_stop(o);
 	if (o->stagefd >= 0)
 		close(o->stagefd);
 	remove_stage(o);

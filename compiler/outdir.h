@@ -30,13 +30,13 @@ struct outdir;
 
 int outdir_open(struct outdir **op, const char *dir, int check_only, struct diags *d);
 /*
- * Stage (or, in check mode, compare) one file. A second thread may do it
- * later: its errors are recorded by a later outdir_add() or outdir_sync().
- * 0 or -1 (errors in d).
+ * Stage (or, in check mode, compare) one file, before it returns; a file
+ * already in DIR byte for byte is left alone. 0 or -1 (errors in d; the
+ * run then cannot commit).
  */
 int outdir_add(struct outdir *o, const char *name, const char *data, size_t len,
 	       struct diags *d);
-/* Wait until every file handed over is staged or compared. 0, or -1 (errors in d). */
+/* -1 if an outdir_add() failed. Nothing is pending: main.c's call can go. */
 int outdir_sync(struct outdir *o, struct diags *d);
 /* commit: write kustomization.yaml, move the files in, remove stale owned
  * files. Without commit (an error elsewhere): remove what was staged.
