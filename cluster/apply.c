@@ -14,12 +14,14 @@
 #include "buf.h"
 #include "build.h"
 #include "emit.h"
+#include "sys.h"
 #include "xalloc.h"
 
 #define CONTAINER(p, T, m) ((T *)(void *)((char *)(p) - offsetof(T, m)))
 #define PATH_LEN 1400
 #define LIST_PAGE "500"
 #define LIST_MAX_PAGES 10000          /* a server that never stops paging */
+#define LIST_MAX_CONTINUE 4096        /* bytes of a continue token */
 #define POLL_FIRST_MS 250
 #define POLL_MAX_MS 2000
 
@@ -40,16 +42,26 @@ static const struct resdef {
 	{ "Pod", "/api/v1", "pods", "pod", 1 },
 };
 
+/* The API path of an object, or of the collection when name is NULL. */
 static void
-obj_path(char *out, size_t n, enum res r, const char *ns, const char *name, const char *query)
+obj_path(char *out, size_t n, enum res r, const char *ns, const char *name)
 {
 	const struct resdef *d = &resdefs[r];
+	int w;
 
 	if (d->namespaced)
-		snprintf(out, n, "%s/namespaces/%s/%s/%s%s", d->prefix, ns, d->plural, name, query);
+		w = snprintf(out, n, "%s/namespaces/%s/%s", d->prefix, ns, d->plural);
 	else
-		snprintf(out, n, "%s/%s/%s%s", d->prefix, d->plural, name, query);
+		w = snprintf(out, n, "%s/%s", d->prefix, d->plural);
+	if (name && w > 0 && (size_t)w < n)
+		snprintf(out + w, n - (size_t)w, "/%s", name);
 }
+
+/* the queries (key, value, ..., NULL); force: see apply.h */
+static const char *const q_apply[] = { "fieldManager", APPLY_FIELD_MANAGER, "force", "true", NULL };
+static const char *const q_apply_dry[] = { "fieldManager", APPLY_FIELD_MANAGER, "force", "true",
+					   "dryRun", "All", NULL };
+static const char *const q_dry[] = { "dryRun", "All", NULL };
 
 /* --- the plan --- */
 
@@ -420,11 +432,12 @@ report_failure(struct run *run, const char *ns, const char *agent, int res, cons
 }
 
 static int
-submit(struct run *run, const char *method, const char *path, const char *body, size_t len,
-       long delay, kapi_done_fn fn, void *ctx)
+submit(struct run *run, const char *method, const char *path, const char *const *query,
+       const char *body, size_t len, long delay, kapi_done_fn fn, void *ctx)
 {
-	if (kapi_request(run->k, method, path, body ? KAPI_APPLY_TYPE : NULL, body, len, delay, fn,
-			 ctx) == 0)
+	struct kapi_req q = { method, path, query, body ? KAPI_APPLY_TYPE : NULL, body, len, delay };
+
+	if (kapi_request(run->k, &q, fn, ctx) == 0)
 		return 0;
 	run->oom = 1;
 	run->s->errors = 1;
@@ -432,12 +445,16 @@ submit(struct run *run, const char *method, const char *path, const char *body, 
 	return -1;
 }
 
-static const char *
+static const char *const *
 apply_query(const struct run *run)
 {
-	/* force: see apply.h */
-	return run->o.dry_run ? "?fieldManager=" APPLY_FIELD_MANAGER "&force=true&dryRun=All"
-			      : "?fieldManager=" APPLY_FIELD_MANAGER "&force=true";
+	return run->o.dry_run ? q_apply_dry : q_apply;
+}
+
+static const char *const *
+delete_query(const struct run *run)
+{
+	return run->o.dry_run ? q_dry : NULL;
 }
 
 /* --- Pod deletion, and waiting until it is gone --- */
@@ -449,8 +466,8 @@ pw_poll(struct podwait *pw)
 {
 	char path[PATH_LEN];
 
-	obj_path(path, sizeof(path), RES_POD, pw->ns, pw->name, "");
-	if (submit(pw->run, "GET", path, NULL, 0, pw->delay, pw_on_get, pw) < 0)
+	obj_path(path, sizeof(path), RES_POD, pw->ns, pw->name);
+	if (submit(pw->run, "GET", path, NULL, NULL, 0, pw->delay, pw_on_get, pw) < 0)
 		pw->then(pw, PW_FAILED);
 }
 
@@ -487,7 +504,7 @@ pw_on_get(void *ctx, const struct kapi_response *r)
 		pw->then(pw, PW_FAILED);
 		return;
 	}
-	if (kapi_now_ms() >= pw->deadline) {
+	if (sys_now_ms() >= pw->deadline) {
 		snprintf(msg, sizeof(msg), "the Pod is still terminating after %ld s",
 			 (run->o.wait_timeout_ms + 999) / 1000);
 		report(run, APPLY_EV_ERROR, pw->ns, pw->agent, RES_POD, pw->name, NULL, msg,
@@ -523,7 +540,7 @@ pw_on_delete(void *ctx, const struct kapi_response *r)
 		pw->then(pw, PW_GONE);
 		return;
 	}
-	pw->deadline = kapi_now_ms() + run->o.wait_timeout_ms;
+	pw->deadline = sys_now_ms() + run->o.wait_timeout_ms;
 	pw->delay = 0;   /* at once: most Pods without a grace period are gone already */
 	pw_poll(pw);
 }
@@ -534,9 +551,8 @@ pw_start(struct podwait *pw)
 	char path[PATH_LEN];
 
 	pw->uid[0] = 0;
-	obj_path(path, sizeof(path), RES_POD, pw->ns, pw->name,
-		 pw->run->o.dry_run ? "?dryRun=All" : "");
-	if (submit(pw->run, "DELETE", path, NULL, 0, 0, pw_on_delete, pw) < 0)
+	obj_path(path, sizeof(path), RES_POD, pw->ns, pw->name);
+	if (submit(pw->run, "DELETE", path, delete_query(pw->run), NULL, 0, 0, pw_on_delete, pw) < 0)
 		pw->then(pw, PW_FAILED);
 }
 
@@ -570,8 +586,9 @@ submit_pod(struct run *run, struct pagent *a)
 	struct pobj *o = &a->objs[a->nobjs - 1];
 	char path[PATH_LEN];
 
-	obj_path(path, sizeof(path), RES_POD, a->ns, o->name, apply_query(run));
-	if (submit(run, "PATCH", path, o->body, o->len, 0, on_pod, &a->steps[a->nobjs - 1]) < 0)
+	obj_path(path, sizeof(path), RES_POD, a->ns, o->name);
+	if (submit(run, "PATCH", path, apply_query(run), o->body, o->len, 0, on_pod,
+		   &a->steps[a->nobjs - 1]) < 0)
 		agent_done(run, a, 0, "not applied (out of memory)");
 }
 
@@ -704,8 +721,9 @@ agent_start(struct run *run, struct pagent *a)
 	for (size_t i = 0; i < npol; i++) {
 		struct pobj *o = &a->objs[i];
 
-		obj_path(path, sizeof(path), o->res, a->ns, o->name, apply_query(run));
-		if (submit(run, "PATCH", path, o->body, o->len, 0, on_policy, &a->steps[i]) == 0)
+		obj_path(path, sizeof(path), o->res, a->ns, o->name);
+		if (submit(run, "PATCH", path, apply_query(run), o->body, o->len, 0, on_policy,
+			   &a->steps[i]) == 0)
 			sent++;
 		else
 			a->policy_failed = 1;
@@ -789,9 +807,8 @@ victim_policies(struct victim *v)
 	for (size_t i = v->npods; i < v->nobjs; i++) {
 		struct found *f = &v->objs[i];
 
-		obj_path(path, sizeof(path), f->res, v->ns, f->name,
-			 run->o.dry_run ? "?dryRun=All" : "");
-		if (submit(run, "DELETE", path, NULL, 0, 0, on_policy_deleted, f) == 0)
+		obj_path(path, sizeof(path), f->res, v->ns, f->name);
+		if (submit(run, "DELETE", path, delete_query(run), NULL, 0, 0, on_policy_deleted, f) == 0)
 			sent++;
 		else
 			v->failed = 1;
@@ -1003,31 +1020,24 @@ on_list(void *ctx, const struct kapi_response *r)
 static void
 list_page(struct lister *l, const char *cont)
 {
-	char path[PATH_LEN + 1024], sel[512], esel[800], econt[1024];
-	const struct resdef *d = &resdefs[l->res];
-	int w;
+	char path[PATH_LEN], sel[512];
+	const char *query[] = { "labelSelector", sel, "limit", LIST_PAGE, "continue", cont, NULL };
 
-	if (d->namespaced)
+	if (resdefs[l->res].namespaced)
 		snprintf(sel, sizeof(sel), "%s=%s", LABEL_MANAGED, MANAGED_BY);
 	else
 		snprintf(sel, sizeof(sel), "%s=%s,%s=%s", LABEL_MANAGED, MANAGED_BY, LABEL_NAMESPACE,
 			 l->nss->ns);
-	if (kapi_escape(sel, esel, sizeof(esel)) < 0 ||
-	    (cont && kapi_escape(cont, econt, sizeof(econt)) < 0)) {
+	if (cont && strlen(cont) > LIST_MAX_CONTINUE) {
 		report(l->run, APPLY_EV_ERROR, l->nss->ns, NULL, -1, NULL, NULL,
 		       "a list continue token is too long; namespace not pruned", NULL);
 		l->nss->failed = 1;
 		l->run->s->errors = 1;
 		return;
 	}
-	if (d->namespaced)
-		w = snprintf(path, sizeof(path), "%s/namespaces/%s/%s", d->prefix, l->nss->ns,
-			     d->plural);
-	else
-		w = snprintf(path, sizeof(path), "%s/%s", d->prefix, d->plural);
-	snprintf(path + w, sizeof(path) - (size_t)w, "?labelSelector=%s&limit=" LIST_PAGE "%s%s",
-		 esel, cont ? "&continue=" : "", cont ? econt : "");
-	if (submit(l->run, "GET", path, NULL, 0, 0, on_list, l) < 0)
+	obj_path(path, sizeof(path), l->res, l->nss->ns, NULL);
+	/* no continue on the first page: the query ends there */
+	if (submit(l->run, "GET", path, query, NULL, 0, 0, on_list, l) < 0)
 		l->nss->failed = 1;
 }
 

@@ -2,7 +2,6 @@
 /* kapi: see kapi.h */
 #include "kapi.h"
 
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "sys.h"
 #include "xalloc.h"
 
 #ifndef AGENTFENCE_VERSION
@@ -30,7 +30,9 @@
 struct kreq {
 	struct kreq *next;
 	struct kapi *k;
-	char *method, *path;
+	char *method;
+	char *target;               /* path?query, for the trace */
+	CURLU *url;
 	const char *ctype, *body;
 	size_t len;
 	kapi_done_fn done;
@@ -52,7 +54,8 @@ struct kapi {
 	struct diags *d;
 	CURLM *multi;
 	CURLSH *share;
-	char *url_base;             /* scheme://host:port[/prefix] */
+	CURLU *base;                /* the server's URL (host: tls-server-name, if set) */
+	char *prefix;               /* the server URL's path, before every API path */
 	struct curl_slist *connect_to;
 	struct curl_slist *hdr_get, *hdr_patch;
 	struct curl_slist *old_hdrs[KAPI_MAX_OLD_HDRS];
@@ -64,15 +67,6 @@ struct kapi {
 	char version[64];
 	unsigned rng;
 };
-
-long
-kapi_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 trace(struct kapi *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -156,55 +150,46 @@ build_headers(struct kapi *k)
 	return 0;
 }
 
-/* Split "https://host[:port][/prefix]" for tls-server-name. */
+/* Parse the server's URL once; with tls-server-name, that name goes in
+ * the URL (the certificate must carry it) and CONNECT_TO sends the
+ * connection to the server's real address. 0, or a CURLUcode. */
 static int
-build_url(struct kapi *k)
+parse_server(struct kapi *k)
 {
-	const char *s = k->kc->server, *host = strstr(s, "://"), *end, *port;
-	char hostbuf[512], portbuf[16], prefix[1024], tmp[1200];
-	size_t hl;
+	char *host = NULL, *port = NULL, *path = NULL, tmp[1200];
+	int rc;
 
-	if (!k->kc->tls_server_name)
-		return (k->url_base = xstrdup(s)) ? 0 : -1;
-	host += 3;
-	end = host + strcspn(host, "/");
-	snprintf(prefix, sizeof(prefix), "%s", end);
-	if (*host == '[') {
-		const char *rb = memchr(host, ']', (size_t)(end - host));
-
-		if (!rb)
-			return -1;
-		port = rb + 1 < end && rb[1] == ':' ? rb + 2 : NULL;
-		hl = (size_t)(rb + 1 - host);
-	} else {
-		const char *c = memchr(host, ':', (size_t)(end - host));
-
-		port = c ? c + 1 : NULL;
-		hl = (size_t)((c ? c : end) - host);
+	if (!(k->base = curl_url()))
+		return CURLUE_OUT_OF_MEMORY;
+	if ((rc = curl_url_set(k->base, CURLUPART_URL, k->kc->server, 0)) != CURLUE_OK ||
+	    (rc = curl_url_get(k->base, CURLUPART_PATH, &path, 0)) != CURLUE_OK)
+		goto out;
+	if (!(k->prefix = xstrdup(strcmp(path, "/") == 0 ? "" : path))) {
+		rc = CURLUE_OUT_OF_MEMORY;
+		goto out;
 	}
-	if (hl >= sizeof(hostbuf))
-		return -1;
-	memcpy(hostbuf, host, hl);
-	hostbuf[hl] = 0;
-	if (port)
-		snprintf(portbuf, sizeof(portbuf), "%.*s", (int)(end - port), port);
-	else
-		snprintf(portbuf, sizeof(portbuf), "%s", strncmp(s, "https", 5) == 0 ? "443" : "80");
-	/* the name the certificate must carry goes in the URL; the connection
-	 * goes to the server's real address */
-	snprintf(tmp, sizeof(tmp), "%.*s://%s:%s%s", (int)(strstr(s, "://") - s), s,
-		 k->kc->tls_server_name, portbuf, prefix);
-	if (!(k->url_base = xstrdup(tmp)))
-		return -1;
-	snprintf(tmp, sizeof(tmp), "%s:%s:%s:%s", k->kc->tls_server_name, portbuf, hostbuf,
-		 portbuf);
-	return (k->connect_to = curl_slist_append(NULL, tmp)) ? 0 : -1;
+	if (!k->kc->tls_server_name)
+		goto out;
+	if ((rc = curl_url_get(k->base, CURLUPART_HOST, &host, 0)) != CURLUE_OK ||
+	    (rc = curl_url_get(k->base, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT)) != CURLUE_OK ||
+	    (rc = curl_url_set(k->base, CURLUPART_HOST, k->kc->tls_server_name, 0)) != CURLUE_OK ||
+	    (rc = curl_url_set(k->base, CURLUPART_PORT, port, 0)) != CURLUE_OK)
+		goto out;
+	snprintf(tmp, sizeof(tmp), "%s:%s:%s:%s", k->kc->tls_server_name, port, host, port);
+	if (!(k->connect_to = curl_slist_append(NULL, tmp)))
+		rc = CURLUE_OUT_OF_MEMORY;
+out:
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	return rc;
 }
 
 int
 kapi_open(struct kapi **kp, struct kubeconfig *kc, const struct kapi_opts *o, struct diags *d)
 {
 	struct kapi *k;
+	int rc;
 
 	*kp = NULL;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -229,12 +214,17 @@ kapi_open(struct kapi **kp, struct kubeconfig *kc, const struct kapi_opts *o, st
 		k->o.max_inflight = 16;
 	if (k->o.max_attempts <= 0)
 		k->o.max_attempts = 5;
-	k->rng = (unsigned)kapi_now_ms() ^ 0x9e3779b9u;
+	k->rng = (unsigned)sys_now_ms() ^ 0x9e3779b9u;
 	*kp = k;
 	if (kc->exec && kubeconfig_exec(kc, d) < 0)
 		return -1;
-	if (!(k->multi = curl_multi_init()) || !(k->share = curl_share_init()) ||
-	    build_url(k) < 0 || build_headers(k) < 0) {
+	if ((rc = parse_server(k)) != CURLUE_OK && rc != CURLUE_OUT_OF_MEMORY) {
+		diag_error(d, NULL, 0, 0, "cannot connect to the API server %s: %s", kc->server,
+			   curl_url_strerror((CURLUcode)rc));
+		return -1;
+	}
+	if (rc != CURLUE_OK || !(k->multi = curl_multi_init()) || !(k->share = curl_share_init()) ||
+	    build_headers(k) < 0) {
 		diag_error(d, NULL, 0, 0, "out of memory");
 		return -1;
 	}
@@ -254,8 +244,9 @@ req_free(struct kreq *r)
 		curl_easy_cleanup(r->easy);
 	buf_free(&r->resp);
 	buf_free(&r->warn);
+	curl_url_cleanup(r->url);
 	free(r->method);
-	free(r->path);
+	free(r->target);
 	free(r);
 }
 
@@ -283,7 +274,8 @@ kapi_close(struct kapi *k)
 	for (size_t i = 0; i < k->nold; i++)
 		slist_wipe_free(k->old_hdrs[i]);
 	curl_slist_free_all(k->connect_to);
-	free(k->url_base);
+	curl_url_cleanup(k->base);
+	free(k->prefix);
 	free(k);
 	curl_global_cleanup();
 }
@@ -310,30 +302,63 @@ enqueue_delayed(struct kapi *k, struct kreq *r)
 	*pp = r;
 }
 
+/*
+ * The request's target, path?query with each query value escaped by
+ * libcurl (curl_easy_escape: %XX in upper case, as the API server's own
+ * clients send it), and its URL: the target resolved against the server's
+ * URL and prefix. 0, or -1 when out of memory.
+ */
+static int
+set_url(struct kapi *k, struct kreq *r, const struct kapi_req *q)
+{
+	struct buf b = BUF_INIT;
+	int rc = -1;
+
+	buf_puts(&b, q->path);
+	for (const char *const *kv = q->query; kv && kv[0] && kv[1]; kv += 2) {
+		char *v = curl_easy_escape(NULL, kv[1], 0);
+
+		if (!v)
+			goto out;
+		buf_printf(&b, "%c%s=%s", kv == q->query ? '?' : '&', kv[0], v);
+		curl_free(v);
+	}
+	buf_putc(&b, 0);
+	if (b.err || !(r->target = xstrdup(b.p)))
+		goto out;
+	b.n = 0;
+	buf_printf(&b, "%s%s", k->prefix, r->target);
+	buf_putc(&b, 0);
+	/* a reference from the root: scheme, host and port stay the server's */
+	if (!b.err && (r->url = curl_url_dup(k->base)) &&
+	    curl_url_set(r->url, CURLUPART_URL, b.p, 0) == CURLUE_OK)
+		rc = 0;
+out:
+	buf_free(&b);
+	return rc;
+}
+
 int
-kapi_request(struct kapi *k, const char *method, const char *path, const char *ctype,
-	     const char *body, size_t len, long delay_ms, kapi_done_fn done, void *ctx)
+kapi_request(struct kapi *k, const struct kapi_req *q, kapi_done_fn done, void *ctx)
 {
 	struct kreq *r = xcalloc(1, sizeof(*r));
 
 	if (!r)
 		return -1;
 	r->k = k;
-	r->method = xstrdup(method);
-	r->path = xstrdup(path);
-	if (!r->method || !r->path) {
+	if (!(r->method = xstrdup(q->method)) || set_url(k, r, q) < 0) {
 		req_free(r);
 		return -1;
 	}
-	r->ctype = ctype;
-	r->body = body;
-	r->len = len;
+	r->ctype = q->ctype;
+	r->body = q->body;
+	r->len = q->len;
 	r->done = done;
 	r->ctx = ctx;
 	r->resp.limit = KAPI_MAX_BODY;
 	r->warn.limit = 64u << 10;
-	if (delay_ms > 0) {
-		r->due = kapi_now_ms() + delay_ms;
+	if (q->delay_ms > 0) {
+		r->due = sys_now_ms() + q->delay_ms;
 		enqueue_delayed(k, r);
 	} else {
 		enqueue_ready(k, r);
@@ -391,16 +416,10 @@ start(struct kapi *k, struct kreq *r)
 {
 	struct kubeconfig *kc = k->kc;
 	CURL *e = curl_easy_init();
-	size_t n = strlen(k->url_base) + strlen(r->path) + 1;
-	char *url;
 	int bad = 0;
 
-	if (!e || !(url = xmalloc(n))) {
-		if (e)
-			curl_easy_cleanup(e);
+	if (!e)
 		return -1;
-	}
-	snprintf(url, n, "%s%s", k->url_base, r->path);
 	r->easy = e;
 	r->resp.n = 0;
 	r->resp.err = 0;
@@ -409,9 +428,8 @@ start(struct kapi *k, struct kreq *r)
 	r->retry_after = -1;
 	r->errbuf[0] = 0;
 	r->cred_gen = k->cred_gen;
-	r->started = kapi_now_ms();
-	bad |= curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK;
-	free(url);   /* libcurl copies strings */
+	r->started = sys_now_ms();
+	bad |= curl_easy_setopt(e, CURLOPT_CURLU, r->url) != CURLE_OK;
 	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
 	curl_easy_setopt(e, CURLOPT_SHARE, k->share);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -538,15 +556,128 @@ backoff_ms(struct kapi *k, int attempt)
 	return d * 3 / 4 + (long)(rnd(k) % (unsigned)(d / 2 + 1));
 }
 
+/*
+ * A transport failure (no HTTP response): its text in msg, into res.
+ * Returns whether another attempt may help; lowers *limit for failures
+ * likely to repeat.
+ */
+static int
+transport_error(const struct kreq *r, CURLcode cc, struct kapi_response *res, char *msg,
+		size_t n, int *limit)
+{
+	int costly, retry;
+
+	if (cc == CURLE_WRITE_ERROR && r->resp.err)
+		snprintf(msg, n, "the response is larger than %u bytes", KAPI_MAX_BODY);
+	else
+		snprintf(msg, n, "%s", r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc));
+	res->error = msg;
+	res->tls = tls_code(cc);
+	retry = retryable_transport(cc, &costly);
+	if ((cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR) && strstr(msg, " alert ")) {
+		/* the server refused the handshake (our certificate): no retry helps */
+		res->tls = 1;
+		retry = 0;
+	}
+	if (costly && *limit > 3)
+		*limit = 3;
+	return retry;
+}
+
+/*
+ * An HTTP response into res: the body (NUL-terminated), its JSON object,
+ * a Status's reason, message and details (and its retryAfterSeconds when
+ * no Retry-After header came), else the first line of an error's text
+ * body (into msg), and the Warning headers. res->json belongs to the caller.
+ */
+static void
+parse_response(struct kreq *r, struct kapi_response *res, char *msg, size_t n)
+{
+	json_t *j = NULL, *details;
+
+	buf_putc(&r->resp, 0);   /* NUL-terminate for the text case */
+	if (!r->resp.err)
+		r->resp.n--;
+	res->body = r->resp.p ? r->resp.p : "";
+	res->len = r->resp.n;
+	if (r->resp.n && r->resp.p && r->resp.p[0] == '{')
+		j = json_loadb(r->resp.p, r->resp.n, 0, NULL);
+	if (j && !json_is_object(j)) {
+		json_decref(j);
+		j = NULL;
+	}
+	res->json = j;
+	if (j && strcmp(jstr(j, "kind"), "Status") == 0) {
+		json_int_t after;
+
+		res->reason = jstr(j, "reason");
+		res->message = jstr(j, "message");
+		details = json_object_get(j, "details");
+		res->details_kind = jstr(details, "kind");
+		after = json_integer_value(json_object_get(details, "retryAfterSeconds"));
+		if (r->retry_after < 0 && after > 0)
+			r->retry_after = (long)after;
+	} else if (!j && res->status >= 400) {
+		/* a text body (the max-inflight 429, a proxy's page): its first line */
+		size_t len = strcspn(res->body, "\r\n");
+
+		snprintf(msg, n, "%.*s", (int)(len < 300 ? len : 300), res->body);
+		res->message = msg;
+	}
+	if (r->warn.n && !r->warn.err) {
+		buf_putc(&r->warn, 0);
+		if (!r->warn.err)
+			res->warnings = r->warn.p;
+	}
+}
+
+/*
+ * Whether an HTTP response is worth another attempt: 429 and 5xx (but a
+ * schema error), and a 401 once the exec plugin has given new
+ * credentials. *delay: when (ms), or -1 for the backoff.
+ */
+static int
+retry_status(struct kapi *k, struct kreq *r, const struct kapi_response *res, long *delay)
+{
+	long status = res->status;
+	int retry = status == 429 || status == 500 || status == 502 || status == 503 ||
+		    status == 504;
+
+	*delay = -1;
+	/* a schema error is a 500 that will not go away */
+	if (status == 500 && strstr(res->message, "failed to create typed patch object"))
+		retry = 0;
+	if ((status == 429 || status == 503) && r->retry_after >= 0)
+		*delay = (r->retry_after > KAPI_RETRY_AFTER_MAX_S ? KAPI_RETRY_AFTER_MAX_S
+								 : r->retry_after) * 1000;
+	if (status == 401 && k->kc->exec) {
+		/* the plugin's token may have expired: ask again, once per generation */
+		if (r->cred_gen != k->cred_gen) {
+			retry = 1;
+			*delay = 0;
+		} else if (k->refreshes < KAPI_MAX_REFRESH) {
+			k->refreshes++;
+			trace(k, "401 Unauthorized: running the exec plugin %s again",
+			      k->kc->exec->command);
+			if (kubeconfig_exec(k->kc, k->d) == 0 && build_headers(k) == 0) {
+				k->cred_gen++;
+				retry = 1;
+				*delay = 0;
+			}
+		}
+	}
+	return retry;
+}
+
+/* An attempt has ended: retry it, or hand the response to its callback. */
 static void
 finish(struct kapi *k, struct kreq *r, CURLcode cc)
 {
 	struct kapi_response res;
-	json_t *j = NULL, *details;
 	long status = 0, delay = -1;
-	int costly = 0, retry = 0, limit = k->o.max_attempts;
+	int retry, limit = k->o.max_attempts;
 	char msgbuf[512];
-	long ms = kapi_now_ms() - r->started;
+	long ms = sys_now_ms() - r->started;
 
 	memset(&res, 0, sizeof(res));
 	r->attempts++;
@@ -560,102 +691,32 @@ finish(struct kapi *k, struct kreq *r, CURLcode cc)
 	res.reason = res.message = res.details_kind = "";
 	res.attempts = r->attempts;
 	if (cc != CURLE_OK) {
-		if (cc == CURLE_WRITE_ERROR && r->resp.err)
-			snprintf(msgbuf, sizeof(msgbuf), "the response is larger than %u bytes",
-				 KAPI_MAX_BODY);
-		else
-			snprintf(msgbuf, sizeof(msgbuf), "%s",
-				 r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc));
-		res.error = msgbuf;
-		res.tls = tls_code(cc);
-		retry = retryable_transport(cc, &costly);
-		if ((cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR) && strstr(msgbuf, " alert ")) {
-			/* the server refused the handshake (our certificate): no retry helps */
-			res.tls = 1;
-			retry = 0;
-		}
-		if (costly && limit > 3)
-			limit = 3;
+		retry = transport_error(r, cc, &res, msgbuf, sizeof(msgbuf), &limit);
 	} else {
-		buf_putc(&r->resp, 0);   /* NUL-terminate for the text case */
-		if (!r->resp.err)
-			r->resp.n--;
-		res.body = r->resp.p ? r->resp.p : "";
-		res.len = r->resp.n;
-		if (r->resp.n && r->resp.p && r->resp.p[0] == '{')
-			j = json_loadb(r->resp.p, r->resp.n, 0, NULL);
-		if (j && !json_is_object(j)) {
-			json_decref(j);
-			j = NULL;
-		}
-		res.json = j;
-		if (j && strcmp(jstr(j, "kind"), "Status") == 0) {
-			res.reason = jstr(j, "reason");
-			res.message = jstr(j, "message");
-			details = json_object_get(j, "details");
-			res.details_kind = jstr(details, "kind");
-			if (r->retry_after < 0 && json_integer_value(json_object_get(details, "retryAfterSeconds")) > 0)
-				r->retry_after = (long)json_integer_value(json_object_get(details, "retryAfterSeconds"));
-		} else if (!j && status >= 400) {
-			/* a text body (the max-inflight 429, a proxy's page): its first line */
-			size_t n = strcspn(res.body, "\r\n");
-
-			snprintf(msgbuf, sizeof(msgbuf), "%.*s", (int)(n < 300 ? n : 300), res.body);
-			res.message = msgbuf;
-		}
-		if (r->warn.n && !r->warn.err) {
-			buf_putc(&r->warn, 0);
-			if (!r->warn.err)
-				res.warnings = r->warn.p;
-		}
-		if (status == 429 || status == 500 || status == 502 || status == 503 || status == 504)
-			retry = 1;
-		/* a schema error is a 500 that will not go away */
-		if (status == 500 && strstr(res.message, "failed to create typed patch object"))
-			retry = 0;
-		if (status == 429 || status == 503) {
-			if (r->retry_after >= 0)
-				delay = (r->retry_after > KAPI_RETRY_AFTER_MAX_S ? KAPI_RETRY_AFTER_MAX_S
-										: r->retry_after) * 1000;
-		}
-		if (status == 401 && k->kc->exec) {
-			/* the plugin's token may have expired: ask again, once per generation */
-			if (r->cred_gen != k->cred_gen) {
-				retry = 1;
-				delay = 0;
-			} else if (k->refreshes < KAPI_MAX_REFRESH) {
-				k->refreshes++;
-				trace(k, "401 Unauthorized: running the exec plugin %s again",
-				      k->kc->exec->command);
-				if (kubeconfig_exec(k->kc, k->d) == 0 && build_headers(k) == 0) {
-					k->cred_gen++;
-					retry = 1;
-					delay = 0;
-				}
-			}
-		}
+		parse_response(r, &res, msgbuf, sizeof(msgbuf));
+		retry = retry_status(k, r, &res, &delay);
 	}
 	if (retry && r->attempts < limit) {
 		if (delay < 0)
 			delay = backoff_ms(k, r->attempts);
 		if (res.error)
-			trace(k, "%s %s -> %s; retry %d in %ld ms", r->method, r->path, res.error,
+			trace(k, "%s %s -> %s; retry %d in %ld ms", r->method, r->target, res.error,
 			      r->attempts, delay);
 		else
-			trace(k, "%s %s -> %ld %s; retry %d in %ld ms", r->method, r->path, status,
+			trace(k, "%s %s -> %ld %s; retry %d in %ld ms", r->method, r->target, status,
 			      res.reason, r->attempts, delay);
-		json_decref(j);
-		r->due = kapi_now_ms() + delay;
+		json_decref(res.json);
+		r->due = sys_now_ms() + delay;
 		enqueue_delayed(k, r);
 		return;
 	}
 	if (res.error)
-		trace(k, "%s %s -> %s (%ld ms)", r->method, r->path, res.error, ms);
+		trace(k, "%s %s -> %s (%ld ms)", r->method, r->target, res.error, ms);
 	else
-		trace(k, "%s %s -> %ld%s%s (%ld ms)", r->method, r->path, status,
+		trace(k, "%s %s -> %ld%s%s (%ld ms)", r->method, r->target, status,
 		      *res.reason ? " " : "", res.reason, ms);
 	r->done(r->ctx, &res);
-	json_decref(j);
+	json_decref(res.json);
 	req_free(r);
 }
 
@@ -663,7 +724,7 @@ void
 kapi_run(struct kapi *k)
 {
 	for (;;) {
-		long now = kapi_now_ms(), wait = 1000;
+		long now = sys_now_ms(), wait = 1000;
 		CURLMsg *m;
 		int left, still;
 
@@ -704,7 +765,7 @@ kapi_run(struct kapi *k)
 		if (k->ready && k->running < k->o.max_inflight)
 			continue;
 		if (k->delayed) {
-			long d = k->delayed->due - kapi_now_ms();
+			long d = k->delayed->due - sys_now_ms();
 
 			if (d < wait)
 				wait = d < 0 ? 0 : d;
@@ -747,9 +808,10 @@ kapi_check(struct kapi *k, const char **version, struct diags *d)
 	struct check c;
 	const char *server = k->kc->server;
 	int rc = -1;
+	static const struct kapi_req get_version = { "GET", "/version", NULL, NULL, NULL, 0, 0 };
 
 	memset(&c, 0, sizeof(c));
-	if (kapi_request(k, "GET", "/version", NULL, NULL, 0, 0, check_done, &c) < 0) {
+	if (kapi_request(k, &get_version, check_done, &c) < 0) {
 		diag_error(d, NULL, 0, 0, "out of memory");
 		return -1;
 	}
@@ -806,31 +868,4 @@ kapi_check(struct kapi *k, const char **version, struct diags *d)
 	free(c.reason);
 	free(c.message);
 	return rc;
-}
-
-int
-kapi_escape(const char *s, char *out, size_t n)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t w = 0;
-
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-			if (w + 1 >= n)
-				return -1;
-			out[w++] = (char)c;
-		} else {
-			if (w + 3 >= n)
-				return -1;
-			out[w++] = '%';
-			out[w++] = hex[c >> 4];
-			out[w++] = hex[c & 15];
-		}
-	}
-	if (w >= n)
-		return -1;
-	out[w] = 0;
-	return 0;
 }

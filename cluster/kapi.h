@@ -69,14 +69,24 @@ int kapi_open(struct kapi **kp, struct kubeconfig *kc, const struct kapi_opts *o
 	      struct diags *d);
 void kapi_close(struct kapi *k);
 
+/* A request. Borrowed until kapi_request() returns, but body until done has run. */
+struct kapi_req {
+	const char *method;         /* GET, PATCH (with ctype and body) or DELETE */
+	const char *path;           /* "/api/v1/namespaces/a/pods/x": its names are
+				     * DNS-1123 names, which need no escaping */
+	const char *const *query;   /* key, value, ..., NULL (a NULL value ends it too; each value is escaped
+				     * by libcurl); NULL: no query */
+	const char *ctype;          /* the body's Content-Type; NULL: no body */
+	const char *body;
+	size_t len;
+	long delay_ms;              /* start it after this long */
+};
+
 /*
- * Queue a request: method GET, PATCH (with ctype and body) or DELETE;
- * path with its query ("/api/v1/namespaces/a/pods/x?dryRun=All"); start
- * it after delay_ms. `done` runs from kapi_run() once the request has
+ * Queue a request. `done` runs from kapi_run() once the request has
  * succeeded or given up. 0, or -1 when out of memory (done never runs).
  */
-int kapi_request(struct kapi *k, const char *method, const char *path, const char *ctype,
-		 const char *body, size_t len, long delay_ms, kapi_done_fn done, void *ctx);
+int kapi_request(struct kapi *k, const struct kapi_req *q, kapi_done_fn done, void *ctx);
 
 /* Run until no request is queued, waiting or in flight (callbacks may queue more). */
 void kapi_run(struct kapi *k);
@@ -87,11 +97,5 @@ void kapi_run(struct kapi *k);
  * server's gitVersion (borrowed from k).
  */
 int kapi_check(struct kapi *k, const char **version, struct diags *d);
-
-/* Percent-encode a query value into out (size n). 0, or -1 when too long. */
-int kapi_escape(const char *s, char *out, size_t n);
-
-/* Milliseconds on the monotonic clock (deadlines, backoff, timings). */
-long kapi_now_ms(void);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * Unit tests for cluster/kubeconfig.c (and kapi_escape): base64 of the
+ * Unit tests for cluster/kubeconfig.c: base64 of the
  * *-data fields, how the kubeconfig is found and merged, what is refused,
  * and that a message never quotes a secret.
  */
@@ -16,7 +16,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "kapi.h"
 #include "kubeconfig.h"
 
 static char dir[] = "/tmp/kc-unit-XXXXXX";
@@ -87,19 +86,6 @@ test_base64(void **state)
 		if (kubeconfig_base64_decode(bad[i], strlen(bad[i]), &b) == 0)
 			fail_msg("\"%s\" decoded", bad[i]);
 	}
-}
-
-static void
-test_escape(void **state)
-{
-	char out[64];
-
-	(void)state;
-	assert_int_equal(kapi_escape("app.kubernetes.io/managed-by=agentfence,a in (b)", out,
-				     sizeof(out)), 0);
-	assert_string_equal(out, "app.kubernetes.io%2Fmanaged-by%3Dagentfence%2Ca%20in%20%28b%29");
-	assert_int_equal(kapi_escape("0123456789", out, 10), -1);
-	assert_int_equal(kapi_escape("012345678", out, 10), 0);
 }
 
 /* ------------------------------------------------------------ kubeconfig */
@@ -347,7 +333,6 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_base64),
-		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_token_and_current_context),
 		cmocka_unit_test(test_merge_first_file_wins),
 		cmocka_unit_test(test_relative_paths_and_modes),
