@@ -341,8 +341,8 @@ check_label_value(const char *s)
  * optional suffix (binary Ki..Ei, decimal n u m k M G T P E, or an
  * exponent e/E followed by an integer). No sign: resources are positive.
  */
-int
-check_quantity(const char *s)
+static int
+is_quantity(const char *s)
 {
 	static const char *const suffixes[] = {
 		"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M",
@@ -373,6 +373,18 @@ check_quantity(const char *s)
 		return *p == '\0';
 	}
 	return 0;
+}
+
+const char *
+check_quantity(struct check *c, const struct node *n, const char *path)
+{
+	if (n->kind != NODE_SCALAR || !(n->type == NT_STR || n->type == NT_INT ||
+					 n->type == NT_FLOAT) || !is_quantity(n->str)) {
+		check_error(c, n, "%s: \"%s\" is not a positive quantity (like 500m, 2, 1Gi)",
+			    path, n->kind == NODE_SCALAR ? n->str : node_type_name(n));
+		return NULL;
+	}
+	return n->str;
 }
 
 int

@@ -54,6 +54,9 @@ int check_labels(struct check *c, const struct node *map, const char *path,
 /* A strict CIDR ("ADDR/LEN", no host bits): 0 or -1 after naming the
  * problem (and, for host bits, the prefix that was probably meant). */
 int check_cidr(struct check *c, const struct node *n, const char *path, struct cidr *out);
+/* A positive Kubernetes resource quantity (like 500m, 2, 1Gi; a string or
+ * a number): its text, or NULL after an error. */
+const char *check_quantity(struct check *c, const struct node *n, const char *path);
 /* true/false: 0 or -1. */
 int check_bool(struct check *c, const struct node *n, const char *path, int *out);
 /* A required key: its value, or NULL after "PATH is required". */
@@ -65,7 +68,6 @@ int check_dns_label(const char *s);       /* RFC 1123 label, <= 63 */
 int check_dns_subdomain(const char *s);   /* RFC 1123 subdomain, <= 253 */
 int check_label_key(const char *s);       /* Kubernetes label key (prefix/name) */
 int check_label_value(const char *s);     /* Kubernetes label value */
-int check_quantity(const char *s);        /* Kubernetes resource quantity, > 0 */
 int check_env_name(const char *s);        /* [-._a-zA-Z][-._a-zA-Z0-9]* */
 
 void check_error(struct check *c, const struct node *at, const char *fmt, ...)

@@ -52,16 +52,136 @@ static const char *const dns_labels_default_k[] = { "k8s-app" };
 static const char *const dns_labels_default_v[] = { "kube-dns" };
 
 static int
+parse_families(struct profile *p, struct check *c, const struct node *v)
+{
+	char path[CHECK_PATH];
+	const struct node *it;
+	size_t i = 0;
+	int bad = 0;
+
+	p->ipv4 = p->ipv6 = 0;
+	if (check_is_seq(c, v, "spec.ipFamilies") < 0)
+		return -1;
+	if (v->count == 0) {
+		check_error(c, v, "spec.ipFamilies: must name IPv4, IPv6 or both");
+		return -1;
+	}
+	for (it = v->head; it; it = it->next, i++) {
+		const char *s = check_str(c, it, check_index(path, "spec.ipFamilies", i));
+
+		if (s && strcmp(s, "IPv4") == 0 && !p->ipv4)
+			p->ipv4 = 1;
+		else if (s && strcmp(s, "IPv6") == 0 && !p->ipv6)
+			p->ipv6 = 1;
+		else if (s) {
+			check_error(c, it, "%s: \"%s\" is not an IP family (or is listed twice); expected IPv4 or IPv6",
+				    path, s);
+			bad = 1;
+		} else
+			bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
+static int
+parse_dns(struct profile *p, struct check *c, const struct node *v)
+{
+	static const char *const keys[] = { "namespace", "podLabels", "nodeLocal", NULL };
+	const struct node *w;
+	int bad = 0, rc;
+
+	if (check_is_map(c, v, "spec.dns") < 0)
+		return -1;
+	bad |= check_keys(c, v, "spec.dns", keys) != 0;
+	if ((w = node_map_get(v, "namespace"))) {
+		const char *s = check_str(c, w, "spec.dns.namespace");
+
+		if (s && !check_dns_label(s)) {
+			check_error(c, w, "spec.dns.namespace: \"%s\" is not a valid namespace name", s);
+			bad = 1;
+		}
+		bad |= !s;
+		p->dns_namespace = s;
+	}
+	if ((w = node_map_get(v, "podLabels"))) {
+		bad |= check_labels(c, w, "spec.dns.podLabels", &p->dns_labels,
+				    &p->dns_nlabels) < 0;
+		if (w->kind == NODE_MAP && w->count == 0) {
+			/* an empty selector would trust every Pod in the namespace */
+			check_error(c, w, "spec.dns.podLabels: must select the DNS Pods (empty matches every Pod)");
+			bad = 1;
+		}
+	}
+	if ((w = node_map_get(v, "nodeLocal"))) {
+		const char *s = check_str(c, w, "spec.dns.nodeLocal");
+
+		if (s && memchr(s, '/', w->len)) {
+			check_error(c, w, "spec.dns.nodeLocal: \"%s\" is a CIDR; write the address alone", s);
+			bad = 1;
+		} else if (s && (rc = cidr_parse_addr(s, w->len, &p->nodelocal)) < 0) {
+			check_error(c, w, "spec.dns.nodeLocal: \"%s\" is not an IP address: %s",
+				    s, cidr_strerror(rc));
+			bad = 1;
+		} else if (s) {
+			p->has_nodelocal = 1;
+		} else {
+			bad = 1;
+		}
+	}
+	return bad ? -1 : 0;
+}
+
+static int
+parse_defaults(struct profile *p, struct check *c, const struct node *v)
+{
+	static const char *const keys[] = { "namespace", "runtimeClassName", "resources", NULL };
+	static const char *const res_keys[] = { "cpu", "memory", NULL };
+	const struct node *w, *q;
+	const char *s;
+	int bad = 0;
+
+	if (check_is_map(c, v, "spec.defaults") < 0)
+		return -1;
+	bad |= check_keys(c, v, "spec.defaults", keys) != 0;
+	if ((w = node_map_get(v, "namespace"))) {
+		s = check_str(c, w, "spec.defaults.namespace");
+		if (s && !check_dns_label(s)) {
+			check_error(c, w, "spec.defaults.namespace: \"%s\" is not a valid namespace name", s);
+			s = NULL;
+		}
+		bad |= !s;
+		p->default_namespace = s;
+	}
+	if ((w = node_map_get(v, "runtimeClassName"))) {
+		s = check_str(c, w, "spec.defaults.runtimeClassName");
+		if (s && !check_dns_subdomain(s)) {
+			check_error(c, w, "spec.defaults.runtimeClassName: \"%s\" is not a valid RuntimeClass name", s);
+			s = NULL;
+		}
+		bad |= !s;
+		p->default_runtime_class = s;
+	}
+	if ((w = node_map_get(v, "resources"))) {
+		if (check_is_map(c, w, "spec.defaults.resources") < 0)
+			return -1;
+		bad |= check_keys(c, w, "spec.defaults.resources", res_keys) != 0;
+		if ((q = node_map_get(w, "cpu")))
+			bad |= !(p->default_cpu = check_quantity(c, q, "spec.defaults.resources.cpu"));
+		if ((q = node_map_get(w, "memory")))
+			bad |= !(p->default_memory = check_quantity(c, q, "spec.defaults.resources.memory"));
+	}
+	return bad ? -1 : 0;
+}
+
+/* Every error in the spec is recorded (a section that is not a map is
+ * one error, and the others are still read). */
+static int
 parse_spec(struct profile *p, struct check *c, const struct node *spec)
 {
 	static const char *const keys[] = { "podCIDRs", "serviceCIDRs", "nodeCIDRs",
 		"blockedCIDRs", "ipFamilies", "nat64", "dns", "defaults", NULL };
-	static const char *const dns_keys[] = { "namespace", "podLabels", "nodeLocal", NULL };
-	static const char *const def_keys[] = { "namespace", "runtimeClassName", "resources", NULL };
-	static const char *const res_keys[] = { "cpu", "memory", NULL };
-	const struct node *v, *w, *it;
-	char path[CHECK_PATH];
-	int bad = 0, rc;
+	const struct node *v;
+	int bad = 0, bad_fam = 0;
 
 	if (check_is_map(c, spec, "spec") < 0)
 		return -1;
@@ -74,124 +194,19 @@ parse_spec(struct profile *p, struct check *c, const struct node *spec)
 		bad |= parse_cidr_list(c, v, "spec.nodeCIDRs", &p->node) < 0;
 	if ((v = node_map_get(spec, "blockedCIDRs")))
 		bad |= parse_cidr_list(c, v, "spec.blockedCIDRs", &p->blocked) < 0;
-	if ((v = node_map_get(spec, "ipFamilies"))) {
-		size_t i = 0;
-
-		p->ipv4 = p->ipv6 = 0;
-		if (check_is_seq(c, v, "spec.ipFamilies") < 0) {
-			bad = 1;
-		} else if (v->count == 0) {
-			check_error(c, v, "spec.ipFamilies: must name IPv4, IPv6 or both");
-			bad = 1;
-		}
-		for (it = v ? v->head : NULL; it && v->kind == NODE_SEQ; it = it->next, i++) {
-			const char *s = check_str(c, it, check_index(path, "spec.ipFamilies", i));
-
-			if (s && strcmp(s, "IPv4") == 0 && !p->ipv4)
-				p->ipv4 = 1;
-			else if (s && strcmp(s, "IPv6") == 0 && !p->ipv6)
-				p->ipv6 = 1;
-			else if (s) {
-				check_error(c, it, "%s: \"%s\" is not an IP family (or is listed twice); expected IPv4 or IPv6",
-					    path, s);
-				bad = 1;
-			} else
-				bad = 1;
-		}
-	}
+	if ((v = node_map_get(spec, "ipFamilies")) && parse_families(p, c, v) < 0)
+		bad = bad_fam = 1;
 	if ((v = node_map_get(spec, "nat64")))
 		bad |= check_bool(c, v, "spec.nat64", &p->nat64) < 0;
-	if (p->nat64 && !p->ipv6) {
+	/* after a bad ipFamilies the families are unknown: no second error */
+	if (p->nat64 && !p->ipv6 && !bad_fam) {
 		check_error(c, v, "spec.nat64: NAT64 serves IPv6 Pods, but spec.ipFamilies has no IPv6");
 		bad = 1;
 	}
-	if ((v = node_map_get(spec, "dns"))) {
-		if (check_is_map(c, v, "spec.dns") < 0)
-			return -1;
-		bad |= check_keys(c, v, "spec.dns", dns_keys) != 0;
-		if ((w = node_map_get(v, "namespace"))) {
-			const char *s = check_str(c, w, "spec.dns.namespace");
-
-			if (s && !check_dns_label(s)) {
-				check_error(c, w, "spec.dns.namespace: \"%s\" is not a valid namespace name", s);
-				bad = 1;
-			}
-			bad |= !s;
-			p->dns_namespace = s;
-		}
-		if ((w = node_map_get(v, "podLabels"))) {
-			bad |= check_labels(c, w, "spec.dns.podLabels", &p->dns_labels,
-					    &p->dns_nlabels) < 0;
-			if (w->kind == NODE_MAP && w->count == 0) {
-				/* an empty selector would trust every Pod in the namespace */
-				check_error(c, w, "spec.dns.podLabels: must select the DNS Pods (empty matches every Pod)");
-				bad = 1;
-			}
-		}
-		if ((w = node_map_get(v, "nodeLocal"))) {
-			const char *s = check_str(c, w, "spec.dns.nodeLocal");
-
-			if (s && memchr(s, '/', w->len)) {
-				check_error(c, w, "spec.dns.nodeLocal: \"%s\" is a CIDR; write the address alone", s);
-				bad = 1;
-			} else if (s && (rc = cidr_parse_addr(s, w->len, &p->nodelocal)) < 0) {
-				check_error(c, w, "spec.dns.nodeLocal: \"%s\" is not an IP address: %s",
-					    s, cidr_strerror(rc));
-				bad = 1;
-			} else if (s) {
-				p->has_nodelocal = 1;
-			} else {
-				bad = 1;
-			}
-		}
-	}
-	if ((v = node_map_get(spec, "defaults"))) {
-		if (check_is_map(c, v, "spec.defaults") < 0)
-			return -1;
-		bad |= check_keys(c, v, "spec.defaults", def_keys) != 0;
-		if ((w = node_map_get(v, "namespace"))) {
-			const char *s = check_str(c, w, "spec.defaults.namespace");
-
-			if (s && !check_dns_label(s)) {
-				check_error(c, w, "spec.defaults.namespace: \"%s\" is not a valid namespace name", s);
-				s = NULL;
-			}
-			bad |= !s;
-			p->default_namespace = s;
-		}
-		if ((w = node_map_get(v, "runtimeClassName"))) {
-			const char *s = check_str(c, w, "spec.defaults.runtimeClassName");
-
-			if (s && !check_dns_subdomain(s)) {
-				check_error(c, w, "spec.defaults.runtimeClassName: \"%s\" is not a valid RuntimeClass name", s);
-				s = NULL;
-			}
-			bad |= !s;
-			p->default_runtime_class = s;
-		}
-		if ((w = node_map_get(v, "resources"))) {
-			const struct node *q;
-
-			if (check_is_map(c, w, "spec.defaults.resources") < 0)
-				return -1;
-			bad |= check_keys(c, w, "spec.defaults.resources", res_keys) != 0;
-			for (size_t i = 0; i < 2; i++) {
-				if (!(q = node_map_get(w, res_keys[i])))
-					continue;
-				check_path(path, "spec.defaults.resources", res_keys[i]);
-				if (q->kind != NODE_SCALAR || !(q->type == NT_STR || q->type == NT_INT ||
-								q->type == NT_FLOAT) || !check_quantity(q->str)) {
-					check_error(c, q, "%s: \"%s\" is not a positive quantity (like 500m, 2, 1Gi)",
-						    path, q->kind == NODE_SCALAR ? q->str : node_type_name(q));
-					bad = 1;
-				} else if (i == 0) {
-					p->default_cpu = q->str;
-				} else {
-					p->default_memory = q->str;
-				}
-			}
-		}
-	}
+	if ((v = node_map_get(spec, "dns")))
+		bad |= parse_dns(p, c, v) < 0;
+	if ((v = node_map_get(spec, "defaults")))
+		bad |= parse_defaults(p, c, v) < 0;
 	return bad ? -1 : 0;
 }
 

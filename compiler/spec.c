@@ -402,18 +402,6 @@ read_env(struct check *c, struct spec_agent *ag, const struct node *seq)
 	return bad ? -1 : 0;
 }
 
-static const char *
-read_quantity(struct check *c, const struct node *q, const char *path)
-{
-	if (q->kind != NODE_SCALAR || !(q->type == NT_STR || q->type == NT_INT ||
-					 q->type == NT_FLOAT) || !check_quantity(q->str)) {
-		check_error(c, q, "%s: \"%s\" is not a positive quantity (like 500m, 2, 1Gi)",
-			    path, q->kind == NODE_SCALAR ? q->str : node_type_name(q));
-		return NULL;
-	}
-	return q->str;
-}
-
 static int
 read_spec(struct check *c, struct spec_agent *ag, const struct node *spec,
 	  const struct profile *p)
@@ -454,9 +442,9 @@ read_spec(struct check *c, struct spec_agent *ag, const struct node *spec,
 		} else {
 			bad |= check_keys(c, v, "spec.resources", res_keys) != 0;
 			if ((q = node_map_get(v, "cpu")))
-				bad |= !(ag->cpu = read_quantity(c, q, "spec.resources.cpu"));
+				bad |= !(ag->cpu = check_quantity(c, q, "spec.resources.cpu"));
 			if ((q = node_map_get(v, "memory")))
-				bad |= !(ag->memory = read_quantity(c, q, "spec.resources.memory"));
+				bad |= !(ag->memory = check_quantity(c, q, "spec.resources.memory"));
 		}
 	}
 	ag->runtime_class = p->default_runtime_class ? p->default_runtime_class : "kata-fc";
