@@ -558,40 +558,9 @@ void cidr_list_free(struct cidr_list *l)
 	l->cap = 0;
 }
 
-/* Heapsort: in place, O(n log n), and unlike qsort never allocates. */
-static void sift_down(struct cidr *v, size_t root, size_t n)
+static int cidr_qsort_cmp(const void *a, const void *b)
 {
-	for (;;) {
-		size_t child = 2 * root + 1;
-		struct cidr t;
-
-		if (child >= n)
-			return;
-		if (child + 1 < n && cidr_cmp(&v[child], &v[child + 1]) < 0)
-			child++;
-		if (cidr_cmp(&v[root], &v[child]) >= 0)
-			return;
-		t = v[root];
-		v[root] = v[child];
-		v[child] = t;
-		root = child;
-	}
-}
-
-static void sort_cidrs(struct cidr *v, size_t n)
-{
-	size_t k;
-
-	if (n < 2)
-		return;
-	for (k = n / 2; k > 0; k--)
-		sift_down(v, k - 1, n);
-	for (k = n - 1; k > 0; k--) {
-		struct cidr t = v[0];
-		v[0] = v[k];
-		v[k] = t;
-		sift_down(v, 0, k);
-	}
+	return cidr_cmp(a, b);
 }
 
 /* 1 when a and b are the two halves of one parent, a the lower. */
@@ -623,7 +592,9 @@ void cidr_list_normalize(struct cidr_list *l)
 
 	for (r = 0; r < l->n; r++)
 		cidr_mask(&l->items[r]);
-	sort_cidrs(l->items, l->n);
+	/* masked, entries that compare equal are identical: order among them is moot */
+	if (l->n > 1)   /* qsort(NULL, 0) is undefined */
+		qsort(l->items, l->n, sizeof(*l->items), cidr_qsort_cmp);
 
 	for (r = 0; r < l->n; r++) {
 		if (top > 0 && cidr_contains(&l->items[top - 1], &l->items[r]))
