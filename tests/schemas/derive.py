@@ -30,7 +30,7 @@ Strict: `additionalProperties: false` on every object schema that has
 
 from __future__ import annotations
 
-import copy
+import functools
 import json
 import sys
 from pathlib import Path
@@ -130,7 +130,8 @@ def convert(schema):
     out = {k: subschemas(k, v, convert) for k, v in schema.items()}
     if out.get("$ref", "").startswith("#/components/schemas/"):
         out["$ref"] = "#/$defs/" + out["$ref"][len("#/components/schemas/"):]
-    int_or_string = out.get("x-kubernetes-int-or-string") is True or out.get("format") == "int-or-string"
+    int_or_string = (out.get("x-kubernetes-int-or-string") is True
+                     or out.get("format") == "int-or-string")
     if int_or_string and not ("type" in out or "anyOf" in out or "oneOf" in out):
         out["anyOf"] = [{"type": "integer"}, {"type": "string"}]
     if out.get("format") == "int32" and out.get("type") == "integer":
@@ -155,6 +156,7 @@ def closure(components: dict, roots: list) -> dict:
 
 
 def refs(node):
+    """The component names a schema refers to."""
     if isinstance(node, dict):
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
@@ -177,7 +179,9 @@ def strict(schema):
     return out
 
 
+@functools.lru_cache(maxsize=None)
 def load(rel: str):
+    """An upstream document, parsed (shared: callers copy before changing)."""
     with open(UPSTREAM / rel, encoding="utf-8") as f:
         return json.load(f) if rel.endswith(".json") else yaml.safe_load(f)
 
