@@ -66,15 +66,16 @@ OPENAPI = {
         "apiextensions.k8s.io/v1", "CustomResourceDefinition"),
 }
 
+CNP = "network-policy-api/v0.2.0/{channel}.policy.networking.k8s.io_clusternetworkpolicies.yaml"
+
 # name: CRD document (its served and storage version is used)
 CRDS = {
     "ciliumegressgatewaypolicy": "cilium/v1.19.4/ciliumegressgatewaypolicies.yaml",
     "ciliumnetworkpolicy": "cilium/v1.19.4/ciliumnetworkpolicies.yaml",
     "ciliumclusterwidenetworkpolicy": "cilium/v1.19.4/ciliumclusterwidenetworkpolicies.yaml",
-    "clusternetworkpolicy": "network-policy-api/v0.2.0/"
-                            "experimental.policy.networking.k8s.io_clusternetworkpolicies.yaml",
-    "clusternetworkpolicy-standard": "network-policy-api/v0.2.0/"
-                                     "standard.policy.networking.k8s.io_clusternetworkpolicies.yaml",
+    # the experimental channel is a superset of the standard one (domainNames peers)
+    "clusternetworkpolicy": CNP.format(channel="experimental"),
+    "clusternetworkpolicy-standard": CNP.format(channel="standard"),
     "kustomization": "fluxcd/kustomize-controller-v1.9.4/"
                      "kustomize.toolkit.fluxcd.io_kustomizations.yaml",
     "application": "argo-cd/v3.5.1/application-crd.yaml",
