@@ -1,9 +1,11 @@
 /*
- * catalog: the destinations that are never "public" (FIELD.md), as data.
+ * catalog: the destinations that are never "public" (the IANA IPv4 and IPv6
+ * Special-Purpose Address Registries, RFC 6890, and the cloud metadata
+ * endpoints), as data.
  *
  * One table, read by the profile to build every except list, by the
  * allowlist check and by `agentfence --list-blocked`. The tests' policy
- * evaluator keeps its own copy, taken from FIELD.md, on purpose.
+ * evaluator keeps its own copy, written from the same registries, on purpose.
  */
 #ifndef AGENTFENCE_CATALOG_H
 #define AGENTFENCE_CATALOG_H
