@@ -4,7 +4,7 @@
  * endpoints), as data.
  *
  * One table, read by the profile to build every except list, by the
- * allowlist check and by `agentfence --list-blocked`. The tests' policy
+ * allowlist check. The tests' policy
  * evaluator keeps its own copy, written from the same registries, on purpose.
  */
 #ifndef AGENTFENCE_CATALOG_H
