@@ -21,8 +21,7 @@ const size_t catalog_v4_len = sizeof(catalog_v4) / sizeof(catalog_v4[0]);
 
 /*
  * Most of these lie outside 2000::/3, the only IPv6 space a policy
- * opens; they are listed so the allowlist check sees
- * them by name.
+ * opens; they are listed so the allowlist check sees them by name.
  */
 const struct catalog_entry catalog_v6[] = {
 	{ "::/128", "unspecified; reaches the local host" },

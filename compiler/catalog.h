@@ -3,9 +3,9 @@
  * Special-Purpose Address Registries, RFC 6890, and the cloud metadata
  * endpoints), as data.
  *
- * One table, read by the profile to build every except list, by the
- * allowlist check. The tests' policy
- * evaluator keeps its own copy, written from the same registries, on purpose.
+ * One table, read by the profile to build every except list and by the
+ * allowlist check. The tests' policy evaluator keeps its own copy, written
+ * from the same registries, on purpose.
  */
 #ifndef AGENTFENCE_CATALOG_H
 #define AGENTFENCE_CATALOG_H
