@@ -350,15 +350,59 @@ profile_default(struct profile *p, struct diags *d)
 	return profile_derive(p, d);
 }
 
+/* Check the document read into p->arena (NULL: none) and derive the lists. */
+static int
+profile_doc(struct profile *p, struct check *c, const struct node *doc, size_t errs)
+{
+	static const char *const top_keys[] = { "apiVersion", "kind", "metadata", "spec", NULL };
+	const struct node *v;
+	const char *s;
+
+	if (!doc) {
+		diag_error(c->d, p->file, 1, 1, "no ClusterProfile document");
+		return -1;
+	}
+	if (check_is_map(c, doc, "profile") < 0)
+		return -1;
+	check_keys(c, doc, "", top_keys);
+	if ((v = check_required(c, doc, "", "apiVersion")) && (s = check_str(c, v, "apiVersion")) &&
+	    strcmp(s, "agentfence.dev/v1alpha1") != 0)
+		check_error(c, v, "apiVersion: \"%s\" is not supported; expected agentfence.dev/v1alpha1", s);
+	if ((v = check_required(c, doc, "", "kind")) && (s = check_str(c, v, "kind")) &&
+	    strcmp(s, "ClusterProfile") != 0)
+		check_error(c, v, "kind: expected ClusterProfile in a --cluster file, got \"%s\"", s);
+	if ((v = node_map_get(doc, "metadata"))) {
+		static const char *const meta_keys[] = { "name", "labels", "annotations", NULL };
+
+		if (check_is_map(c, v, "metadata") == 0) {
+			check_keys(c, v, "metadata", meta_keys);
+			if (node_map_get(v, "name"))
+				p->name = check_str(c, node_map_get(v, "name"), "metadata.name");
+		}
+	}
+	if ((v = check_required(c, doc, "", "spec")))
+		parse_spec(p, c, v);
+	if (!p->dns_labels) {
+		p->dns_labels = arena_alloc(&p->arena, sizeof(*p->dns_labels));
+		if (!p->dns_labels) {
+			diag_error(c->d, p->file, 0, 0, "out of memory");
+			return -1;
+		}
+		p->dns_labels[0].k = dns_labels_default_k[0];
+		p->dns_labels[0].v = dns_labels_default_v[0];
+		p->dns_nlabels = 1;
+	}
+	if (c->d->errors > errs)
+		return -1;
+	return profile_derive(p, c->d);
+}
+
 int
 profile_load(struct profile *p, const char *path, struct diags *d)
 {
-	static const char *const top_keys[] = { "apiVersion", "kind", "metadata", "spec", NULL };
 	struct reader *r = NULL;
 	struct node *doc = NULL, *extra = NULL;
 	struct check c;
-	const struct node *v;
-	const char *s;
 	size_t errs = d->errors;
 	int rc;
 
@@ -388,43 +432,33 @@ profile_load(struct profile *p, const char *path, struct diags *d)
 	reader_close(r);
 	if (rc < 0 || d->errors > errs)
 		return -1;
-	if (!doc) {
-		diag_error(d, p->file, 1, 1, "no ClusterProfile document");
-		return -1;
-	}
-	if (check_is_map(&c, doc, "profile") < 0)
-		return -1;
-	check_keys(&c, doc, "", top_keys);
-	if ((v = check_required(&c, doc, "", "apiVersion")) && (s = check_str(&c, v, "apiVersion")) &&
-	    strcmp(s, "agentfence.dev/v1alpha1") != 0)
-		check_error(&c, v, "apiVersion: \"%s\" is not supported; expected agentfence.dev/v1alpha1", s);
-	if ((v = check_required(&c, doc, "", "kind")) && (s = check_str(&c, v, "kind")) &&
-	    strcmp(s, "ClusterProfile") != 0)
-		check_error(&c, v, "kind: expected ClusterProfile in a --cluster file, got \"%s\"", s);
-	if ((v = node_map_get(doc, "metadata"))) {
-		static const char *const meta_keys[] = { "name", "labels", "annotations", NULL };
+	return profile_doc(p, &c, doc, errs);
+}
 
-		if (check_is_map(&c, v, "metadata") == 0) {
-			check_keys(&c, v, "metadata", meta_keys);
-			if (node_map_get(v, "name"))
-				p->name = check_str(&c, node_map_get(v, "name"), "metadata.name");
-		}
-	}
-	if ((v = check_required(&c, doc, "", "spec")))
-		parse_spec(p, &c, v);
-	if (!p->dns_labels) {
-		p->dns_labels = arena_alloc(&p->arena, sizeof(*p->dns_labels));
-		if (!p->dns_labels) {
-			diag_error(d, p->file, 0, 0, "out of memory");
-			return -1;
-		}
-		p->dns_labels[0].k = dns_labels_default_k[0];
-		p->dns_labels[0].v = dns_labels_default_v[0];
-		p->dns_nlabels = 1;
-	}
-	if (d->errors > errs)
+int
+profile_read(struct profile *p, const char *name, const char *text, size_t len,
+	     struct diags *d)
+{
+	struct node *docs[2];
+	struct check c;
+	size_t n, errs = d->errors;
+
+	profile_init(p);
+	p->file = arena_strndup(&p->arena, name, strlen(name));
+	if (!p->file) {
+		diag_error(d, name, 0, 0, "out of memory");
 		return -1;
-	return profile_derive(p, d);
+	}
+	c.d = d;
+	c.file = p->file;
+	c.a = &p->arena;
+	if (reader_string(p->file, text, len, &p->arena, d, docs, 2, &n) < 0)
+		return -1;
+	if (n == 2) {
+		check_error(&c, docs[1], "a cluster profile file holds one document");
+		return -1;
+	}
+	return profile_doc(p, &c, n ? docs[0] : NULL, errs);
 }
 
 int

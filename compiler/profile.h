@@ -52,8 +52,11 @@ struct profile {
 	struct cidr_list gw_excluded;   /* the cluster's IPv4 ranges */
 };
 
-/* 0, or -1 with errors recorded in d. */
+/* 0, or -1 with every error recorded in d. */
 int profile_load(struct profile *p, const char *path, struct diags *d);
+/* The same from one document in memory; `name` is the file shown in diagnostics. */
+int profile_read(struct profile *p, const char *name, const char *text, size_t len,
+		 struct diags *d);
 int profile_default(struct profile *p, struct diags *d);
 void profile_free(struct profile *p);
 
