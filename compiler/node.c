@@ -114,8 +114,6 @@ node_type_name(const struct node *n)
 {
 	if (!n)
 		return "nothing";
-	if (n->kind == NODE_RAW)
-		n = n->val;
 	if (n->kind == NODE_MAP)
 		return "a mapping";
 	if (n->kind == NODE_SEQ)
@@ -324,8 +322,6 @@ node_clone(struct arena *a, const struct node *n)
 		return NULL;
 	*c = *n;
 	c->next = NULL;
-	if (n->kind == NODE_RAW)
-		return c;   /* immutable: share the rendering and its tree */
 	c->head = c->tail = c->val = NULL;
 	c->count = 0;
 	for (it = n->head; it; it = it->next) {

@@ -19,13 +19,7 @@
 
 #include "arena.h"
 
-/*
- * NODE_RAW is a value rendered once and reused for every agent: `str` is
- * its YAML text as written after "key:" at indent `raw_indent` (or, when
- * `raw_item`, as a list item starting with "-"), and `val` the tree it
- * came from (for JSON, or for any other place it is written).
- */
-enum node_kind { NODE_SCALAR, NODE_MAP, NODE_SEQ, NODE_RAW };
+enum node_kind { NODE_SCALAR, NODE_MAP, NODE_SEQ };
 
 /* What a scalar is, as the YAML 1.2 core schema (and Kubernetes) reads it. */
 enum node_type {
@@ -48,8 +42,6 @@ struct node {
 	struct node *next;         /* next key or item in the parent */
 	struct node *val;          /* for a map key: its value */
 	size_t count;              /* keys or items */
-	uint16_t raw_indent;       /* NODE_RAW */
-	uint8_t raw_item;
 };
 
 /* Lookups. NULL when absent. */
