@@ -1,19 +1,19 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agentfence: compile agent-isolation specs into Kubernetes objects.
  *
  * The only file that prints or exits: it reads the command line, runs
  * the pipeline (read a document, check it, build its objects, emit them,
  * free them) and turns recorded diagnostics into messages and exit codes.
+ * The command line is data: one table of commands and one of options,
+ * which give getopt_long its arguments, the usage lines and every --help.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "compile.h"
@@ -27,101 +27,520 @@
 #include "node.h"
 #include "outdir.h"
 #include "profile.h"
+#include "sink.h"
 #include "spec.h"
-#include "tmpl.h"
+#include "sys.h"
 
 #ifndef AGENTFENCE_VERSION
 #define AGENTFENCE_VERSION "0.1.0"
 #endif
 
-/* Exit codes: a contract, documented in README and --help. */
+/* Exit codes: a contract, documented in README and --help (exit_codes[]). */
 enum {
 	EXIT_OK = 0,
 	EXIT_INVALID = 1,   /* invalid input, stale output, or output not written */
 	EXIT_USAGE = 2,
-	EXIT_CLUSTER = 3,   /* apply: something failed on the cluster */
+	EXIT_CLUSTER = 3,   /* apply/delete: something failed on the cluster */
 };
 
-static const char usage_text[] =
-	"usage: agentfence compile [--cluster PROFILE] [--templates DIR] [-o DIR] [--format yaml|json] SPEC...\n"
-	"       agentfence validate [--cluster PROFILE] [--templates DIR] SPEC...\n"
-	"       agentfence check [--cluster PROFILE] [--templates DIR] -o DIR SPEC...\n"
-	"       agentfence apply [--cluster PROFILE] [--kubeconfig F] [--context NAME] [--dry-run]\n"
-	"                        [--prune] [--recreate] [--wait] SPEC...\n"
-	"       agentfence delete [--kubeconfig F] [--context NAME] SPEC...\n"
-	"       agentfence --help | --version\n";
+/* --- the command line, as data --- */
 
-static const char help_text[] =
-	"\n"
+enum cmd { CMD_COMPILE, CMD_VALIDATE, CMD_CHECK, CMD_APPLY, CMD_DELETE, CMD_COUNT };
+
+#define IN(c) (1u << (c))
+#define IN_COMPILE (IN(CMD_COMPILE) | IN(CMD_VALIDATE) | IN(CMD_CHECK))
+#define IN_CLUSTER (IN(CMD_APPLY) | IN(CMD_DELETE))
+#define IN_ALL (IN_COMPILE | IN_CLUSTER)
+
+/* Help texts: a '\n' continues the text on the next line, indented. */
+static const struct command {
+	const char *name;
+	const char *alias;      /* another name, or NULL */
+	const char *about;
+	const char *examples;
+} commands[CMD_COUNT] = {
+	[CMD_COMPILE] = { "compile", NULL,
+		"write the objects: a YAML stream on stdout (--format json: a v1\n"
+		"List), or with -o DIR one file per agent plus kustomization.yaml",
+		"agentfence compile agents.yaml > agents.k8s.yaml\n"
+		"agentfence compile --cluster profile.yaml -o deploy/agents agents.yaml\n"
+		"agentfence compile --format json - < agents.yaml" },
+	[CMD_VALIDATE] = { "validate", NULL,
+		"check the specs (and the profile and templates); write nothing",
+		"agentfence validate agents.yaml\n"
+		"agentfence validate --cluster profile.yaml --templates site/ agents/*.yaml" },
+	[CMD_CHECK] = { "check", NULL,
+		"exit 1 when DIR differs in any byte from what compile -o DIR would\n"
+		"write (a CI gate for a committed folder)",
+		"agentfence check -o deploy/agents agents.yaml\n"
+		"agentfence check --cluster profile.yaml -o deploy/agents agents/*.yaml" },
+	[CMD_APPLY] = { "apply", "--apply",
+		"put the agents on the cluster (server-side apply): each agent's\n"
+		"policies first, its Pod only once the server stored them all; an\n"
+		"agent whose policies fail gets no Pod (an old one is deleted)",
+		"agentfence apply --dry-run agents.yaml\n"
+		"agentfence apply --cluster profile.yaml --prune agents.yaml\n"
+		"agentfence apply --context prod --recreate --wait agents.yaml" },
+	[CMD_DELETE] = { "delete", NULL,
+		"take the agents off the cluster: each Pod first, its policies once\n"
+		"the Pod is gone",
+		"agentfence delete agents.yaml\n"
+		"agentfence delete --context prod --timeout 2m agents.yaml" },
+};
+
+enum opt_id {
+	OPT_CLUSTER, OPT_TEMPLATES, OPT_OUTPUT, OPT_FORMAT, OPT_KUBECONFIG, OPT_CONTEXT,
+	OPT_DRY_RUN, OPT_PRUNE, OPT_RECREATE, OPT_WAIT, OPT_REQUEST_TIMEOUT, OPT_TIMEOUT,
+	OPT_VERBOSE, OPT_HELP, OPT_COUNT
+};
+
+/* getopt_long returns this plus the option's index for a long option */
+#define OPT_LONG 256
+
+/* In the order of the usage lines; an option a command requires comes last. */
+static const struct option_def {
+	const char *name;       /* --name */
+	char short_name;        /* -c, or 0 */
+	const char *arg;        /* the argument's name; NULL: takes none */
+	unsigned cmds;          /* IN(CMD_...): the commands that take it */
+	unsigned required;      /* ... and those that need it */
+	const char *help;
+} options[OPT_COUNT] = {
+	[OPT_CLUSTER] = { "cluster", 0, "PROFILE", IN_ALL, 0,
+		"a ClusterProfile file (cluster ranges, DNS, defaults)" },
+	[OPT_TEMPLATES] = { "templates", 0, "DIR", IN_ALL, 0,
+		"the site's base objects: a folder holding any of\n"
+		"pod.yaml, networkpolicy.yaml, egressgatewaypolicy.yaml\n"
+		"and nothing else (built-in ones for the files it lacks)" },
+	[OPT_OUTPUT] = { "output", 'o', "DIR", IN(CMD_COMPILE) | IN(CMD_CHECK), IN(CMD_CHECK),
+		"write (check: compare) a folder instead of stdout:\n"
+		"one file per agent plus kustomization.yaml; -o json\n"
+		"and -o yaml are refused (that is --format; a folder\n"
+		"named json is -o ./json)" },
+	[OPT_FORMAT] = { "format", 0, "yaml|json", IN(CMD_COMPILE) | IN(CMD_CHECK), 0,
+		"output format (default yaml)" },
+	[OPT_KUBECONFIG] = { "kubeconfig", 0, "FILE", IN_CLUSTER, 0,
+		"credentials (default: $KUBECONFIG, ~/.kube/config, or the\n"
+		"Pod's service account when run in a cluster)" },
+	[OPT_CONTEXT] = { "context", 0, "NAME", IN_CLUSTER, 0,
+		"the kubeconfig context (default: current-context)" },
+	[OPT_DRY_RUN] = { "dry-run", 0, NULL, IN_CLUSTER, 0,
+		"the server checks every object (dryRun=All); nothing\n"
+		"is stored" },
+	[OPT_PRUNE] = { "prune", 0, NULL, IN(CMD_APPLY), 0,
+		"also delete agents labelled managed-by=agentfence\n"
+		"that are no longer in the specs (in the specs'\n"
+		"namespaces only)" },
+	[OPT_RECREATE] = { "recreate", 0, NULL, IN(CMD_APPLY), 0,
+		"replace a Pod whose spec changed (Pods are immutable);\n"
+		"without it such a Pod is reported and left as it is" },
+	[OPT_WAIT] = { "wait", 0, NULL, IN_CLUSTER, 0,
+		"also wait until the Pod of a failed agent is gone" },
+	[OPT_REQUEST_TIMEOUT] = { "request-timeout", 0, "D", IN_CLUSTER, 0,
+		"the limit of each request attempt (default 30s;\n"
+		"e.g. 10s, 500ms, 2m)" },
+	[OPT_TIMEOUT] = { "timeout", 0, "D", IN_CLUSTER, 0,
+		"how long to wait for a Pod to be gone (default 5m)" },
+	[OPT_VERBOSE] = { "verbose", 'v', NULL, IN_CLUSTER, 0,
+		"one line per request (never headers, tokens or keys)" },
+	[OPT_HELP] = { "help", 'h', NULL, IN_ALL, 0,
+		"this help" },
+};
+
+static const struct {
+	int code;
+	unsigned cmds;
+	const char *text;
+} exit_codes[] = {
+	{ EXIT_OK, IN_ALL, "success" },
+	{ EXIT_INVALID, IN_ALL,
+	  "invalid input (specs, profile, templates, kubeconfig), or stale\n"
+	  "output (check); nothing was written or sent" },
+	{ EXIT_USAGE, IN_ALL, "usage error" },
+	{ EXIT_CLUSTER, IN_CLUSTER, "apply/delete: something failed on the cluster (or reaching it)" },
+};
+
+static const char intro_text[] =
 	"Compile AgentIsolation specs (agentfence.dev/v1alpha1) into the Kubernetes\n"
 	"objects that isolate each agent: a NetworkPolicy, a CiliumEgressGatewayPolicy\n"
-	"in gateway mode, and a hardened Pod, in that order.\n"
-	"\n"
-	"commands:\n"
-	"  compile    write the objects: a YAML stream on stdout, or with -o DIR one\n"
-	"             file per agent plus kustomization.yaml\n"
-	"  validate   check the specs; write nothing\n"
-	"  check      exit 1 when DIR differs from what compile -o DIR would write\n"
-	"  apply      put the agents on the cluster (server-side apply): each agent's\n"
-	"             policies first, its Pod only once the server stored them all;\n"
-	"             an agent whose policies fail gets no Pod (an old one is deleted)\n"
-	"             (--apply is the same)\n"
-	"  delete     take the agents off the cluster: each Pod first, its policies\n"
-	"             once the Pod is gone\n"
-	"\n"
-	"options:\n"
-	"  --cluster PROFILE   a ClusterProfile file (cluster ranges, DNS, defaults)\n"
-	"  --templates DIR     base objects of the site (pod.yaml, networkpolicy.yaml,\n"
-	"                      egressgatewaypolicy.yaml); built-in ones otherwise\n"
-	"  -o, --output DIR    write (or check) a folder instead of stdout\n"
-	"  --format yaml|json  output format (default yaml)\n"
-	"\n"
-	"apply and delete:\n"
-	"  --kubeconfig FILE   credentials (default: $KUBECONFIG, ~/.kube/config, or the\n"
-	"                      Pod's service account when run in a cluster)\n"
-	"  --context NAME      the kubeconfig context (default: current-context)\n"
-	"  --dry-run           the server checks every object (dryRun=All); nothing stored\n"
-	"  --prune             also delete agents labelled managed-by=agentfence that are\n"
-	"                      no longer in the specs (in the specs' namespaces only)\n"
-	"  --recreate          replace a Pod whose spec changed (Pods are immutable);\n"
-	"                      without it such a Pod is reported and left as it is\n"
-	"  --wait              also wait until the Pod of a failed agent is gone\n"
-	"  --request-timeout D each request attempt's limit (default 30s; e.g. 10s, 500ms)\n"
-	"  --timeout D         how long to wait for a Pod to be gone (default 5m)\n"
-	"  -v, --verbose       one line per request (never headers, tokens or keys)\n"
-	"\n"
-	"SPEC is a file or - (standard input), a YAML or JSON stream of documents.\n"
-	"\n"
-	"exit codes:\n"
-	"  0  success\n"
-	"  1  invalid input (specs, profile, kubeconfig), or stale output (check);\n"
-	"     nothing was written or sent\n"
-	"  2  usage error\n"
-	"  3  apply/delete: something failed on the cluster (or reaching it)\n";
+	"in gateway mode, and a hardened Pod, in that order.\n";
+
+static const char spec_text[] =
+	"SPEC is a file or - (standard input): a YAML or JSON stream of documents.\n";
+
+#define HELP_WIDTH 80
+
+/* text's first line, then each further one indented to `indent` */
+static void
+print_text(FILE *f, int indent, const char *text)
+{
+	const char *p = text, *nl;
+
+	for (;;) {
+		nl = strchr(p, '\n');
+		fprintf(f, "%.*s\n", nl ? (int)(nl - p) : (int)strlen(p), p);
+		if (!nl || !nl[1])
+			return;
+		p = nl + 1;
+		fprintf(f, "%*s", indent, "");
+	}
+}
+
+/* `agentfence NAME [options] SPEC...`, wrapped under the first option */
+static void
+print_usage_line(FILE *f, const char *lead, enum cmd c, int pad)
+{
+	int indent = fprintf(f, "%sagentfence %-*s ", lead, pad, commands[c].name), col = indent;
+
+	for (int req = 0; req < 2; req++) {
+		for (int i = 0; i <= OPT_COUNT; i++) {
+			const struct option_def *od = &options[i < OPT_COUNT ? i : 0];
+			char item[64];
+			int n;
+
+			if (i == OPT_COUNT) {
+				if (!req)
+					continue;
+				n = snprintf(item, sizeof(item), "SPEC...");
+			} else if (i == OPT_HELP || !(od->cmds & IN(c)) || !(od->required & IN(c)) != !req) {
+				continue;
+			} else {
+				char flag[32];
+
+				if (od->short_name)
+					snprintf(flag, sizeof(flag), "-%c", od->short_name);
+				else
+					snprintf(flag, sizeof(flag), "--%s", od->name);
+				n = snprintf(item, sizeof(item), "%s%s%s%s%s", req ? "" : "[", flag,
+					     od->arg ? " " : "", od->arg ? od->arg : "", req ? "" : "]");
+			}
+			if (col > indent && col + 1 + n > HELP_WIDTH) {
+				fprintf(f, "\n%*s", indent, "");
+				col = indent;
+			} else if (col > indent) {
+				fputc(' ', f);
+				col++;
+			}
+			fputs(item, f);
+			col += n;
+		}
+	}
+	fputc('\n', f);
+}
+
+static void
+print_usage_lines(FILE *f)
+{
+	for (int c = 0; c < CMD_COUNT; c++)
+		print_usage_line(f, c ? "       " : "usage: ", (enum cmd)c, 8);
+	fprintf(f, "       agentfence help [CMD]\n"
+		   "       agentfence version\n");
+}
+
+static void
+print_exit_codes(FILE *f, unsigned cmds)
+{
+	fprintf(f, "\nexit codes:\n");
+	for (size_t i = 0; i < sizeof(exit_codes) / sizeof(exit_codes[0]); i++)
+		if (exit_codes[i].cmds & cmds) {
+			fprintf(f, "  %d  ", exit_codes[i].code);
+			print_text(f, 5, exit_codes[i].text);
+		}
+}
+
+static void
+print_help(void)
+{
+	print_usage_lines(stdout);
+	printf("\n%s\ncommands:\n", intro_text);
+	for (int c = 0; c < CMD_COUNT; c++) {
+		printf("  %-10s ", commands[c].name);
+		print_text(stdout, 13, commands[c].about);
+	}
+	printf("  %-10s ", "help");
+	print_text(stdout, 13, "this text; help CMD (or CMD --help): that command's usage,\n"
+			       "options and examples");
+	printf("  %-10s %s\n", "version", "print agentfence " AGENTFENCE_VERSION);
+	printf("\n%s", spec_text);
+	print_exit_codes(stdout, IN_ALL);
+}
+
+static void
+print_command_help(enum cmd c)
+{
+	const char *p, *nl;
+
+	print_usage_line(stdout, "usage: ", c, 0);
+	printf("\n");
+	print_text(stdout, 0, commands[c].about);
+	if (commands[c].alias)
+		printf("(%s is another name for %s)\n", commands[c].alias, commands[c].name);
+	printf("\noptions:\n");
+	for (int i = 0; i < OPT_COUNT; i++) {
+		const struct option_def *od = &options[i];
+		char left[48];
+
+		if (!(od->cmds & IN(c)))
+			continue;
+		if (od->short_name)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s", od->short_name, od->name,
+				 od->arg ? " " : "", od->arg ? od->arg : "");
+		else
+			snprintf(left, sizeof(left), "--%s%s%s", od->name, od->arg ? " " : "",
+				 od->arg ? od->arg : "");
+		printf("  %-20s ", left);
+		print_text(stdout, 23, od->help);
+	}
+	printf("\n%s\nexamples:\n", spec_text);
+	for (p = commands[c].examples; p; p = nl ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		printf("  %.*s\n", nl ? (int)(nl - p) : (int)strlen(p), p);
+	}
+	print_exit_codes(stdout, IN(c));
+}
+
+/* --- parsing --- */
 
 struct opts {
-	const char *cmd;
-	const char *cluster;
-	const char *templates;
-	const char *outdir;
-	int json;
+	enum cmd cmd;
+	const char *cluster, *templates, *outdir, *kubeconfig, *context;
+	int json, verbose;
+	long request_timeout_ms;
+	struct apply_opts ao;
 	char **specs;
 	int nspecs;
 };
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int cmd_error(enum cmd c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* "agentfence: compile: MESSAGE" and where to look */
 static int
-usage_error(const char *fmt, ...)
+cmd_error(enum cmd c, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "agentfence: ");
+	fprintf(stderr, "agentfence: %s: ", commands[c].name);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n%s", usage_text);
+	fprintf(stderr, "\ntry 'agentfence %s --help'\n", commands[c].name);
 	return EXIT_USAGE;
+}
+
+static int
+find_command(const char *name)
+{
+	for (int c = 0; c < CMD_COUNT; c++)
+		if (strcmp(name, commands[c].name) == 0 ||
+		    (commands[c].alias && strcmp(name, commands[c].alias) == 0))
+			return c;
+	return -1;
+}
+
+/* "30", "30s", "500ms", "5m" -> milliseconds; -1 when not a duration. */
+static long
+parse_duration(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || v <= 0 || v > 86400000)
+		return -1;
+	if (!*end || strcmp(end, "s") == 0)
+		return v > 86400 ? -1 : v * 1000;
+	if (strcmp(end, "ms") == 0)
+		return v;
+	if (strcmp(end, "m") == 0)
+		return v > 1440 ? -1 : v * 60000;
+	return -1;
+}
+
+static int
+set_option(struct opts *o, enum opt_id id, char *arg)
+{
+	long ms;
+
+	switch (id) {
+	case OPT_CLUSTER:
+		o->cluster = arg;
+		break;
+	case OPT_TEMPLATES:
+		o->templates = arg;
+		break;
+	case OPT_OUTPUT:
+		/* kubectl's -o is a format: a folder named json is most likely that habit */
+		if (strcmp(arg, "json") == 0 || strcmp(arg, "yaml") == 0)
+			return cmd_error(o->cmd, "-o takes a folder, not a format: use --format %s "
+					 "(for a folder named %s, write -o ./%s)", arg, arg, arg);
+		o->outdir = arg;
+		break;
+	case OPT_FORMAT:
+		if (strcmp(arg, "json") != 0 && strcmp(arg, "yaml") != 0)
+			return cmd_error(o->cmd, "--format: \"%s\" is not yaml or json", arg);
+		o->json = strcmp(arg, "json") == 0;
+		break;
+	case OPT_KUBECONFIG:
+		o->kubeconfig = arg;
+		break;
+	case OPT_CONTEXT:
+		o->context = arg;
+		break;
+	case OPT_DRY_RUN:
+		o->ao.dry_run = 1;
+		break;
+	case OPT_PRUNE:
+		o->ao.prune = 1;
+		break;
+	case OPT_RECREATE:
+		o->ao.recreate = 1;
+		break;
+	case OPT_WAIT:
+		o->ao.wait = 1;
+		break;
+	case OPT_REQUEST_TIMEOUT:
+	case OPT_TIMEOUT:
+		if ((ms = parse_duration(arg)) < 0)
+			return cmd_error(o->cmd, "--%s: \"%s\" is not a duration (e.g. 30s, 500ms, 2m)",
+					 options[id].name, arg);
+		if (id == OPT_REQUEST_TIMEOUT)
+			o->request_timeout_ms = ms;
+		else
+			o->ao.wait_timeout_ms = ms;
+		break;
+	case OPT_VERBOSE:
+		o->verbose = 1;
+		break;
+	case OPT_HELP:
+	case OPT_COUNT:
+		break;
+	}
+	return 0;
+}
+
+/* "(it is an option of apply)" when another command takes `name` */
+static const char *
+elsewhere(const char *name, size_t len, char short_name, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < OPT_COUNT; i++) {
+		if (short_name ? options[i].short_name != short_name
+			       : strlen(options[i].name) != len || strncmp(options[i].name, name, len))
+			continue;
+		for (int c = 0; c < CMD_COUNT && n < size; c++)
+			if (options[i].cmds & IN(c))
+				n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : " (it is an option of ",
+						      commands[c].name);
+		if (n && n < size)
+			snprintf(buf + n, size - n, ")");
+	}
+	return buf;
+}
+
+/* the option whose short name getopt_long returned */
+static int
+by_short(int ch)
+{
+	int id = 0;
+
+	while (id < OPT_HELP && options[id].short_name != ch)
+		id++;
+	return id;
+}
+
+/*
+ * getopt_long's arguments come from options[]; it also takes a unique
+ * prefix of a long name (--clus), which a script would then depend on:
+ * refused, so that a new option never breaks a command line.
+ * Returns -1 when the options are fine, else the exit code.
+ */
+static int
+parse_options(struct opts *o, int argc, char **argv)
+{
+	struct option lo[OPT_COUNT + 1];
+	char shorts[2 * OPT_COUNT + 2], hint[160];
+	unsigned seen = 0;
+	int nl = 0, ns = 0, ch;
+
+	shorts[ns++] = ':';     /* ':' for a missing value, not '?' */
+	for (int i = 0; i < OPT_COUNT; i++) {
+		const struct option_def *od = &options[i];
+
+		if (!(od->cmds & IN(o->cmd)))
+			continue;
+		lo[nl].name = od->name;
+		lo[nl].has_arg = od->arg ? required_argument : no_argument;
+		lo[nl].flag = NULL;
+		lo[nl++].val = OPT_LONG + i;
+		if (od->short_name) {
+			shorts[ns++] = od->short_name;
+			if (od->arg)
+				shorts[ns++] = ':';
+		}
+	}
+	memset(&lo[nl], 0, sizeof(lo[nl]));
+	shorts[ns] = '\0';
+	optind = 2;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+		const char *el = argv[optind - 1];
+		int id = -1;
+
+		if (ch == ':') {
+			if (optopt >= OPT_LONG)
+				return cmd_error(o->cmd, "option --%s needs a value (--%s %s)",
+						 options[optopt - OPT_LONG].name,
+						 options[optopt - OPT_LONG].name, options[optopt - OPT_LONG].arg);
+			return cmd_error(o->cmd, "option -%c needs a value (-%c %s)", optopt, optopt,
+					 options[by_short(optopt)].arg);
+		}
+		if (ch == '?' && optopt >= OPT_LONG)
+			return cmd_error(o->cmd, "option --%s takes no value (given: %s)",
+					 options[optopt - OPT_LONG].name, el);
+		if (ch == '?' && optopt)
+			return cmd_error(o->cmd, "unknown option -%c%s", optopt,
+					 elsewhere(NULL, 0, (char)optopt, hint, sizeof(hint)));
+		if (ch == '?') {
+			size_t len = strcspn(el, "=");
+
+			return cmd_error(o->cmd, "unknown option %.*s%s", (int)len, el,
+					 strncmp(el, "--", 2) ? "" : elsewhere(el + 2, len - 2, 0, hint, sizeof(hint)));
+		}
+		if (ch >= OPT_LONG) {
+			size_t len;
+
+			id = ch - OPT_LONG;
+			if (options[id].arg && optarg == el && optind >= 2)
+				el = argv[optind - 2];
+			len = strcspn(el, "=");
+			if (len != strlen(options[id].name) + 2 || strncmp(el + 2, options[id].name, len - 2))
+				return cmd_error(o->cmd, "unknown option %.*s (did you mean --%s?)", (int)len, el,
+						 options[id].name);
+		} else {
+			id = by_short(ch);
+		}
+		if (id == OPT_HELP) {
+			print_command_help(o->cmd);
+			return EXIT_OK;
+		}
+		if (set_option(o, (enum opt_id)id, optarg) != 0)
+			return EXIT_USAGE;
+		seen |= 1u << id;
+	}
+	o->specs = argv + optind;
+	o->nspecs = argc - optind;
+	for (int i = 0; i < OPT_COUNT; i++)
+		if ((options[i].required & IN(o->cmd)) && !(seen & (1u << i))) {
+			if (options[i].short_name)
+				return cmd_error(o->cmd, "needs -%c %s", options[i].short_name, options[i].arg);
+			return cmd_error(o->cmd, "needs --%s %s", options[i].name, options[i].arg);
+		}
+	if (o->nspecs == 0)
+		return cmd_error(o->cmd, "no SPEC given (a file, or - for standard input)");
+	return -1;
 }
 
 /* Print and drop the recorded diagnostics. */
@@ -142,113 +561,6 @@ print_diags(struct diags *d)
 	if (d->oom)
 		fprintf(stderr, "agentfence: error: out of memory (some messages were lost)\n");
 	diags_clear(d);
-}
-
-/*
- * The stdout sink: nothing may be written unless every input checked
- * clean. How that is kept depends on what stdout is:
- * - a regular file (`> out.yaml`): written as we go, and cut back to its
- *   old length if the run fails (one write, no copy);
- * - /dev/null: nothing to keep;
- * - a pipe or a terminal: held back, in memory up to SPILL bytes, then in
- *   an unlinked temporary file, and copied out at the end.
- * Memory stays flat in every case.
- */
-#define SPILL (1u << 20)
-
-enum sink_mode { SINK_HOLD, SINK_FILE, SINK_NULL };
-
-struct sink {
-	struct buf b;
-	enum sink_mode mode;
-	off_t start;           /* SINK_FILE: where our output begins */
-	FILE *spill;
-	int err;
-};
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static void
-sink_open(struct sink *s)
-{
-	struct stat st, dn;
-
-	s->mode = SINK_HOLD;
-	if (fstat(STDOUT_FILENO, &st) < 0)
-		return;
-	if (S_ISREG(st.st_mode)) {
-		int fl = fcntl(STDOUT_FILENO, F_GETFL);
-
-		/* with O_APPEND (">>") writes go to the end, whatever the offset says */
-		s->start = fl >= 0 && (fl & O_APPEND) ? st.st_size : lseek(STDOUT_FILENO, 0, SEEK_CUR);
-		if (fl >= 0 && s->start >= 0)
-			s->mode = SINK_FILE;
-	} else if (S_ISCHR(st.st_mode) && stat("/dev/null", &dn) == 0 && st.st_rdev == dn.st_rdev) {
-		s->mode = SINK_NULL;
-	}
-}
-
-static void
-sink_flush(struct sink *s)
-{
-	if (!s->b.n || s->err)
-		return;
-	if (s->mode == SINK_FILE) {
-		if (write_all(STDOUT_FILENO, s->b.p, s->b.n) < 0)
-			s->err = errno ? errno : EIO;
-	} else if (s->mode == SINK_HOLD) {
-		if (!s->spill && !(s->spill = tmpfile())) {
-			s->err = errno ? errno : EIO;
-			return;
-		}
-		if (fwrite(s->b.p, 1, s->b.n, s->spill) != s->b.n)
-			s->err = errno ? errno : EIO;
-	}
-	s->b.n = 0;
-}
-
-static int
-sink_commit(struct sink *s)
-{
-	char chunk[1 << 16];
-	size_t n;
-
-	sink_flush(s);
-	if (s->err)
-		return -1;
-	if (s->mode != SINK_HOLD || !s->spill)
-		return 0;
-	if (fflush(s->spill) != 0 || fseek(s->spill, 0, SEEK_SET) != 0)
-		return -1;
-	while ((n = fread(chunk, 1, sizeof(chunk), s->spill)) > 0)
-		if (write_all(STDOUT_FILENO, chunk, n) < 0)
-			return -1;
-	return ferror(s->spill) ? -1 : 0;
-}
-
-/* A failed run: take back what went to a regular file. */
-static void
-sink_abort(struct sink *s)
-{
-	if (s->mode == SINK_FILE && s->start >= 0 &&
-	    (ftruncate(STDOUT_FILENO, s->start) < 0 || lseek(STDOUT_FILENO, s->start, SEEK_SET) < 0))
-		fprintf(stderr, "agentfence: error: cannot take back the partial output: %s\n",
-			strerror(errno));
 }
 
 struct run {
@@ -301,8 +613,8 @@ emit_agent(void *ctx, const struct spec_agent *ag, struct node **objs, size_t n)
 		snprintf(name, sizeof(name), "%s.%s.%s", ag->ns, ag->name, r->o->json ? "json" : "yaml");
 		return outdir_add(r->dir, name, b->p, b->n, &r->d);
 	}
-	if (r->out.b.n >= SPILL)
-		sink_flush(&r->out);
+	if (r->out.b.n >= SINK_SPILL)
+		sink_flush(&r->out);   /* an error stays in r->out.err, for sink_commit */
 	return 0;
 }
 
@@ -312,48 +624,52 @@ after_doc(void *ctx)
 	print_diags(&((struct run *)ctx)->d);
 }
 
+/* A failed run: take back what went to a regular file. */
+static void
+abort_output(struct sink *s)
+{
+	if (sink_abort(s) < 0)
+		fprintf(stderr, "agentfence: error: cannot take back the partial output: %s\n",
+			strerror(errno));
+}
+
 static int
 cmd_compile(struct opts *o)
 {
 	struct run r;
-	int code = EXIT_OK, check = strcmp(o->cmd, "check") == 0;
+	int code = EXIT_OK, check = o->cmd == CMD_CHECK, validate = o->cmd == CMD_VALIDATE;
 
 	memset(&r, 0, sizeof(r));
 	r.o = o;
-	if (compile_open(&r.c, o->cluster, o->templates, strcmp(o->cmd, "validate") != 0,
-			 &r.d) < 0) {
+	if (compile_open(&r.c, o->cluster, o->templates, !validate, &r.d) < 0) {
 		print_diags(&r.d);
 		code = EXIT_INVALID;
 		goto fail;
 	}
-	if (o->outdir && strcmp(o->cmd, "validate") != 0 &&
-	    outdir_open(&r.dir, o->outdir, check, &r.d) < 0) {
+	if (o->outdir && outdir_open(&r.dir, o->outdir, check, &r.d) < 0) {
 		print_diags(&r.d);
 		code = EXIT_INVALID;
 		goto fail;
 	}
-	if (!r.dir && strcmp(o->cmd, "validate") != 0)
-		sink_open(&r.out);
+	if (!r.dir && !validate)
+		sink_open(&r.out, STDOUT_FILENO);
 	if (o->json && !r.dir)
 		buf_puts(&r.out.b, "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [");
 	for (int i = 0; i < o->nspecs; i++)
 		compile_file(&r.c, o->specs[i], emit_agent, after_doc, &r);
 	if (o->json && !r.dir)
 		buf_puts(&r.out.b, r.nobjects ? "\n  ]\n}\n" : "]\n}\n");
-	/* the folder's files are written by a second thread: its errors count too */
-	if (r.dir)
-		outdir_sync(r.dir, &r.d);
 fail:
 	if (r.d.errors || code != EXIT_OK) {
 		fprintf(stderr, "agentfence: %zu error%s; nothing written\n", r.d.errors,
 			r.d.errors == 1 ? "" : "s");
 		if (r.dir)
 			outdir_finish(r.dir, 0, &r.d);
-		sink_abort(&r.out);
+		abort_output(&r.out);
 		code = EXIT_INVALID;
 		goto out;
 	}
-	if (strcmp(o->cmd, "validate") == 0)
+	if (validate)
 		goto out;
 	if (r.dir) {
 		if (outdir_finish(r.dir, 1, &r.d) < 0) {
@@ -366,38 +682,24 @@ fail:
 		print_diags(&r.d);
 		goto out;
 	}
-	if (r.out.b.err || r.out.err || sink_commit(&r.out) < 0) {
+	if (sink_commit(&r.out) < 0) {
 		fprintf(stderr, "agentfence: error: cannot write the output: %s\n",
-			strerror(r.out.err ? r.out.err : errno ? errno : EIO));
-		sink_abort(&r.out);
+			strerror(r.out.err));
+		abort_output(&r.out);
 		code = EXIT_INVALID;
 	}
 out:
 	print_diags(&r.d);
 	outdir_close(r.dir);
-	if (r.out.spill)
-		fclose(r.out.spill);
-	buf_free(&r.out.b);
+	sink_close(&r.out);
 	buf_free(&r.file);
 	compile_close(&r.c);
 	diags_free(&r.d);
 	return code;
 }
 
-/* --- apply and delete --- */
-
-struct aopts {
-	const char *cmd;            /* "apply" or "delete" */
-	const char *cluster, *templates, *kubeconfig, *context;
-	struct apply_opts ao;
-	long request_timeout_ms;
-	int verbose;
-	char **specs;
-	int nspecs;
-};
-
 struct arun {
-	struct aopts *o;
+	struct opts *o;
 	struct compiler c;
 	struct diags d;
 	struct apply_plan *plan;
@@ -406,35 +708,6 @@ struct arun {
 	int progress_shown;
 	long t0, last_progress;
 };
-
-static long
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* "30", "30s", "500ms", "5m" -> milliseconds; -1 when not a duration. */
-static long
-parse_duration(const char *s)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || v <= 0 || v > 86400000)
-		return -1;
-	if (!*end || strcmp(end, "s") == 0)
-		return v > 86400 ? -1 : v * 1000;
-	if (strcmp(end, "ms") == 0)
-		return v;
-	if (strcmp(end, "m") == 0)
-		return v > 1440 ? -1 : v * 60000;
-	return -1;
-}
 
 static void
 clear_progress(struct arun *r)
@@ -473,7 +746,7 @@ on_event(void *ctx, const struct apply_event *ev)
 	long now;
 
 	if (ev->type == APPLY_EV_PROGRESS) {
-		now = mono_ms();
+		now = sys_now_ms();
 		/* only on a terminal, only for runs long enough to need it */
 		if (!r->tty || now - r->t0 < 1000 || now - r->last_progress < 100)
 			return;
@@ -529,13 +802,13 @@ after_plan_doc(void *ctx)
 static int
 run_cluster(struct arun *r)
 {
-	struct aopts *o = r->o;
+	struct opts *o = r->o;
 	struct kubeconfig kc;
 	struct kapi *k = NULL;
 	struct kapi_opts ko;
 	struct apply_summary s;
 	const char *version = NULL;
-	int del = strcmp(o->cmd, "delete") == 0, code = EXIT_CLUSTER;
+	int del = o->cmd == CMD_DELETE, code = EXIT_CLUSTER;
 
 	if (kubeconfig_load(&kc, o->kubeconfig, o->context, &r->d) < 0) {
 		print_diags(&r->d);
@@ -568,7 +841,7 @@ run_cluster(struct arun *r)
 		fprintf(stderr, "agentfence: server version %s\n", version);
 	r->tty = isatty(2);
 	r->out_tty = isatty(1);
-	r->t0 = mono_ms();
+	r->t0 = sys_now_ms();
 	if (del)
 		apply_delete(r->plan, k, &o->ao, on_event, r, &s);
 	else
@@ -596,99 +869,21 @@ out:
 }
 
 static int
-cmd_apply(int argc, char **argv)
+cmd_apply(struct opts *o)
 {
-	static const struct option longopts[] = {
-		{ "cluster", required_argument, NULL, 'c' },
-		{ "templates", required_argument, NULL, 't' },
-		{ "kubeconfig", required_argument, NULL, 'k' },
-		{ "context", required_argument, NULL, 'x' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "prune", no_argument, NULL, 'p' },
-		{ "recreate", no_argument, NULL, 'r' },
-		{ "wait", no_argument, NULL, 'w' },
-		{ "request-timeout", required_argument, NULL, 'T' },
-		{ "timeout", required_argument, NULL, 'W' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct aopts o;
 	struct arun r;
-	int ch, code, del;
-
-	memset(&o, 0, sizeof(o));
-	o.cmd = strcmp(argv[1], "delete") == 0 ? "delete" : "apply";
-	del = strcmp(o.cmd, "delete") == 0;
-	optind = 2;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":vh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			o.cluster = optarg;
-			break;
-		case 't':
-			o.templates = optarg;
-			break;
-		case 'k':
-			o.kubeconfig = optarg;
-			break;
-		case 'x':
-			o.context = optarg;
-			break;
-		case 'n':
-			o.ao.dry_run = 1;
-			break;
-		case 'p':
-		case 'r':
-			if (del)
-				return usage_error("delete takes no --%s", ch == 'p' ? "prune" : "recreate");
-			if (ch == 'p')
-				o.ao.prune = 1;
-			else
-				o.ao.recreate = 1;
-			break;
-		case 'w':
-			o.ao.wait = 1;
-			break;
-		case 'T':
-		case 'W':
-			if (parse_duration(optarg) < 0)
-				return usage_error("--%s: \"%s\" is not a duration (e.g. 30s, 500ms, 2m)",
-						   ch == 'T' ? "request-timeout" : "timeout", optarg);
-			if (ch == 'T')
-				o.request_timeout_ms = parse_duration(optarg);
-			else
-				o.ao.wait_timeout_ms = parse_duration(optarg);
-			break;
-		case 'v':
-			o.verbose = 1;
-			break;
-		case 'h':
-			printf("%s%s", usage_text, help_text);
-			return EXIT_OK;
-		case ':':
-			return usage_error("option %s needs a value", argv[optind - 1]);
-		default:
-			return usage_error("unknown option %s", argv[optind - 1]);
-		}
-	}
-	o.specs = argv + optind;
-	o.nspecs = argc - optind;
-	if (o.nspecs == 0)
-		return usage_error("%s", "no SPEC given (a file, or - for standard input)");
+	int code = EXIT_INVALID;
 
 	/* every spec is read and checked before anything is sent */
 	memset(&r, 0, sizeof(r));
-	r.o = &o;
-	code = EXIT_INVALID;
+	r.o = o;
 	if (apply_plan_new(&r.plan) < 0) {
 		fprintf(stderr, "agentfence: error: out of memory\n");
 		return EXIT_INVALID;
 	}
-	if (compile_open(&r.c, o.cluster, o.templates, 1, &r.d) == 0)
-		for (int i = 0; i < o.nspecs; i++)
-			compile_file(&r.c, o.specs[i], plan_agent, after_plan_doc, &r);
+	if (compile_open(&r.c, o->cluster, o->templates, 1, &r.d) == 0)
+		for (int i = 0; i < o->nspecs; i++)
+			compile_file(&r.c, o->specs[i], plan_agent, after_plan_doc, &r);
 	print_diags(&r.d);
 	compile_close(&r.c);
 	if (r.d.errors) {
@@ -703,76 +898,57 @@ out:
 	return code;
 }
 
+/* `agentfence help [CMD]` (and --help, -h) */
+static int
+cmd_help(int argc, char **argv)
+{
+	int c;
+
+	if (argc < 3 || strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
+		print_help();
+		return EXIT_OK;
+	}
+	if ((c = find_command(argv[2])) < 0 || argc > 3) {
+		if (c < 0)
+			fprintf(stderr, "agentfence: help: unknown command \"%s\"\n", argv[2]);
+		else
+			fprintf(stderr, "agentfence: help: one command at most\n");
+		fprintf(stderr, "try 'agentfence --help'\n");
+		return EXIT_USAGE;
+	}
+	print_command_help((enum cmd)c);
+	return EXIT_OK;
+}
+
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "cluster", required_argument, NULL, 'c' },
-		{ "templates", required_argument, NULL, 't' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct opts o;
-	int ch;
+	int c, code;
 
-	memset(&o, 0, sizeof(o));
-	if (argc < 2)
-		return usage_error("%s", "a command is required");
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		printf("%s%s", usage_text, help_text);
-		return EXIT_OK;
+	if (argc < 2) {
+		fprintf(stderr, "agentfence: a command is required\n");
+		print_usage_lines(stderr);
+		return EXIT_USAGE;
 	}
-	if (strcmp(argv[1], "--version") == 0) {
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)
+		return cmd_help(argc, argv);
+	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+		if (argc > 2) {
+			fprintf(stderr, "agentfence: %s takes no arguments\n", argv[1]);
+			return EXIT_USAGE;
+		}
 		printf("agentfence %s\n", AGENTFENCE_VERSION);
 		return EXIT_OK;
 	}
-	if (strcmp(argv[1], "apply") == 0 || strcmp(argv[1], "--apply") == 0 ||
-	    strcmp(argv[1], "delete") == 0)
-		return cmd_apply(argc, argv);
-	o.cmd = argv[1];
-	if (strcmp(o.cmd, "compile") && strcmp(o.cmd, "validate") && strcmp(o.cmd, "check"))
-		return usage_error("unknown command \"%s\"", o.cmd);
-	optind = 2;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			o.cluster = optarg;
-			break;
-		case 't':
-			o.templates = optarg;
-			break;
-		case 'o':
-			o.outdir = optarg;
-			break;
-		case 'f':
-			if (strcmp(optarg, "json") == 0)
-				o.json = 1;
-			else if (strcmp(optarg, "yaml") != 0)
-				return usage_error("--format: \"%s\" is not yaml or json", optarg);
-			break;
-		case 'h':
-			printf("%s%s", usage_text, help_text);
-			return EXIT_OK;
-		case 'V':
-			printf("agentfence %s\n", AGENTFENCE_VERSION);
-			return EXIT_OK;
-		case ':':
-			return usage_error("option %s needs a value", argv[optind - 1]);
-		default:
-			return usage_error("unknown option %s", argv[optind - 1]);
-		}
+	if ((c = find_command(argv[1])) < 0) {
+		fprintf(stderr, "agentfence: unknown command \"%s\"\ntry 'agentfence --help'\n", argv[1]);
+		return EXIT_USAGE;
 	}
-	o.specs = argv + optind;
-	o.nspecs = argc - optind;
-	if (o.nspecs == 0)
-		return usage_error("%s", "no SPEC given (a file, or - for standard input)");
-	if (strcmp(o.cmd, "check") == 0 && !o.outdir)
-		return usage_error("%s", "check needs -o DIR");
-	if (strcmp(o.cmd, "validate") == 0 && o.outdir)
-		return usage_error("%s", "validate writes nothing; -o is for compile and check");
-	return cmd_compile(&o);
+	memset(&o, 0, sizeof(o));
+	o.cmd = (enum cmd)c;
+	if ((code = parse_options(&o, argc, argv)) >= 0)
+		return code;
+	return IN(o.cmd) & IN_CLUSTER ? cmd_apply(&o) : cmd_compile(&o);
 }
