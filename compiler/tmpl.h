@@ -1,9 +1,13 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * tmpl: the base objects the compiler starts from.
  *
  * The files of templates/ are embedded at build time; --templates DIR
- * reads a site's own (any of pod.yaml, networkpolicy.yaml,
- * egressgatewaypolicy.yaml; the embedded one for each missing file).
+ * reads a site's own: DIR holds any of pod.yaml, networkpolicy.yaml and
+ * egressgatewaypolicy.yaml (the embedded one for each file it lacks),
+ * at least one of them, and nothing else but hidden files (.gitkeep).
+ * A DIR that is missing, not a folder, holds none of them, or holds a
+ * file of another name is an error, never a silent fall-back.
  * Each template is checked against a table of what a site may set:
  * scheduling and metadata fields freely, security-critical fields only
  * to their secure value, everything else is an error. The compiler then
@@ -25,12 +29,9 @@ struct tmpl {
 	struct node *obj[TMPL_COUNT];
 };
 
-/* dir NULL: the embedded templates. 0, or -1 with errors in d. */
+/* dir NULL: the embedded templates. 0, or -1 with errors in d (every
+ * error found in DIR and its files). */
 int tmpl_load(struct tmpl *t, const char *dir, struct diags *d);
 void tmpl_free(struct tmpl *t);
-
-/* The embedded text of a template (for --print-templates and tests). */
-const char *tmpl_embedded(enum tmpl_kind k, size_t *len);
-const char *tmpl_file_name(enum tmpl_kind k);
 
 #endif
