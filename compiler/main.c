@@ -99,7 +99,7 @@ enum opt_id {
 
 /* In the order of the usage lines; an option a command requires comes last. */
 static const struct option_def {
-	const char *name;       /* --name */
+	const char *name;       /* the long name, after -- */
 	char short_name;        /* -c, or 0 */
 	const char *arg;        /* the argument's name; NULL: takes none */
 	unsigned cmds;          /* IN(CMD_...): the commands that take it */
@@ -453,7 +453,7 @@ by_short(int ch)
 
 /*
  * getopt_long's arguments come from options[]; it also takes a unique
- * prefix of a long name (--clus), which a script would then depend on:
+ * prefix of a long name (the start of --cluster), which a script would then depend on:
  * refused, so that a new option never breaks a command line.
  * Returns -1 when the options are fine, else the exit code.
  */

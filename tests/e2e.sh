@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # End-to-end tests of the binary: the command line contract, -o DIR
 # ownership and staging, check (drift), stdin, templates, determinism.
 # AGENTFENCE_WRAP (e.g. valgrind) prefixes every run.
@@ -152,6 +153,57 @@ printf 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nspec:\n  podSelec
 rm "$tmp/tpl/pod.yaml"
 expect_rc 1 "policy template with a spec" -- af compile --templates "$tmp/tpl" $ex
 grep_err "spec: not allowed in a template" "policy spec message"
+
+# --templates DIR that is not a templates folder: an error (exit 1, nothing
+# written, nothing sent), never a silent fall-back to the built-in ones
+names="pod.yaml, networkpolicy.yaml, egressgatewaypolicy.yaml"
+expect_err() {   # expect_err DESCRIPTION LINE...: stderr is exactly these lines
+	what=$1
+	shift
+	printf '%s\n' "$@" >"$tmp/want"
+	if cmp -s "$tmp/want" "$tmp/e"; then ok; else bad "$what: stderr differs"; diff -u "$tmp/want" "$tmp/e"; fi
+	[ -s "$tmp/o" ] && bad "$what: wrote to stdout" || ok
+}
+tpl_refused() {   # tpl_refused DESCRIPTION DIR MESSAGE...
+	what=$1 dir=$2
+	shift 2
+	expect_rc 1 "$what" -- af compile --templates "$dir" $ex
+	expect_err "$what" "$@" "agentfence: $# error$([ $# -gt 1 ] && echo s); nothing written"
+	expect_rc 1 "$what, -o" -- af compile --templates "$dir" -o "$tmp/tplout" $ex
+	[ -e "$tmp/tplout" ] && bad "$what: -o made a folder" || ok
+	expect_rc 1 "$what, apply" -- af apply --templates "$dir" --kubeconfig "$tmp/nope" $ex
+	grep_err "nothing sent to the cluster" "$what, apply"
+}
+tpl_refused "templates: no such folder" "$tmp/nodir" \
+	"$tmp/nodir: error: no such templates folder (--templates takes a folder holding any of $names)"
+tpl_refused "templates: a file" "$ex" \
+	"$ex: error: not a folder (--templates takes a folder holding any of $names)"
+mkdir "$tmp/tpl-empty"
+tpl_refused "templates: an empty folder" "$tmp/tpl-empty" \
+	"$tmp/tpl-empty: error: holds none of the templates ($names)"
+touch "$tmp/tpl-empty/.gitkeep"
+tpl_refused "templates: hidden files only" "$tmp/tpl-empty" \
+	"$tmp/tpl-empty: error: holds none of the templates ($names)"
+mkdir "$tmp/tpl-typo"
+cp templates/pod.yaml "$tmp/tpl-typo/pods.yaml"
+tpl_refused "templates: a misspelt file" "$tmp/tpl-typo" \
+	"$tmp/tpl-typo: error: pods.yaml: not a template agentfence knows (the templates are $names)"
+mkdir "$tmp/tpl-mixed" "$tmp/tpl-mixed/old"
+cp templates/pod.yaml templates/networkpolicy.yaml "$tmp/tpl-mixed/"
+cp templates/pod.yaml "$tmp/tpl-mixed/pod.yml"
+tpl_refused "templates: known files beside unknown ones" "$tmp/tpl-mixed" \
+	"$tmp/tpl-mixed: error: old: not a template agentfence knows (the templates are $names)" \
+	"$tmp/tpl-mixed: error: pod.yml: not a template agentfence knows (the templates are $names)"
+# some of the three, and hidden files: fine; the others are the built-in ones
+mkdir "$tmp/tpl-some"
+cp tests/golden/003-site-template.templates/pod.yaml "$tmp/tpl-some/"
+touch "$tmp/tpl-some/.gitkeep"
+expect_rc 0 "templates: one file and a hidden one" -- \
+	af compile --templates "$tmp/tpl-some" tests/golden/003-site-template.yaml
+cmp -s "$tmp/o" tests/golden/003-site-template.out && ok || bad "templates: one file and a hidden one: output differs"
+cp templates/*.yaml "$tmp/tpl-some/"
+expect_rc 0 "templates: the built-in files" -- af compile --templates "$tmp/tpl-some" $ex
+af compile $ex | cmp -s - "$tmp/o" && ok || bad "templates: a copy of templates/ changes the output"
 
 echo "e2e: $n checks, $fail failed"
 [ $fail -eq 0 ]

@@ -11,6 +11,7 @@ run() {
 run sh tests/golden.sh "$bin"
 run sh tests/bad.sh "$bin"
 run sh tests/e2e.sh "$bin"
+run sh tests/cli.sh "$bin"
 run sh tests/fuzz/replay.sh "$bin"
 run python3 -m unittest discover -s tests/diff -p 'test_*.py'
 run python3 -m unittest discover -s tests -p 'test_*.py'
