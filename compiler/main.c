@@ -100,7 +100,7 @@ enum opt_id {
 /* In the order of the usage lines; an option a command requires comes last. */
 static const struct option_def {
 	const char *name;       /* the long name, after -- */
-	char short_name;        /* -c, or 0 */
+	char short_name;        /* 'o' for -o; 0: none */
 	const char *arg;        /* the argument's name; NULL: takes none */
 	unsigned cmds;          /* IN(CMD_...): the commands that take it */
 	unsigned required;      /* ... and those that need it */
@@ -186,45 +186,55 @@ print_text(FILE *f, int indent, const char *text)
 	}
 }
 
-/* `agentfence NAME [options] SPEC...`, wrapped under the first option */
+/* "-o DIR", or in full "-o, --output DIR" ("--cluster PROFILE" either way) */
+static void
+flag_text(char *buf, size_t size, const struct option_def *od, int full)
+{
+	const char *arg = od->arg ? od->arg : "";
+
+	if (od->short_name && !full)
+		snprintf(buf, size, "-%c%s%s", od->short_name, *arg ? " " : "", arg);
+	else if (od->short_name)
+		snprintf(buf, size, "-%c, --%s%s%s", od->short_name, od->name, *arg ? " " : "", arg);
+	else
+		snprintf(buf, size, "--%s%s%s", od->name, *arg ? " " : "", arg);
+}
+
+/* one word of a usage line, wrapped under the first one */
+static void
+put_word(FILE *f, const char *w, int indent, int *col)
+{
+	int n = (int)strlen(w);
+
+	if (*col > indent && *col + 1 + n > HELP_WIDTH) {
+		fprintf(f, "\n%*s", indent, "");
+		*col = indent;
+	} else if (*col > indent) {
+		fputc(' ', f);
+		(*col)++;
+	}
+	fputs(w, f);
+	*col += n;
+}
+
+/* `agentfence NAME [--option ARG]... --required ARG SPEC...` */
 static void
 print_usage_line(FILE *f, const char *lead, enum cmd c, int pad)
 {
 	int indent = fprintf(f, "%sagentfence %-*s ", lead, pad, commands[c].name), col = indent;
 
 	for (int req = 0; req < 2; req++) {
-		for (int i = 0; i <= OPT_COUNT; i++) {
-			const struct option_def *od = &options[i < OPT_COUNT ? i : 0];
-			char item[64];
-			int n;
+		for (int i = 0; i < OPT_HELP; i++) {
+			char flag[48], word[52];
 
-			if (i == OPT_COUNT) {
-				if (!req)
-					continue;
-				n = snprintf(item, sizeof(item), "SPEC...");
-			} else if (i == OPT_HELP || !(od->cmds & IN(c)) || !(od->required & IN(c)) != !req) {
+			if (!(options[i].cmds & IN(c)) || !(options[i].required & IN(c)) != !req)
 				continue;
-			} else {
-				char flag[32];
-
-				if (od->short_name)
-					snprintf(flag, sizeof(flag), "-%c", od->short_name);
-				else
-					snprintf(flag, sizeof(flag), "--%s", od->name);
-				n = snprintf(item, sizeof(item), "%s%s%s%s%s", req ? "" : "[", flag,
-					     od->arg ? " " : "", od->arg ? od->arg : "", req ? "" : "]");
-			}
-			if (col > indent && col + 1 + n > HELP_WIDTH) {
-				fprintf(f, "\n%*s", indent, "");
-				col = indent;
-			} else if (col > indent) {
-				fputc(' ', f);
-				col++;
-			}
-			fputs(item, f);
-			col += n;
+			flag_text(flag, sizeof(flag), &options[i], 0);
+			snprintf(word, sizeof(word), req ? "%s" : "[%s]", flag);
+			put_word(f, word, indent, &col);
 		}
 	}
+	put_word(f, "SPEC...", indent, &col);
 	fputc('\n', f);
 }
 
@@ -268,8 +278,6 @@ print_help(void)
 static void
 print_command_help(enum cmd c)
 {
-	const char *p, *nl;
-
 	print_usage_line(stdout, "usage: ", c, 0);
 	printf("\n");
 	print_text(stdout, 0, commands[c].about);
@@ -277,25 +285,16 @@ print_command_help(enum cmd c)
 		printf("(%s is another name for %s)\n", commands[c].alias, commands[c].name);
 	printf("\noptions:\n");
 	for (int i = 0; i < OPT_COUNT; i++) {
-		const struct option_def *od = &options[i];
-		char left[48];
+		char flag[48];
 
-		if (!(od->cmds & IN(c)))
+		if (!(options[i].cmds & IN(c)))
 			continue;
-		if (od->short_name)
-			snprintf(left, sizeof(left), "-%c, --%s%s%s", od->short_name, od->name,
-				 od->arg ? " " : "", od->arg ? od->arg : "");
-		else
-			snprintf(left, sizeof(left), "--%s%s%s", od->name, od->arg ? " " : "",
-				 od->arg ? od->arg : "");
-		printf("  %-20s ", left);
-		print_text(stdout, 23, od->help);
+		flag_text(flag, sizeof(flag), &options[i], 1);
+		printf("  %-20s ", flag);
+		print_text(stdout, 23, options[i].help);
 	}
-	printf("\n%s\nexamples:\n", spec_text);
-	for (p = commands[c].examples; p; p = nl ? nl + 1 : NULL) {
-		nl = strchr(p, '\n');
-		printf("  %.*s\n", nl ? (int)(nl - p) : (int)strlen(p), p);
-	}
+	printf("\n%s\nexamples:\n  ", spec_text);
+	print_text(stdout, 2, commands[c].examples);
 	print_exit_codes(stdout, IN(c));
 }
 
@@ -452,9 +451,9 @@ by_short(int ch)
 }
 
 /*
- * getopt_long's arguments come from options[]; it also takes a unique
- * prefix of a long name (the start of --cluster), which a script would then depend on:
- * refused, so that a new option never breaks a command line.
+ * getopt_long's arguments come from options[]. It also takes a unique
+ * prefix of a long name (the start of --cluster), which a script would
+ * then depend on: refused, so that a new option never breaks one.
  * Returns -1 when the options are fine, else the exit code.
  */
 static int
@@ -534,9 +533,10 @@ parse_options(struct opts *o, int argc, char **argv)
 	o->nspecs = argc - optind;
 	for (int i = 0; i < OPT_COUNT; i++)
 		if ((options[i].required & IN(o->cmd)) && !(seen & (1u << i))) {
-			if (options[i].short_name)
-				return cmd_error(o->cmd, "needs -%c %s", options[i].short_name, options[i].arg);
-			return cmd_error(o->cmd, "needs --%s %s", options[i].name, options[i].arg);
+			char flag[48];
+
+			flag_text(flag, sizeof(flag), &options[i], 0);
+			return cmd_error(o->cmd, "needs %s", flag);
 		}
 	if (o->nspecs == 0)
 		return cmd_error(o->cmd, "no SPEC given (a file, or - for standard input)");
