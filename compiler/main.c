@@ -501,7 +501,7 @@ parse_options(struct opts *o, int argc, char **argv)
 					 options[optopt - OPT_LONG].name, el);
 		if (ch == '?' && optopt)
 			return cmd_error(o->cmd, "unknown option -%c%s", optopt,
-					 elsewhere(NULL, 0, (char)optopt, hint, sizeof(hint)));
+					 elsewhere("", 0, (char)optopt, hint, sizeof(hint)));
 		if (ch == '?') {
 			size_t len = strcspn(el, "=");
 

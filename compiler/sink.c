@@ -65,9 +65,8 @@ sink_flush(struct sink *s)
 		if (write_all(s->fd, s->b.p, s->b.n) < 0)
 			rc = fail(s, errno);
 	} else if (rc == 0 && s->b.n && s->mode == SINK_HOLD) {
-		if (!s->spill && !(s->spill = tmpfile()))
-			rc = fail(s, errno);
-		else if (fwrite(s->b.p, 1, s->b.n, s->spill) != s->b.n)
+		if ((!s->spill && !(s->spill = tmpfile())) ||
+		    fwrite(s->b.p, 1, s->b.n, s->spill) != s->b.n)
 			rc = fail(s, errno);
 	}
 	/* after an error too: the run fails anyway, and memory stays flat */
