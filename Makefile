@@ -1,10 +1,11 @@
+# SPDX-License-Identifier: Apache-2.0
 # agentfence: `make run` and `make test` are all a newcomer needs.
 
 CC      ?= gcc
 CFLAGS  ?= -O2 -g -DNDEBUG
 WARN    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Wshadow \
            -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Werror
-LDLIBS  := -lyaml -ljansson -lcurl -lpthread
+LDLIBS  := -lyaml -ljansson -lcurl
 BUILD   ?= build
 VERSION := 0.1.0
 
@@ -23,7 +24,7 @@ INC  := -Icompiler -Icluster
 TEMPLATES := templates/pod.yaml templates/networkpolicy.yaml templates/egressgatewaypolicy.yaml
 
 .PHONY: all run test deps unit golden e2e update-golden bench asan ubsan valgrind clean \
-        fuzz test-bins lint check-deps alloc safety tsan
+        fuzz test-bins lint check-deps alloc safety
 all: $(BUILD)/agentfence
 
 CC_OBJ = @mkdir -p $(@D); echo "  CC $<"; \
@@ -161,13 +162,6 @@ alloc: check-deps
 # output folder safety (tests/outdir.sh): kill -9 in the middle of 20,000 agents, a full disk
 safety: all
 	LC_ALL=C sh tests/outdir.sh $(BUILD)/agentfence
-
-# the -o I/O thread under ThreadSanitizer: end-to-end and folder-safety tests
-tsan: check-deps
-	@$(MAKE) --no-print-directory BUILD=build/tsan CC=clang CFLAGS="-O1 -g -fsanitize=thread" \
-	  LDFLAGS="-fsanitize=thread" all
-	LC_ALL=C TSAN_OPTIONS=halt_on_error=1 sh tests/e2e.sh build/tsan/agentfence
-	LC_ALL=C TSAN_OPTIONS=halt_on_error=1 sh tests/outdir.sh build/tsan/agentfence
 
 # static analysis: cppcheck, and clang-tidy with .clang-tidy (findings are errors)
 lint: check-deps

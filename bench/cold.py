@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """cold.py RUNS CMD...: median wall time, in ms, of RUNS fresh processes.
 
 Each run starts CMD anew (stdout to /dev/null) and is timed with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * floor: the read floor of the benchmark. Parses a YAML stream with
  * libyaml's event parser (yaml_parser_parse, nothing built, nothing

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """gen.py N: write a YAML stream of N AgentIsolation specs to stdout.
 
 Deterministic: agent i is a pure function of i (no randomness), so the

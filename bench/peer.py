@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """peer.py SPEC...: agentfence's default-profile compile, the way a platform
 team would write it in Python (the benchmark's peer).
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # bench/run.sh BINARY: the agentfence benchmark (`make bench`).
 #
 # bash, not POSIX sh: it needs $EPOCHREALTIME (a microsecond clock without

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """test_peer.py BINARY [N]: is the peer a fair peer?
 
 The benchmark compares agentfence with bench/peer.py; that only means

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agents: the set of agents seen in one run, to refuse duplicates.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * arena: bump allocation for one compilation unit (a document, a profile).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * build: the Kubernetes objects of one agent, as node trees.
  *

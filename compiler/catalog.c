@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 #include "catalog.h"
 
 const struct catalog_entry catalog_v4[] = {

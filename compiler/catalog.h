@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * catalog: the destinations that are never "public" (the IANA IPv4 and IPv6
  * Special-Purpose Address Registries, RFC 6890, and the cloud metadata

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cidr: strict parsing, canonical formatting and set arithmetic on
  * IPv4/IPv6 prefixes. See cidr.h for the contract.

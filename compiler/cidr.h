@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cidr: the one IPv4/IPv6 prefix type of agentfence.
  *

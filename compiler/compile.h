@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * compile: the pipeline shared by compile/validate/check and apply.
  *

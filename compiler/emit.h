@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * emit: write node trees as YAML (block style, two-space indent, lists
  * at their key's indent, as kubectl writes them) or JSON (jansson).

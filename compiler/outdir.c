@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* syncfs(): one flush for every staged file */
 #define _GNU_SOURCE
 #include "outdir.h"
@@ -423,14 +424,6 @@ add_file(struct outdir *o, char *name, const char *data, size_t len, struct diag
 		return -1;
 	}
 	return 0;
-}
-
-/* Every file is compared or staged by outdir_add() itself: nothing waits. */
-int
-outdir_sync(struct outdir *o, struct diags *d)
-{
-	(void)d;
-	return o->failed ? -1 : 0;
 }
 
 int

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * outdir: the output folder of `compile -o DIR` and `check -o DIR`.
  *
@@ -36,8 +37,6 @@ int outdir_open(struct outdir **op, const char *dir, int check_only, struct diag
  */
 int outdir_add(struct outdir *o, const char *name, const char *data, size_t len,
 	       struct diags *d);
-/* -1 if an outdir_add() failed. Nothing is pending: main.c's call can go. */
-int outdir_sync(struct outdir *o, struct diags *d);
 /* commit: write kustomization.yaml, move the files in, remove stale owned
  * files. Without commit (an error elsewhere): remove what was staged.
  * Returns 0, or -1 with errors in d (in check mode: the folder is stale). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * profile: the cluster an agent runs on (kind: ClusterProfile), and the
  * address lists derived from it once per run.

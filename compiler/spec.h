@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * spec: one agent (kind: AgentIsolation), read from a document and checked.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sys: the operating system's services used in more than one place, written
  * once: a whole file read into memory, and the monotonic clock.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Allocation-failure walk: BINARY is built with -DAF_FAILMALLOC (and ASan;
 # make alloc builds build/failmalloc/agentfence). A full compile of
 # examples/agents.yaml makes COUNT allocations (AGENTFENCE_FAIL_ALLOC=0

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Bad inputs: each file of tests/bad/ (a spec) and tests/bad-profile/ (a
 # --cluster file) must be refused with exit 1, the exact message of its
 # .err file, and nothing written: not on stdout, not in an -o folder.

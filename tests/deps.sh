@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Install the Debian packages agentfence needs when run as root; otherwise
 # print the one apt-get line to run. Also checks the Python test modules.
 missing=

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Write a C file holding each template as a string: tmpl_text_NAME, tmpl_len_NAME.
 set -e
 echo '/* Generated from templates/ by tests/embed.sh. Do not edit. */'

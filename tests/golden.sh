@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Golden tests: tests/golden/NNN-name.yaml compiled (with NNN-name.profile
 # when present, and NNN-name.templates/ as --templates) must give
 # NNN-name.out byte for byte; examples/NAME.yaml (with examples/profile-NAME.yaml)

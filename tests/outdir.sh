@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Output folder safety (compile -o DIR), the slow part: run by `make safety`.
 #
 # kill -9: DIR holds the output of an older run; a compile of AGENTS agents

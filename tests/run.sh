@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Every test after the unit tests (which `make test` runs first).
 set -u
 bin=${1:?usage: run.sh BINARY}

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """schema/ and the compiler agree: on every example and every bad case.
 
 Examples (specs and profiles) are valid for both. Every bad case is refused

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """fakeapi.py - a small fake kube-apiserver for agentfence tests.
 
 Python 3.11 standard library + PyYAML.  See README.md next to this file for the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # mkcerts.sh DIR - create a throw-away PKI for the fake Kubernetes API server.
 #
 # Files written into DIR (created if missing):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Self-test for tests/apiserver/fakeapi.py.
 
 Run from the repository root:  python3 -m unittest tests/apiserver/test_fakeapi.py

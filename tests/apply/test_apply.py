@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """agentfence apply / delete against the fake API server (tests/apiserver).
 
 Run from the repository root (make builds build/agentfence first):

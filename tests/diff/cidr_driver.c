@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cidr_driver: the address module on lines of standard input, for
  * tests/diff/test_cidr_diff.py to hold against Python's ipaddress.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Differential tests: compiler/cidr.c against Python's ipaddress.
 
 Tens of thousands of generated strings (valid spellings and near misses)

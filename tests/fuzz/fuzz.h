@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz: the entry point every target in tests/fuzz/ defines.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_kubeconfig: the kubeconfig reader on arbitrary bytes.
  *

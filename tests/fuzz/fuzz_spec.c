@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fuzz_spec: the whole compile pipeline on arbitrary bytes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * memfile: fuzz inputs as files, for targets that read through the real
  * reader_open() path. Needs _GNU_SOURCE (memfd_create) defined before

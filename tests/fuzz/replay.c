@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * replay: feed files to a fuzz target without libFuzzer, so any compiler
  * (and valgrind) can run the saved corpus and every crash found.

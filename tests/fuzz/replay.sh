@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Replay every saved fuzz input: tests/fuzz/corpus/T/ and every crash ever
 # found (tests/fuzz/crashes/T/), through the replay driver of each target T
 # built beside BINARY (make test-bins: BUILD/replay/T). A crash or a broken

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared fixtures of the agentfence verification suite (tests/tools).
 
 Everything here is written from the spec format, the cluster-profile format

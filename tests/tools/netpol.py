@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """An independent evaluator of Kubernetes NetworkPolicy (networking.k8s.io/v1).
 
 Written from the NetworkPolicy API semantics as the Kubernetes documentation

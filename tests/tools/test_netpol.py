@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Self-tests of the NetworkPolicy evaluator (netpol.py) on hand-written
 policies, each case taken from the documented NetworkPolicy semantics."""
 

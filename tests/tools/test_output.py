@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Check the shape of what agentfence writes, for every example and every
 generated spec (see harness.py):
 

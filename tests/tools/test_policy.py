@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Prove, with the independent NetworkPolicy evaluator (netpol.py), what each
 compiled agent can and cannot reach.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Unit tests for compiler/cidr.c. A wrong answer here is a hole in a
  * NetworkPolicy, so the boundaries (first/last address, /0, /32, /128,

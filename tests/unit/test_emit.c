@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * emit: strings come back as the same strings, whatever YAML 1.1 or 1.2
  * would make of them plain; scalar typing follows the core schema.

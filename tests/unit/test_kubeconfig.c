@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Unit tests for cluster/kubeconfig.c: base64 of the
  * *-data fields, how the kubeconfig is found and merged, what is refused,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Unit tests of the reader's bounds (compiler/reader.c): file size, document
  * count, nesting depth, string length and nodes per document, each at its
