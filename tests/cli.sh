@@ -7,6 +7,7 @@
 # AGENTFENCE_WRAP (e.g. valgrind) prefixes every run.
 set -u
 bin=${1:?usage: cli.sh BINARY}
+case $bin in /*) ;; *) bin=$PWD/$bin ;; esac   # the -o ./json case runs from another folder
 af() { ${AGENTFENCE_WRAP:-} "$bin" "$@"; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
