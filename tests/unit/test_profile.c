@@ -18,6 +18,7 @@
 #include "cidr.h"
 #include "diag.h"
 #include "profile.h"
+#include "fmt.h"
 
 #define HEAD "apiVersion: agentfence.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {name: p}\n"
 
@@ -65,17 +66,6 @@ load_errors(const char *text, const char *const *want)
 	assert_int_equal(d.errors, n);
 	profile_free(&p);
 	diags_free(&d);
-}
-
-static const char *
-fmt(const struct cidr *c)
-{
-	static char s[4][CIDR_STRLEN];
-	static int i;
-
-	i = (i + 1) % 4;
-	cidr_format(c, s[i], 1);
-	return s[i];
 }
 
 static struct cidr

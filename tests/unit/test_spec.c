@@ -21,6 +21,7 @@
 #include "profile.h"
 #include "reader.h"
 #include "spec.h"
+#include "fmt.h"
 
 #define HEAD "apiVersion: agentfence.dev/v1alpha1\nkind: AgentIsolation\n" \
 	"metadata: {name: job-1, namespace: agents}\n"
@@ -121,17 +122,6 @@ load_profile(struct profile *p, const char *spec)
 	if (profile_read(p, "p.yaml", text, strlen(text), &d) < 0)
 		fail_msg("profile: %s", d.n ? d.items[0].msg : "?");
 	diags_free(&d);
-}
-
-static const char *
-fmt(const struct cidr *c)
-{
-	static char s[4][CIDR_STRLEN];
-	static int i;
-
-	i = (i + 1) % 4;
-	cidr_format(c, s[i], 1);
-	return s[i];
 }
 
 static void
