@@ -10,9 +10,12 @@ What it serves (HTTPS, HTTP/1.1 keep-alive, JSON only):
   * /version, /healthz, /livez, /readyz, legacy discovery (/api, /apis, ...)
   * namespaces (read-only, configured) and node.k8s.io/v1 RuntimeClasses
     (read-only, configured)
-  * pods (v1), networkpolicies (networking.k8s.io/v1) and
-    ciliumegressgatewaypolicies (cilium.io/v2, cluster scoped; the "CRD" can
-    be switched off): GET item, GET list (labelSelector / fieldSelector),
+  * pods (v1), networkpolicies (networking.k8s.io/v1) and the CRDs
+    ciliumnetworkpolicies (cilium.io/v2, namespaced),
+    ciliumclusterwidenetworkpolicies and ciliumegressgatewaypolicies
+    (cilium.io/v2, cluster scoped) and clusternetworkpolicies
+    (policy.networking.k8s.io/v1alpha2, cluster scoped), each of which can be
+    "not installed": GET item, GET list (labelSelector / fieldSelector),
     DELETE, POST (create) and PATCH application/apply-patch+yaml (server-side
     apply with managedFields, conflicts, force, dryRun).
 
@@ -42,6 +45,12 @@ simplification.  References used (all public):
              (forbiddenMessage)
   [cegp]     cilium/cilium pkg/k8s/apis/cilium.io/client/crds/v2/
              ciliumegressgatewaypolicies.yaml (CRD schema)
+  [cnp]      cilium/cilium pkg/k8s/apis/cilium.io/v2 (CiliumNetworkPolicy,
+             CiliumClusterwideNetworkPolicy: spec and specs; api.Rule fields)
+  [npapi]    kubernetes-sigs/network-policy-api v0.2.0
+             apis/v1alpha2/clusternetworkpolicy_types.go (tier, priority
+             0-1000, subject with exactly one field, rule actions, MinItems/
+             MaxItems)
   [wire]     captured real responses (e.g. the 401 body
              {"kind":"Status",...,"message":"Unauthorized","reason":
              "Unauthorized","code":401} with Audit-Id, Cache-Control:
@@ -122,13 +131,22 @@ NETPOL = Resource("networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy",
 CEGP = Resource("cilium.io", "v2", "ciliumegressgatewaypolicies",
                 "CiliumEgressGatewayPolicy", False, "ciliumegressgatewaypolicy",
                 ["cegp"], crd=True)
+CILIUMNP = Resource("cilium.io", "v2", "ciliumnetworkpolicies", "CiliumNetworkPolicy",
+                    True, "ciliumnetworkpolicy", ["cnp", "ciliumnp"], crd=True)
+CCNP = Resource("cilium.io", "v2", "ciliumclusterwidenetworkpolicies",
+                "CiliumClusterwideNetworkPolicy", False, "ciliumclusterwidenetworkpolicy",
+                ["ccnp"], crd=True)
+CLUSTERNP = Resource("policy.networking.k8s.io", "v1alpha2", "clusternetworkpolicies",
+                     "ClusterNetworkPolicy", False, "clusternetworkpolicy", ["cnp"], crd=True)
 NAMESPACE = Resource("", "v1", "namespaces", "Namespace", False, "namespace",
                      ["ns"], writable=False)
 RUNTIMECLASS = Resource("node.k8s.io", "v1", "runtimeclasses", "RuntimeClass",
                         False, "runtimeclass", writable=False)
 
-ALL_RESOURCES = [POD, NETPOL, CEGP, NAMESPACE, RUNTIMECLASS]
-WRITABLE = [POD, NETPOL, CEGP]
+ALL_RESOURCES = [POD, NETPOL, CEGP, CILIUMNP, CCNP, CLUSTERNP, NAMESPACE, RUNTIMECLASS]
+WRITABLE = [POD, NETPOL, CEGP, CILIUMNP, CCNP, CLUSTERNP]
+# the CRDs that can be "not installed" (config crds_missing, --no-crd)
+CRDS = [r for r in ALL_RESOURCES if r.crd]
 
 DEFAULT_TOKEN = "agentfence-test-token"
 DEFAULT_TOKEN_USER = "agentfence-token-user"
@@ -593,6 +611,19 @@ SCHEMA_CEGP = {  # REAL: [cegp]; egressGateways added by newer Cilium releases
              "egressGateways": ANY},
     "status": ANY,
 }
+CILIUM_RULE = {k: ANY for k in (  # REAL: [cnp] api.Rule
+    "endpointSelector", "nodeSelector", "ingress", "ingressDeny", "egress", "egressDeny",
+    "labels", "enableDefaultDeny", "description", "log")}
+SCHEMA_CILIUM = {"apiVersion": ANY, "kind": ANY, "metadata": META_FIELDS,
+                 "spec": CILIUM_RULE, "specs": LIST(CILIUM_RULE), "status": ANY}
+CNP_RULE = {"name": ANY, "action": ANY, "from": ANY, "to": ANY, "protocols": ANY}
+SCHEMA_CLUSTERNP = {  # REAL: [npapi]
+    "apiVersion": ANY, "kind": ANY, "metadata": META_FIELDS,
+    "spec": {"tier": ANY, "priority": ANY, "subject": {"namespaces": LABEL_SELECTOR,
+                                                       "pods": ANY},
+             "ingress": LIST(CNP_RULE), "egress": LIST(CNP_RULE)},
+    "status": ANY,
+}
 CONTAINER_FIELDS = {k: ANY for k in (
     "name", "image", "command", "args", "workingDir", "ports", "envFrom", "env",
     "resources", "resizePolicy", "restartPolicy", "volumeMounts", "volumeDevices",
@@ -616,7 +647,9 @@ POD_SPEC_FIELDS["initContainers"] = LIST(CONTAINER_FIELDS)
 SCHEMA_POD = {"apiVersion": ANY, "kind": ANY, "metadata": META_FIELDS,
               "spec": POD_SPEC_FIELDS, "status": ANY}
 SCHEMAS = {"pods": SCHEMA_POD, "networkpolicies": SCHEMA_NETPOL,
-           "ciliumegressgatewaypolicies": SCHEMA_CEGP}
+           "ciliumegressgatewaypolicies": SCHEMA_CEGP, "ciliumnetworkpolicies": SCHEMA_CILIUM,
+           "ciliumclusterwidenetworkpolicies": SCHEMA_CILIUM,
+           "clusternetworkpolicies": SCHEMA_CLUSTERNP}
 
 
 def unknown_fields(obj, schema, smd_style):
@@ -1117,8 +1150,85 @@ def validate_cegp(obj):
     return errs
 
 
+def validate_cilium(obj):
+    """FAKE: the CRD schema's shape only (Cilium checks rules in its agent):
+    spec or specs, and each rule selects with exactly one of
+    endpointSelector / nodeSelector."""
+    errs = validate_meta(obj)
+    rules = []
+    if obj.get("spec") is not None:
+        rules.append(("spec", obj["spec"]))
+    for i, r in enumerate(obj.get("specs") or []):
+        rules.append((f"specs[{i}]", r))
+    if not rules:
+        errs.append(FieldErr("required", "spec"))
+    for p, r in rules:
+        if not isinstance(r, dict):
+            errs.append(FieldErr("invalid", p, r, f"{p} in body must be of type object"))
+            continue
+        n = ("endpointSelector" in r) + ("nodeSelector" in r)
+        if n != 1:
+            errs.append(FieldErr("invalid", p, _OMIT,
+                                 f"{p} in body must validate one and only one schema (oneOf): "
+                                 "endpointSelector, nodeSelector"))
+    return errs
+
+
+CNP_ACTIONS = ("Accept", "Deny", "Pass")
+
+
+def validate_clusternp(obj):
+    """REAL: [npapi] the CRD's structural schema: spec, tier (Admin,
+    Baseline), priority 0-1000, subject with exactly one field, each rule an
+    action and 1-25 peers (each with exactly one field), at most 25 rules."""
+    errs = validate_meta(obj)
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return errs + [FieldErr("required", "spec")]
+    for req in ("tier", "priority", "subject"):
+        if req not in spec:
+            errs.append(FieldErr("required", f"spec.{req}"))
+    if "tier" in spec and spec["tier"] not in ("Admin", "Baseline"):
+        errs.append(FieldErr("notsupported", "spec.tier", spec["tier"],
+                             'supported values: "Admin", "Baseline"'))
+    pr = spec.get("priority")
+    if "priority" in spec and (not isinstance(pr, int) or isinstance(pr, bool) or
+                               not 0 <= pr <= 1000):
+        errs.append(FieldErr("invalid", "spec.priority", pr,
+                             "spec.priority in body should be in range 0-1000"))
+    sub = spec.get("subject")
+    if "subject" in spec and (not isinstance(sub, dict) or len(sub) != 1):
+        errs.append(FieldErr("invalid", "spec.subject", _OMIT,
+                             "must have exactly one of namespaces, pods"))
+    for d, peers in (("ingress", "from"), ("egress", "to")):
+        rules = spec.get(d) or []
+        if len(rules) > 25:
+            errs.append(FieldErr("toolong", f"spec.{d}", detail="must have at most 25 items"))
+        for i, r in enumerate(rules):
+            p = f"spec.{d}[{i}]"
+            if not isinstance(r, dict):
+                errs.append(FieldErr("invalid", p, r, f"{p} in body must be of type object"))
+                continue
+            if r.get("action") not in CNP_ACTIONS:
+                errs.append(FieldErr("notsupported", f"{p}.action", r.get("action"),
+                                     'supported values: "Accept", "Deny", "Pass"'))
+            ps = r.get(peers)
+            if not isinstance(ps, list) or not 1 <= len(ps) <= 25:
+                errs.append(FieldErr("invalid", f"{p}.{peers}", _OMIT,
+                                     "must have between 1 and 25 items"))
+                continue
+            for k, peer in enumerate(ps):
+                if not isinstance(peer, dict) or len(peer) != 1:
+                    errs.append(FieldErr("invalid", f"{p}.{peers}[{k}]", _OMIT,
+                                         "must have exactly one field"))
+    return errs
+
+
 VALIDATORS = {"pods": validate_pod, "networkpolicies": validate_netpol,
-              "ciliumegressgatewaypolicies": validate_cegp}
+              "ciliumegressgatewaypolicies": validate_cegp,
+              "ciliumnetworkpolicies": validate_cilium,
+              "ciliumclusterwidenetworkpolicies": validate_cilium,
+              "clusternetworkpolicies": validate_clusternp}
 
 # ---------------------------------------------------------------------------
 # Fault injection
@@ -1241,7 +1351,7 @@ class Request:
 
 
 class FakeCluster:
-    def __init__(self, *, namespaces, runtimeclasses, cilium_installed=True,
+    def __init__(self, *, namespaces, runtimeclasses, cilium_installed=True, crds_missing=(),
                  pod_grace_gets=0, tokens=None, anonymous=False,
                  version="v1.31.0", log_path=None):
         self.lock = threading.RLock()
@@ -1257,6 +1367,7 @@ class FakeCluster:
         self.tokens = dict(tokens or {})
         self.anonymous = anonymous
         self.cilium_installed = cilium_installed
+        self.crds_missing = set(crds_missing)   # plurals of CRDs not installed
         self.pod_grace_gets = pod_grace_gets
         self.version = version
         self.namespaces = {}
@@ -1385,6 +1496,7 @@ class FakeCluster:
         return {"namespaces": sorted(self.namespaces),
                 "runtimeclasses": sorted(self.runtimeclasses),
                 "cilium_installed": self.cilium_installed,
+                "crds_missing": sorted(self.crds_missing),
                 "pod_delete_grace_gets": self.pod_grace_gets,
                 "anonymous": self.anonymous,
                 "tokens": len(self.tokens),
@@ -1857,7 +1969,11 @@ VERB_BY_METHOD = {"GET": "get", "POST": "create", "PATCH": "patch", "PUT": "upda
 
 
 def served_resources(cluster):
-    return [r for r in ALL_RESOURCES if r is not CEGP or cluster.cilium_installed]
+    """Every resource but the CRDs that are not installed: cilium.io's all
+    when cilium_installed is off, and each one crds_missing names."""
+    return [r for r in ALL_RESOURCES
+            if not r.crd or (r.plural not in cluster.crds_missing and
+                             (r.group != "cilium.io" or cluster.cilium_installed))]
 
 
 def route(cluster, path):
@@ -2429,8 +2545,8 @@ class ControlHandler(BaseHTTPRequestHandler):
 
 
 def apply_config(c, cfg):
-    known = {"namespaces", "runtimeclasses", "cilium_installed", "pod_delete_grace_gets",
-             "anonymous", "tokens", "version"}
+    known = {"namespaces", "runtimeclasses", "cilium_installed", "crds_missing",
+             "pod_delete_grace_gets", "anonymous", "tokens", "version"}
     unknown = set(cfg) - known
     if unknown:
         raise ValueError(f"unknown config keys: {sorted(unknown)}")
@@ -2441,6 +2557,8 @@ def apply_config(c, cfg):
             c.set_runtimeclasses(list(cfg["runtimeclasses"]))
         if "cilium_installed" in cfg:
             c.cilium_installed = bool(cfg["cilium_installed"])
+        if "crds_missing" in cfg:
+            c.crds_missing = set(check_crds(cfg["crds_missing"]))
         if "pod_delete_grace_gets" in cfg:
             c.pod_grace_gets = int(cfg["pod_delete_grace_gets"])
         if "anonymous" in cfg:
@@ -2449,6 +2567,14 @@ def apply_config(c, cfg):
             c.tokens = parse_tokens(cfg["tokens"])
         if "version" in cfg:
             c.version = str(cfg["version"])
+
+
+def check_crds(plurals):
+    known = {r.plural for r in CRDS}
+    bad = sorted(set(plurals) - known)
+    if bad:
+        raise ValueError(f"not a CRD: {bad}; the CRDs are {sorted(known)}")
+    return plurals
 
 
 def parse_tokens(items):
@@ -2517,7 +2643,10 @@ def main(argv=None):
     ap.add_argument("--runtimeclass", action="append", dest="runtimeclasses", metavar="NAME",
                     help="existing RuntimeClass (repeatable; default: kata-fc)")
     ap.add_argument("--no-runtimeclasses", action="store_true", help="start with no RuntimeClass")
-    ap.add_argument("--no-cilium", action="store_true", help="cilium.io CRD not installed (404s)")
+    ap.add_argument("--no-cilium", action="store_true", help="cilium.io CRDs not installed (404s)")
+    ap.add_argument("--no-crd", action="append", default=[], metavar="PLURAL",
+                    help="that CRD not installed (404s; repeatable): " +
+                    ", ".join(r.plural for r in CRDS))
     ap.add_argument("--pod-delete-grace-gets", type=int, default=0, metavar="N",
                     help="graceful pod deletion: the pod stays (with deletionTimestamp) for N GETs")
     ap.add_argument("--fault", action="append", default=[], metavar="SPEC",
@@ -2540,8 +2669,13 @@ def main(argv=None):
     tokens = parse_tokens(a.token if a.token else ([] if a.no_default_token else [DEFAULT_TOKEN]))
     namespaces = a.namespaces or ["default", "agents", "kube-system"]
     rcs = [] if a.no_runtimeclasses else (a.runtimeclasses or ["kata-fc"])
+    try:
+        crds_missing = check_crds(a.no_crd)
+    except ValueError as e:
+        raise SystemExit(f"fakeapi: bad --no-crd: {e}")
     cluster = FakeCluster(namespaces=namespaces, runtimeclasses=rcs,
                           cilium_installed=not a.no_cilium,
+                          crds_missing=crds_missing,
                           pod_grace_gets=a.pod_delete_grace_gets, tokens=tokens,
                           anonymous=a.anonymous, version=a.k8s_version, log_path=a.log)
     try:

@@ -6,6 +6,7 @@ Starts the fake server as a subprocess (TLS, test CA from mkcerts.sh) and
 talks to it with http.client / ssl, like agentfence's libcurl client would.
 """
 
+import copy
 import http.client
 import json
 import os
@@ -160,7 +161,8 @@ class FakeApiTest(unittest.TestCase):
         self.ctl("POST", "/reset")
         self.ctl("POST", "/config", {"namespaces": ["default", "agents", "kube-system"],
                                      "runtimeclasses": ["kata-fc"], "cilium_installed": True,
-                                     "pod_delete_grace_gets": 0, "anonymous": False})
+                                     "crds_missing": [], "pod_delete_grace_gets": 0,
+                                     "anonymous": False})
         self.c = Client(self.srv["port"], self.certs)
 
     # -- helpers --------------------------------------------------------------
@@ -239,10 +241,15 @@ class FakeApiTest(unittest.TestCase):
         code, _, body = self.c.request("GET", "/apis")
         self.assertEqual(code, 200)
         self.assertEqual({g["name"] for g in body["groups"]},
-                         {"networking.k8s.io", "node.k8s.io", "cilium.io"})
+                         {"networking.k8s.io", "node.k8s.io", "cilium.io",
+                          "policy.networking.k8s.io"})
         code, _, body = self.c.request("GET", "/apis/cilium.io/v2")
-        self.assertEqual([r["name"] for r in body["resources"]], ["ciliumegressgatewaypolicies"])
-        self.assertFalse(body["resources"][0]["namespaced"])
+        self.assertEqual({r["name"]: r["namespaced"] for r in body["resources"]},
+                         {"ciliumegressgatewaypolicies": False, "ciliumnetworkpolicies": True,
+                          "ciliumclusterwidenetworkpolicies": False})
+        code, _, body = self.c.request("GET", "/apis/policy.networking.k8s.io/v1alpha2")
+        self.assertEqual({r["name"]: r["namespaced"] for r in body["resources"]},
+                         {"clusternetworkpolicies": False})
         code, _, body = self.c.request("GET", "/api/v1")
         self.assertIn("pods", [r["name"] for r in body["resources"]])
         code, _, body = self.c.request("GET", "/apis/nothing.example.com/v1/things")
@@ -503,6 +510,84 @@ class FakeApiTest(unittest.TestCase):
         self.assertEqual(b["status"], "Success")
         self.assertEqual(b["details"]["kind"], "ciliumegressgatewaypolicies")
 
+    def test_cilium_network_policies(self):
+        cnp = {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+               "metadata": {"name": "isolate-a", "namespace": "agents",
+                            "labels": {"agentfence.dev/job-id": "a"}},
+               "spec": {"endpointSelector": {"matchLabels": {"app": "a"}},
+                        "enableDefaultDeny": {"egress": True, "ingress": True}}}
+        path = "/apis/cilium.io/v2/namespaces/agents/ciliumnetworkpolicies/"
+        code, _, o = self.c.apply(path + "isolate-a", cnp)
+        self.assertEqual((code, o["metadata"]["namespace"]), (201, "agents"), o)
+        # namespaced: no cluster-wide item path
+        self.assertEqual(self.c.request("GET", "/apis/cilium.io/v2/ciliumnetworkpolicies/"
+                                        "isolate-a")[0], 404)
+        code, _, lst = self.c.request("GET", path[:-1] + "?labelSelector=agentfence.dev%2Fjob-id%3Da")
+        self.assertEqual([i["kind"] for i in lst["items"]], ["CiliumNetworkPolicy"])
+        bad = copy.deepcopy(cnp)
+        bad["spec"]["nodeSelector"] = {}
+        code, _, b = self.c.apply(path + "isolate-a", bad)
+        self.assertEqual(code, 422, b)
+        self.assertIn("one and only one schema", b["message"])
+        ccnp = {"apiVersion": "cilium.io/v2", "kind": "CiliumClusterwideNetworkPolicy",
+                "metadata": {"name": "guard.agents", "namespace": "agents"},
+                "spec": {"endpointSelector": {}, "ingressDeny": [{"fromEntities": ["world"]}]}}
+        code, _, o = self.c.apply("/apis/cilium.io/v2/ciliumclusterwidenetworkpolicies/"
+                                  "guard.agents", ccnp)
+        self.assertEqual(code, 201, o)
+        self.assertNotIn("namespace", o["metadata"])
+        code, _, b = self.c.request("DELETE", path + "isolate-a")
+        self.assertEqual((code, b["status"]), (200, "Success"))
+        self.assertEqual(b["details"]["kind"], "ciliumnetworkpolicies")
+
+    def test_cluster_network_policy(self):
+        cnp = {"apiVersion": "policy.networking.k8s.io/v1alpha2", "kind": "ClusterNetworkPolicy",
+               "metadata": {"name": "isolate-agents.a"},
+               "spec": {"tier": "Admin", "priority": 200,
+                        "subject": {"namespaces": {"matchLabels": {"k": "v"}}},
+                        "egress": [{"name": "x", "action": "Deny",
+                                    "to": [{"networks": ["0.0.0.0/0"]}]}]}}
+        path = "/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies/"
+        code, _, o = self.c.apply(path + "isolate-agents.a", cnp)
+        self.assertEqual(code, 201, o)
+        for field, value, text in (("tier", "Top", 'spec.tier: Unsupported value: "Top"'),
+                                   ("priority", 1001, "spec.priority in body should be in range"),
+                                   ("subject", {"namespaces": {}, "pods": {}},
+                                    "must have exactly one of namespaces, pods"),
+                                   ("egress", [{"action": "Allow", "to": [{}]}],
+                                    'spec.egress[0].action: Unsupported value: "Allow"')):
+            bad = copy.deepcopy(cnp)
+            bad["spec"][field] = value
+            code, _, b = self.c.apply(path + "isolate-agents.a", bad)
+            self.assertEqual(code, 422, (field, b))
+            self.assertIn(text, b["message"])
+        code, _, b = self.c.apply(path + "x", {"apiVersion": cnp["apiVersion"],
+                                               "kind": cnp["kind"], "metadata": {"name": "x"},
+                                               "spec": {"tier": "Admin", "priority": 1,
+                                                        "subject": {"namespaces": {}},
+                                                        "bogus": 1}})
+        self.assertEqual(code, 500, b)   # unknown field in an apply patch
+        self.assertIn(".spec.bogus: field not declared in schema", b["message"])
+
+    def test_crd_not_installed_one_by_one(self):
+        cnp_list = "/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies"
+        cil_list = "/apis/cilium.io/v2/namespaces/agents/ciliumnetworkpolicies"
+        self.assertEqual(self.c.request("GET", cnp_list)[0], 200)
+        self.ctl("POST", "/config", {"crds_missing": ["clusternetworkpolicies"]})
+        code, _, b = self.c.request("GET", cnp_list)
+        self.assertEqual((code, b["details"]), (404, {}))   # no route: the CRD is missing
+        self.assertEqual(self.c.request("GET", "/apis/policy.networking.k8s.io/v1alpha2")[0], 404)
+        self.assertEqual(self.c.request("GET", cil_list)[0], 200)
+        self.ctl("POST", "/config", {"crds_missing": ["ciliumnetworkpolicies"]})
+        self.assertEqual(self.c.request("GET", cnp_list)[0], 200)
+        self.assertEqual(self.c.request("GET", cil_list)[0], 404)
+        # the rest of cilium.io is still served
+        code, _, body = self.c.request("GET", "/apis/cilium.io/v2")
+        self.assertEqual(sorted(r["name"] for r in body["resources"]),
+                         ["ciliumclusterwidenetworkpolicies", "ciliumegressgatewaypolicies"])
+        self.assertEqual(self.ctl("GET", "/config")["crds_missing"], ["ciliumnetworkpolicies"])
+        self.assertIn("error", self.ctl("POST", "/config", {"crds_missing": ["pods"]}))
+
     # -- lists / deletes --------------------------------------------------------
     def test_label_selector_list(self):
         for name, labels in (("a", {"app": "x", "tier": "fe"}), ("b", {"app": "y", "tier": "be"}),
@@ -631,12 +716,14 @@ class FakeApiTest(unittest.TestCase):
 
     def test_fault_from_command_line(self):
         srv = start_server(self.tmp, "--fault", "action=403,nth=1,method=GET,path=^/version$",
-                           "--no-cilium", "--namespace", "only")
+                           "--no-cilium", "--no-crd", "clusternetworkpolicies",
+                           "--namespace", "only")
         try:
             c = Client(srv["port"], self.certs)
             self.assertEqual(c.request("GET", "/version")[0], 403)
             self.assertEqual(c.request("GET", "/version")[0], 200)
             self.assertEqual(c.request("GET", "/apis/cilium.io/v2")[0], 404)
+            self.assertEqual(c.request("GET", "/apis/policy.networking.k8s.io/v1alpha2")[0], 404)
             self.assertEqual(c.request("GET", "/api/v1/namespaces/only")[0], 200)
             self.assertEqual(c.request("GET", "/api/v1/namespaces/default")[0], 404)
         finally:
