@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "build.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +9,12 @@ void
 build_netpol_name(char *out, const struct spec_agent *ag)
 {
 	snprintf(out, 256, "isolate-%s", ag->name);
+}
+
+void
+build_cnp_name(char *out, const struct spec_agent *ag)
+{
+	snprintf(out, 256, "isolate-%s.%s", ag->ns, ag->name);
 }
 
 void
@@ -27,6 +34,31 @@ static struct node *
 str(struct arena *a, const char *s)
 {
 	return s ? node_new_str(a, s) : NULL;
+}
+
+/* A string built with printf into the arena. */
+static struct node *
+strf(struct arena *a, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return NULL;
+	return str(a, arena_strndup(a, buf, (size_t)n));
+}
+
+static struct node *
+cidr_str(struct arena *a, const struct cidr *c)
+{
+	char buf[CIDR_STRLEN];
+
+	cidr_format(c, buf, 1);
+	return str(a, arena_strndup(a, buf, strlen(buf)));
 }
 
 static struct node *
@@ -148,44 +180,85 @@ add_dns_rule(struct arena *a, struct node *egress, const struct profile *p)
 	return 0;
 }
 
+/*
+ * The agent's intent, decided once for every backend.
+ */
+
+/* The public blocks the agent may reach (cidr minus except): all of the
+ * profile's, but in gateway mode IPv4 alone (the gateway carries IPv4;
+ * IPv6 would leave without the static IP). */
+static size_t
+public_blocks(const struct spec_agent *ag, const struct profile *p,
+	      const struct profile_block **out)
+{
+	size_t n = 0;
+
+	if (ag->mode != MODE_PUBLIC && ag->mode != MODE_GATEWAY)
+		return 0;
+	for (size_t i = 0; i < p->nblocks; i++)
+		if (ag->mode != MODE_GATEWAY || p->blocks[i].cidr.family == CIDR_V4)
+			out[n++] = &p->blocks[i];
+	return n;
+}
+
+/* The allowlist's prefixes as the Pod reaches them: IPv4 entries directly
+ * when the cluster has IPv4, and through their NAT64 image with nat64. */
+static int
+allowed_prefixes(const struct spec_agent *ag, const struct profile *p, struct arena *a,
+		 struct cidr **out, size_t *n)
+{
+	size_t k = 0;
+
+	*n = 0;
+	if (ag->mode != MODE_ALLOWLIST || !ag->allow.n)
+		return 0;
+	NN(*out = arena_alloc(a, 2 * ag->allow.n * sizeof(**out)));
+	for (size_t i = 0; i < ag->allow.n; i++)
+		if (ag->allow.items[i].family != CIDR_V4 || p->ipv4)
+			(*out)[k++] = ag->allow.items[i];
+	if (p->nat64)
+		for (size_t i = 0; i < ag->allow.n; i++)
+			if (ag->allow.items[i].family == CIDR_V4)
+				(*out)[k++] = cidr_nat64(&ag->allow.items[i]);
+	*n = k;
+	return 0;
+}
+
+/* Whether the agent may use DNS, and (Cilium) which names it may ask. */
+static int
+dns_open(const struct spec_agent *ag, const struct profile *p)
+{
+	if (ag->mode == MODE_NONE || !ag->dns)
+		return 0;
+	/* with DNS filtering, an allowlist resolves only the names it lists */
+	if (p->enforcement == ENF_CILIUM && ag->mode == MODE_ALLOWLIST)
+		return ag->nnames > 0;
+	return 1;
+}
+
+/* --- NetworkPolicy --- */
+
 static int
 add_public_rule(struct arena *a, struct node *egress, const struct spec_agent *ag,
 		const struct profile *p)
 {
+	const struct profile_block *blocks[3];
 	struct node *rule, *to, *peer;
+	struct cidr *pre;
+	size_t npre, nb = public_blocks(ag, p, blocks);
 
 	NN(to = node_new_seq(a));
-	if (ag->mode == MODE_ALLOWLIST) {
-		for (size_t i = 0; i < ag->allow.n; i++) {
-			if (ag->allow.items[i].family == CIDR_V4 && !p->ipv4)
-				continue;   /* reached through NAT64 only */
-			NN(peer = ip_block(a, &ag->allow.items[i], NULL));
-			node_seq_add(to, peer);
-		}
-		if (p->nat64) {
-			/* an IPv6-only Pod reaches an allowed IPv4 range through NAT64 */
-			for (size_t i = 0; i < ag->allow.n; i++) {
-				struct cidr img;
-
-				if (ag->allow.items[i].family != CIDR_V4)
-					continue;
-				img = cidr_nat64(&ag->allow.items[i]);
-				NN(peer = ip_block(a, &img, NULL));
-				node_seq_add(to, peer);
-			}
-		}
-	} else {
-		for (size_t i = 0; i < p->nblocks; i++) {
-			/* gateway mode: IPv4 alone (the gateway carries IPv4; IPv6
-			 * would leave without the static IP) */
-			if (ag->mode == MODE_GATEWAY && p->blocks[i].cidr.family != CIDR_V4)
-				continue;
-			NN(peer = ip_block(a, &p->blocks[i].cidr, p->blocks[i].except_node));
-			node_seq_add(to, peer);
-		}
+	TRY(allowed_prefixes(ag, p, a, &pre, &npre));
+	for (size_t i = 0; i < npre; i++) {
+		NN(peer = ip_block(a, &pre[i], NULL));
+		node_seq_add(to, peer);
+	}
+	for (size_t i = 0; i < nb; i++) {
+		NN(peer = ip_block(a, &blocks[i]->cidr, blocks[i]->except_node));
+		node_seq_add(to, peer);
 	}
 	if (!to->count)
-		return 0;   /* the profile blocks everything */
+		return 0;   /* the profile blocks everything, or only names are allowed */
 	NN(rule = node_new_map(a));
 	TRY(node_map_put(a, rule, "to", to));
 	if (ag->nports) {
@@ -250,11 +323,404 @@ netpol(const struct spec_agent *ag, const struct profile *p, const struct tmpl *
 	if (ag->mode != MODE_NONE) {
 		struct node *eg = node_new_seq(a);
 
-		if (!eg || add_dns_rule(a, eg, p) < 0 || add_public_rule(a, eg, ag, p) < 0 ||
+		if (!eg || (dns_open(ag, p) && add_dns_rule(a, eg, p) < 0) ||
+		    add_public_rule(a, eg, ag, p) < 0 ||
 		    node_map_put(a, spec, "egress", eg) < 0)
 			return NULL;
 	}
 	return np;
+}
+
+static struct node *str_seq(struct arena *a, const char *const *v, size_t n);
+
+/* --- Cilium (cilium.io/v2) --- */
+
+#define CIL_NS "k8s:io.kubernetes.pod.namespace"
+
+/* {matchLabels: {k8s:io.kubernetes.pod.namespace: ns, labels...}} */
+static struct node *
+cil_endpoints(struct arena *a, const char *ns, const struct kv *labels, size_t n)
+{
+	struct node *sel = node_new_map(a), *ml;
+
+	if (!sel || !(ml = node_map_sub_put(a, sel, "matchLabels")) ||
+	    node_map_put(a, ml, CIL_NS, str(a, ns)) < 0)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (node_map_set(a, ml, labels[i].k, str(a, labels[i].v)) < 0)
+			return NULL;
+	return sel;
+}
+
+#define CIL_MAX_PORTS 40     /* ports of one toPorts entry (the CRD's maxItems) */
+
+/* toPorts: [{ports: [{port: "N", protocol: P}, ...]}, ...]: every port for
+ * each protocol in protos, CIL_MAX_PORTS an entry. */
+static struct node *
+cil_ports(struct arena *a, const char *const *protos, size_t nprotos, const uint16_t *ports,
+	  size_t n)
+{
+	struct node *tp = node_new_seq(a), *pr, *list = NULL, *pm;
+
+	if (!tp)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < nprotos; k++) {
+			if (!list || list->count == CIL_MAX_PORTS) {
+				if (!(pr = node_new_map(a)) || !(list = node_new_seq(a)) ||
+				    node_map_put(a, pr, "ports", list) < 0)
+					return NULL;
+				node_seq_add(tp, pr);
+			}
+			if (!(pm = node_new_map(a)) ||
+			    node_map_put(a, pm, "port", strf(a, "%u", (unsigned)ports[i])) < 0 ||
+			    node_map_put(a, pm, "protocol", str(a, protos[k])) < 0)
+				return NULL;
+			node_seq_add(list, pm);
+		}
+	}
+	return tp;
+}
+
+/* A DNS pattern: exact names as matchName, "*.x" as "**.x" (Cilium's "*."
+ * is exactly one label; the spec's wildcard is one or more). */
+static struct node *
+cil_name(struct arena *a, const struct spec_name *nm)
+{
+	struct node *m = node_new_map(a);
+
+	if (!m)
+		return NULL;
+	if (!nm->wildcard)
+		return node_map_put(a, m, "matchName", str(a, nm->name)) < 0 ? NULL : m;
+	return node_map_put(a, m, "matchPattern", strf(a, "*%s", nm->name)) < 0 ? NULL : m;
+}
+
+/* The rule to the DNS Pods (and NodeLocal DNSCache, the host entity on
+ * Cilium), always with L7 DNS rules: an L4-only rule on port 53 would void
+ * another rule's name filter. */
+static int
+cil_dns_rules(struct arena *a, struct node *egress, const struct spec_agent *ag,
+	      const struct profile *p)
+{
+	static const char *const udp_tcp[] = { "UDP", "TCP" };
+	static const uint16_t dns[] = { 53 };
+	struct node *names = node_new_seq(a), *m;
+
+	NN(names);
+	if (ag->mode == MODE_ALLOWLIST) {
+		for (size_t i = 0; i < ag->nnames; i++) {
+			NN(m = cil_name(a, &ag->names[i]));
+			node_seq_add(names, m);
+		}
+	} else {
+		NN(m = node_new_map(a));
+		TRY(node_map_put(a, m, "matchPattern", str(a, "*")));
+		node_seq_add(names, m);
+	}
+	for (int host = 0; host <= p->has_nodelocal; host++) {
+		struct node *rule = node_new_map(a), *to, *tp, *rules;
+
+		NN(rule);
+		NN(to = node_new_seq(a));
+		if (!host) {
+			NN(m = cil_endpoints(a, p->dns_namespace, p->dns_labels, p->dns_nlabels));
+			node_seq_add(to, m);
+			TRY(node_map_put(a, rule, "toEndpoints", to));
+		} else {
+			node_seq_add(to, node_new_lit(a, "host"));
+			NN(to->head);
+			TRY(node_map_put(a, rule, "toEntities", to));
+		}
+		NN(tp = cil_ports(a, udp_tcp, 2, dns, 1));
+		NN(rules = node_map_sub_put(a, tp->head, "rules"));
+		TRY(node_map_put(a, rules, "dns", names));
+		TRY(node_map_put(a, rule, "toPorts", tp));
+		node_seq_add(egress, rule);
+	}
+	return 0;
+}
+
+/* Append `rule` with the agent's egress ports (none: every port). */
+static int
+cil_add_with_ports(struct arena *a, struct node *egress, struct node *rule,
+		   const struct spec_agent *ag)
+{
+	static const char *const tcp[] = { "TCP" };
+
+	if (ag->nports && node_map_put(a, rule, "toPorts", cil_ports(a, tcp, 1, ag->ports, ag->nports)) < 0)
+		return -1;
+	node_seq_add(egress, rule);
+	return 0;
+}
+
+static struct node *
+cil_egress(struct arena *a, const struct spec_agent *ag, const struct profile *p)
+{
+	const struct profile_block *blocks[3];
+	struct node *eg = node_new_seq(a), *rule, *set, *e;
+	struct cidr *pre;
+	size_t npre, nb = public_blocks(ag, p, blocks);
+
+	if (!eg || (dns_open(ag, p) && cil_dns_rules(a, eg, ag, p) < 0) ||
+	    allowed_prefixes(ag, p, a, &pre, &npre) < 0 || !(set = node_new_seq(a)))
+		return NULL;
+	for (size_t i = 0; i < npre; i++) {
+		if (!(e = node_new_map(a)) || node_map_put(a, e, "cidr", cidr_str(a, &pre[i])) < 0)
+			return NULL;
+		node_seq_add(set, e);
+	}
+	for (size_t i = 0; i < nb; i++) {
+		if (!(e = node_new_map(a)) || node_map_put(a, e, "cidr", cidr_str(a, &blocks[i]->cidr)) < 0 ||
+		    (blocks[i]->except.n && node_map_put(a, e, "except", blocks[i]->except_node) < 0))
+			return NULL;
+		node_seq_add(set, e);
+	}
+	if (set->count && (!(rule = node_new_map(a)) || node_map_put(a, rule, "toCIDRSet", set) < 0 ||
+			   cil_add_with_ports(a, eg, rule, ag) < 0))
+		return NULL;
+	if (ag->nnames) {
+		struct node *fq = node_new_seq(a);
+
+		if (!fq)
+			return NULL;
+		for (size_t i = 0; i < ag->nnames; i++) {
+			if (!(e = cil_name(a, &ag->names[i])))
+				return NULL;
+			node_seq_add(fq, e);
+		}
+		if (!(rule = node_new_map(a)) || node_map_put(a, rule, "toFQDNs", fq) < 0 ||
+		    cil_add_with_ports(a, eg, rule, ag) < 0)
+			return NULL;
+	}
+	return eg;
+}
+
+/* The agent's CiliumNetworkPolicy: its whole allow list, in place of the
+ * NetworkPolicy (whose DNS rule, an L4 rule, would void the name filter). */
+static struct node *
+cil_policy(const struct spec_agent *ag, const struct profile *p, const struct tmpl *t,
+	   struct arena *a)
+{
+	static const char *const tcp[] = { "TCP" };
+	struct node *o = node_new_map(a), *meta, *spec, *sel, *dd, *eg;
+	struct kv job = { LABEL_JOB, ag->name };
+	char name[256];
+	const struct node *tm = node_map_get(t->obj[TMPL_NETPOL], "metadata");
+
+	if (!o || node_map_put(a, o, "apiVersion", node_new_lit(a, "cilium.io/v2")) < 0 ||
+	    node_map_put(a, o, "kind", node_new_lit(a, "CiliumNetworkPolicy")) < 0)
+		return NULL;
+	/* the site's labels and annotations for the agent's policy */
+	if (tm && (!(meta = node_clone(a, tm)) || node_map_put(a, o, "metadata", meta) < 0))
+		return NULL;
+	build_netpol_name(name, ag);
+	if (set_metadata(a, o, ag, arena_strndup(a, name, strlen(name)), 1, "-1") < 0 ||
+	    !(spec = node_map_sub_put(a, o, "spec")) || !(sel = match_labels(a, &job, 1)) ||
+	    node_map_put(a, spec, "endpointSelector", sel) < 0 ||
+	    !(dd = node_map_sub_put(a, spec, "enableDefaultDeny")) ||
+	    node_map_put(a, dd, "egress", node_new_bool(a, 1)) < 0 ||
+	    node_map_put(a, dd, "ingress", node_new_bool(a, 1)) < 0)
+		return NULL;
+	if (ag->ningress) {
+		struct node *ing = node_new_seq(a), *rule, *from, *peer;
+
+		if (!ing)
+			return NULL;
+		for (size_t i = 0; i < ag->ningress; i++) {
+			const struct spec_ingress *in = &ag->ingress[i];
+
+			if (!(rule = node_new_map(a)) || !(from = node_new_seq(a)) ||
+			    !(peer = cil_endpoints(a, in->ns, in->labels, in->nlabels)))
+				return NULL;
+			node_seq_add(from, peer);
+			if (node_map_put(a, rule, "fromEndpoints", from) < 0 ||
+			    node_map_put(a, rule, "toPorts", cil_ports(a, tcp, 1, in->ports, in->nports)) < 0)
+				return NULL;
+			node_seq_add(ing, rule);
+		}
+		if (node_map_put(a, spec, "ingress", ing) < 0)
+			return NULL;
+	}
+	if (!(eg = cil_egress(a, ag, p)))
+		return NULL;
+	if (eg->count && node_map_put(a, spec, "egress", eg) < 0)
+		return NULL;
+	if (ag->mode == MODE_NONE) {
+		/* no egress at all, said outright (a policy needs some rule) */
+		static const char *const all[] = { "all" };
+		struct node *deny = node_new_seq(a), *r = node_new_map(a);
+
+		if (!deny || !r || node_map_put(a, r, "toEntities", str_seq(a, all, 1)) < 0)
+			return NULL;
+		node_seq_add(deny, r);
+		if (node_map_put(a, spec, "egressDeny", deny) < 0)
+			return NULL;
+	}
+	return o;
+}
+
+/* --- ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2) --- */
+
+#define CNP_API "policy.networking.k8s.io/v1alpha2"
+#define CNP_MAX 25              /* items per list: rules, peers, networks, names, protocols */
+#define CNP_PRIO_GUARD_EGRESS 100
+#define CNP_PRIO_AGENT 200
+#define CNP_PRIO_GUARD_INGRESS 300
+
+/* protocols: [{proto: {destinationPort: {number: N}}}, ...] */
+static struct node *
+cnp_protocols(struct arena *a, const char *const *protos, size_t nprotos, const uint16_t *ports,
+	      size_t n)
+{
+	struct node *seq = node_new_seq(a), *it, *pr, *dp;
+
+	if (!seq)
+		return NULL;
+	for (size_t k = 0; k < nprotos; k++) {
+		for (size_t i = 0; i < n; i++) {
+			if (!(it = node_new_map(a)) || !(pr = node_map_sub(a, it, protos[k])) ||
+			    !(dp = node_map_sub_put(a, pr, "destinationPort")) ||
+			    node_map_put(a, dp, "number", node_new_int(a, ports[i])) < 0)
+				return NULL;
+			node_seq_add(seq, it);
+		}
+	}
+	return seq;
+}
+
+static struct node *
+cnp_rule(struct arena *a, const char *name, const char *action)
+{
+	struct node *r = node_new_map(a);
+
+	if (!r || node_map_put(a, r, "name", str(a, name)) < 0 ||
+	    node_map_put(a, r, "action", str(a, action)) < 0)
+		return NULL;
+	return r;
+}
+
+/*
+ * Rules `action` to a list of strings (CIDRs or names) as peers of kind
+ * `field` (networks, domainNames): CNP_MAX strings a peer, CNP_MAX peers a
+ * rule, as many rules as it takes. `protocols` (may be NULL) goes on each.
+ */
+static int
+cnp_add_list_rules(struct arena *a, struct node *rules, const char *name, const char *action,
+		   const char *field, struct node *const *items, size_t n, struct node *protocols)
+{
+	for (size_t i = 0; i < n;) {
+		struct node *r = cnp_rule(a, name, action), *to, *peer, *list;
+
+		NN(r);
+		NN(to = node_new_seq(a));
+		for (size_t pi = 0; pi < CNP_MAX && i < n; pi++) {
+			NN(peer = node_new_map(a));
+			NN(list = node_new_seq(a));
+			TRY(node_map_set(a, peer, field, list));
+			for (size_t k = 0; k < CNP_MAX && i < n; k++, i++)
+				node_seq_add(list, items[i]);
+			node_seq_add(to, peer);
+		}
+		TRY(node_map_put(a, r, "to", to));
+		if (protocols)
+			TRY(node_map_put(a, r, "protocols", protocols));
+		node_seq_add(rules, r);
+	}
+	return 0;
+}
+
+static int
+cnp_deny_everything(struct arena *a, struct node *rules, const char *name, int v4, int v6)
+{
+	struct node *items[2];
+	size_t n = 0;
+
+	if (v4)
+		NN(items[n++] = node_new_lit(a, "0.0.0.0/0"));
+	if (v6)
+		NN(items[n++] = str(a, "::/0"));
+	return cnp_add_list_rules(a, rules, name, "Deny", "networks", items, n, NULL);
+}
+
+/* The agent's ClusterNetworkPolicy (Admin tier, after the egress guard):
+ * Accepts for what its spec opens that a NetworkPolicy could widen, then
+ * Deny, so no other policy widens an allowlist. NULL *out: nothing to say. */
+static int
+cnp_agent(const struct spec_agent *ag, const struct profile *p, struct arena *a, struct node **out)
+{
+	static const char *const tcp[] = { "tcp" };
+	struct node *o, *spec, *subj, *pods, *eg, *ing, *protocols = NULL, **items;
+	struct kv nsl = { "kubernetes.io/metadata.name", ag->ns }, job = { LABEL_JOB, ag->name };
+	struct cidr *pre;
+	size_t npre;
+	char name[256];
+
+	*out = NULL;
+	NN(eg = node_new_seq(a));
+	NN(ing = node_new_seq(a));
+	if (ag->nports)
+		NN(protocols = cnp_protocols(a, tcp, 1, ag->ports, ag->nports));
+	switch (ag->mode) {
+	case MODE_NONE:
+		TRY(cnp_deny_everything(a, eg, "no-egress", 1, 1));
+		break;
+	case MODE_GATEWAY:
+		TRY(cnp_deny_everything(a, eg, "ipv4-only", 0, 1));
+		break;
+	case MODE_ALLOWLIST:
+		TRY(allowed_prefixes(ag, p, a, &pre, &npre));
+		NN(items = arena_alloc(a, (npre + ag->nnames + 1) * sizeof(*items)));
+		for (size_t i = 0; i < npre; i++)
+			NN(items[i] = cidr_str(a, &pre[i]));
+		TRY(cnp_add_list_rules(a, eg, "allowlist", "Accept", "networks", items, npre, protocols));
+		for (size_t i = 0; i < ag->nnames; i++)
+			NN(items[i] = str(a, ag->names[i].name));
+		TRY(cnp_add_list_rules(a, eg, "allowlist-names", "Accept", "domainNames", items,
+				       ag->nnames, protocols));
+		TRY(cnp_deny_everything(a, eg, "not-allowed", 1, 1));
+		break;
+	case MODE_PUBLIC:
+		break;   /* the egress guard denies all that is not public */
+	}
+	for (size_t i = 0; i < ag->ningress; i++) {
+		const struct spec_ingress *in = &ag->ingress[i];
+		struct kv ns2 = { "kubernetes.io/metadata.name", in->ns };
+		struct node *r, *from, *peer, *pp;
+		char rn[100];
+
+		snprintf(rn, sizeof(rn), "from-%s", in->ns);
+		NN(r = cnp_rule(a, arena_strndup(a, rn, strlen(rn)), "Accept"));
+		NN(from = node_new_seq(a));
+		NN(peer = node_new_map(a));
+		NN(pp = node_map_sub_put(a, peer, "pods"));
+		TRY(node_map_put(a, pp, "namespaceSelector", match_labels(a, &ns2, 1)));
+		TRY(node_map_put(a, pp, "podSelector", match_labels(a, in->labels, in->nlabels)));
+		node_seq_add(from, peer);
+		TRY(node_map_put(a, r, "from", from));
+		TRY(node_map_put(a, r, "protocols", cnp_protocols(a, tcp, 1, in->ports, in->nports)));
+		node_seq_add(ing, r);
+	}
+	if (!eg->count && !ing->count)
+		return 0;
+	build_cnp_name(name, ag);
+	NN(o = node_new_map(a));
+	TRY(node_map_put(a, o, "apiVersion", node_new_lit(a, CNP_API)));
+	TRY(node_map_put(a, o, "kind", node_new_lit(a, "ClusterNetworkPolicy")));
+	TRY(set_metadata(a, o, ag, arena_strndup(a, name, strlen(name)), 0, "-1"));
+	NN(spec = node_map_sub_put(a, o, "spec"));
+	TRY(node_map_put(a, spec, "tier", node_new_lit(a, "Admin")));
+	TRY(node_map_put(a, spec, "priority", node_new_int(a, CNP_PRIO_AGENT)));
+	NN(subj = node_map_sub_put(a, spec, "subject"));
+	NN(pods = node_map_sub_put(a, subj, "pods"));
+	TRY(node_map_put(a, pods, "namespaceSelector", match_labels(a, &nsl, 1)));
+	TRY(node_map_put(a, pods, "podSelector", match_labels(a, &job, 1)));
+	if (ing->count)
+		TRY(node_map_put(a, spec, "ingress", ing));
+	if (eg->count)
+		TRY(node_map_put(a, spec, "egress", eg));
+	*out = o;
+	return 0;
 }
 
 static struct node *
@@ -427,6 +893,265 @@ pod(const struct spec_agent *ag, const struct tmpl *t, struct arena *a)
 	return pod;
 }
 
+/* --- the guard: one set per agent namespace, selecting every Pod in it --- */
+
+void
+build_guard_names(char out[][256], size_t *n, const struct profile *p, const char *ns)
+{
+	*n = 0;
+	if (p->enforcement == ENF_CILIUM)
+		snprintf(out[(*n)++], 256, "agentfence-guard.%s", ns);
+	if (p->enforcement == ENF_CNP) {
+		snprintf(out[(*n)++], 256, "agentfence-guard-egress.%s", ns);
+		snprintf(out[(*n)++], 256, "agentfence-guard-ingress.%s", ns);
+	}
+}
+
+static struct node *
+guard_object(struct arena *a, const char *api, const char *kind, const char *name, const char *ns)
+{
+	struct node *o = node_new_map(a), *meta, *labels, *ann;
+
+	if (!o || node_map_put(a, o, "apiVersion", str(a, api)) < 0 ||
+	    node_map_put(a, o, "kind", str(a, kind)) < 0 || !(meta = node_map_sub_put(a, o, "metadata")) ||
+	    node_map_put(a, meta, "name", str(a, arena_strndup(a, name, strlen(name)))) < 0 ||
+	    !(labels = node_map_sub_put(a, meta, "labels")) ||
+	    node_map_put(a, labels, LABEL_MANAGED, node_new_lit(a, MANAGED_BY)) < 0 ||
+	    node_map_put(a, labels, LABEL_NAMESPACE, str(a, ns)) < 0 ||
+	    node_map_put(a, labels, LABEL_GUARD, str(a, "true")) < 0 ||
+	    !(ann = node_map_sub_put(a, meta, "annotations")) ||
+	    /* before every agent object */
+	    node_map_put(a, ann, "argocd.argoproj.io/sync-wave", str(a, "-2")) < 0)
+		return NULL;
+	return o;
+}
+
+/* {key, operator, values: [v]} */
+static struct node *
+expr(struct arena *a, const char *key, const char *op, const char *v)
+{
+	struct node *e = node_new_map(a), *vals;
+
+	if (!e || node_map_put(a, e, "key", str(a, key)) < 0 ||
+	    node_map_put(a, e, "operator", str(a, op)) < 0 || !(vals = str_seq(a, &v, 1)) ||
+	    node_map_put(a, e, "values", vals) < 0)
+		return NULL;
+	return e;
+}
+
+/* toPorts: every port but 53, any protocol */
+static struct node *
+cil_all_but_dns(struct arena *a)
+{
+	static const uint16_t lo[] = { 1, 54 }, hi[] = { 52, 65535 };
+	struct node *tp = node_new_seq(a), *pr = node_new_map(a), *list, *pm;
+
+	if (!tp || !pr || !(list = node_new_seq(a)))
+		return NULL;
+	for (size_t i = 0; i < 2; i++) {
+		if (!(pm = node_new_map(a)) ||
+		    node_map_put(a, pm, "port", strf(a, "%u", (unsigned)lo[i])) < 0 ||
+		    node_map_put(a, pm, "endPort", node_new_int(a, hi[i])) < 0 ||
+		    node_map_put(a, pm, "protocol", node_new_lit(a, "ANY")) < 0)
+			return NULL;
+		node_seq_add(list, pm);
+	}
+	if (node_map_put(a, pr, "ports", list) < 0)
+		return NULL;
+	node_seq_add(tp, pr);
+	return tp;
+}
+
+/*
+ * Cilium: a CiliumClusterwideNetworkPolicy whose deny rules (which win over
+ * every allow of every policy) close, for every Pod of the namespace,
+ * whatever its labels: every cluster Pod but the DNS Pods on port 53, the
+ * nodes and the host (but NodeLocal DNSCache's port 53), the API server,
+ * and every address outside the public blocks; and ingress from outside
+ * the cluster Pods.
+ */
+static struct node *
+guard_cilium(struct arena *a, const struct profile *p, const char *ns, const char *name)
+{
+	static const char *const ent_out[] = { "host", "remote-node", "kube-apiserver", "health",
+		"ingress", "init", "unmanaged" };
+	static const char *const ent_in[] = { "world", "host", "remote-node", "kube-apiserver",
+		"health", "ingress", "init", "unmanaged" };
+	struct node *o = guard_object(a, "cilium.io/v2", "CiliumClusterwideNetworkPolicy", name, ns);
+	struct node *spec, *sel, *ml, *deny, *r, *to, *e, *exprs, *ingd;
+	const int nl = p->has_nodelocal;
+
+	if (!o || !(spec = node_map_sub_put(a, o, "spec")) ||
+	    node_map_put(a, spec, "description",
+			 strf(a, "agentfence guard of namespace %s: no Pod in it reaches the cluster or a non-public address, whatever its labels and other policies", ns)) < 0 ||
+	    !(sel = node_map_sub_put(a, spec, "endpointSelector")) ||
+	    !(ml = node_map_sub_put(a, sel, "matchLabels")) ||
+	    node_map_put(a, ml, CIL_NS, str(a, ns)) < 0 || !(deny = node_new_seq(a)))
+		return NULL;
+	/* the nodes and cluster entities (the host but port 53 with NodeLocal DNSCache) */
+	if (!(r = node_new_map(a)) || node_map_put(a, r, "toEntities", str_seq(a, ent_out + nl, 7 - (size_t)nl)) < 0)
+		return NULL;
+	node_seq_add(deny, r);
+	if (nl) {
+		if (!(r = node_new_map(a)) || node_map_put(a, r, "toEntities", str_seq(a, ent_out, 1)) < 0 ||
+		    node_map_put(a, r, "toPorts", cil_all_but_dns(a)) < 0)
+			return NULL;
+		node_seq_add(deny, r);
+	}
+	/* every Pod but the DNS Pods */
+	if (!(r = node_new_map(a)) || !(to = node_new_seq(a)) || !(e = node_new_map(a)) ||
+	    !(exprs = node_new_seq(a)))
+		return NULL;
+	node_seq_add(exprs, expr(a, CIL_NS, "NotIn", p->dns_namespace));
+	if (!exprs->head || node_map_put(a, e, "matchExpressions", exprs) < 0)
+		return NULL;
+	node_seq_add(to, e);
+	for (size_t i = 0; i < p->dns_nlabels; i++) {
+		struct node *key = strf(a, "k8s:%s", p->dns_labels[i].k);
+
+		if (!key || !(e = node_new_map(a)) || !(exprs = node_new_seq(a)))
+			return NULL;
+		node_seq_add(exprs, expr(a, CIL_NS, "In", p->dns_namespace));
+		node_seq_add(exprs, expr(a, key->str, "NotIn", p->dns_labels[i].v));
+		if (exprs->count != 2 || !exprs->head || !exprs->tail ||
+		    node_map_put(a, e, "matchExpressions", exprs) < 0)
+			return NULL;
+		node_seq_add(to, e);
+	}
+	if (node_map_put(a, r, "toEndpoints", to) < 0)
+		return NULL;
+	node_seq_add(deny, r);
+	/* the DNS Pods on every other port */
+	if (!(r = node_new_map(a)) || !(to = node_new_seq(a)) ||
+	    !(e = cil_endpoints(a, p->dns_namespace, p->dns_labels, p->dns_nlabels)))
+		return NULL;
+	node_seq_add(to, e);
+	if (node_map_put(a, r, "toEndpoints", to) < 0 || node_map_put(a, r, "toPorts", cil_all_but_dns(a)) < 0)
+		return NULL;
+	node_seq_add(deny, r);
+	/* every address outside the public blocks */
+	if (p->closed.n) {
+		if (!(r = node_new_map(a)) || !(to = node_new_seq(a)))
+			return NULL;
+		for (size_t i = 0; i < p->closed.n; i++) {
+			if (!(e = node_new_map(a)) || node_map_put(a, e, "cidr", cidr_str(a, &p->closed.items[i])) < 0)
+				return NULL;
+			node_seq_add(to, e);
+		}
+		if (node_map_put(a, r, "toCIDRSet", to) < 0)
+			return NULL;
+		node_seq_add(deny, r);
+	}
+	if (node_map_put(a, spec, "egressDeny", deny) < 0 || !(ingd = node_new_seq(a)) ||
+	    !(r = node_new_map(a)) || node_map_put(a, r, "fromEntities", str_seq(a, ent_in, 8)) < 0)
+		return NULL;
+	node_seq_add(ingd, r);
+	if (node_map_put(a, spec, "ingressDeny", ingd) < 0)
+		return NULL;
+	return o;
+}
+
+static struct node *
+cnp_guard_spec(struct arena *a, struct node *o, const char *ns, int prio)
+{
+	struct kv nsl = { "kubernetes.io/metadata.name", ns };
+	struct node *spec, *subj;
+
+	if (!(spec = node_map_sub_put(a, o, "spec")) ||
+	    node_map_put(a, spec, "tier", node_new_lit(a, "Admin")) < 0 ||
+	    node_map_put(a, spec, "priority", node_new_int(a, prio)) < 0 ||
+	    !(subj = node_map_sub_put(a, spec, "subject")) ||
+	    node_map_put(a, subj, "namespaces", match_labels(a, &nsl, 1)) < 0)
+		return NULL;
+	return spec;
+}
+
+/*
+ * ClusterNetworkPolicy: two Admin-tier policies for the namespace, around
+ * the agents' own (CNP_PRIO_AGENT). Egress, first: DNS Pods on port 53 are
+ * passed on (to the NetworkPolicy tier), every Pod and node and every
+ * address outside the public blocks denied. Ingress, last: denied from
+ * every Pod, after the agents' own Accepts for what their specs open.
+ */
+static int
+guard_cnp(struct arena *a, const struct profile *p, const char *ns, char names[][256],
+	  struct node **objs)
+{
+	static const char *const udp_tcp[] = { "udp", "tcp" };
+	static const uint16_t dns[] = { 53 };
+	struct kv dnsns = { "kubernetes.io/metadata.name", p->dns_namespace };
+	struct node *spec, *eg, *r, *to, *peer, *pods, **items, *ing;
+
+	NN(objs[0] = guard_object(a, CNP_API, "ClusterNetworkPolicy", names[0], ns));
+	NN(spec = cnp_guard_spec(a, objs[0], ns, CNP_PRIO_GUARD_EGRESS));
+	NN(eg = node_new_seq(a));
+	NN(r = cnp_rule(a, "dns", "Pass"));
+	NN(to = node_new_seq(a));
+	NN(peer = node_new_map(a));
+	NN(pods = node_map_sub_put(a, peer, "pods"));
+	TRY(node_map_put(a, pods, "namespaceSelector", match_labels(a, &dnsns, 1)));
+	TRY(node_map_put(a, pods, "podSelector", match_labels(a, p->dns_labels, p->dns_nlabels)));
+	node_seq_add(to, peer);
+	if (p->has_nodelocal) {
+		struct node *nets;
+
+		NN(peer = node_new_map(a));
+		NN(nets = node_new_seq(a));
+		node_seq_add(nets, cidr_str(a, &p->nodelocal));
+		NN(nets->head);
+		TRY(node_map_put(a, peer, "networks", nets));
+		node_seq_add(to, peer);
+	}
+	TRY(node_map_put(a, r, "to", to));
+	TRY(node_map_put(a, r, "protocols", cnp_protocols(a, udp_tcp, 2, dns, 1)));
+	node_seq_add(eg, r);
+	NN(r = cnp_rule(a, "cluster", "Deny"));
+	NN(to = node_new_seq(a));
+	NN(peer = node_new_map(a));
+	TRY(node_map_put(a, peer, "namespaces", node_new_map(a)));
+	node_seq_add(to, peer);
+	NN(peer = node_new_map(a));
+	TRY(node_map_put(a, peer, "nodes", node_new_map(a)));
+	node_seq_add(to, peer);
+	TRY(node_map_put(a, r, "to", to));
+	node_seq_add(eg, r);
+	NN(items = arena_alloc(a, (p->closed.n + 1) * sizeof(*items)));
+	for (size_t i = 0; i < p->closed.n; i++)
+		NN(items[i] = cidr_str(a, &p->closed.items[i]));
+	TRY(cnp_add_list_rules(a, eg, "not-public", "Deny", "networks", items, p->closed.n, NULL));
+	TRY(node_map_put(a, spec, "egress", eg));
+
+	NN(objs[1] = guard_object(a, CNP_API, "ClusterNetworkPolicy", names[1], ns));
+	NN(spec = cnp_guard_spec(a, objs[1], ns, CNP_PRIO_GUARD_INGRESS));
+	NN(ing = node_new_seq(a));
+	NN(r = cnp_rule(a, "cluster", "Deny"));
+	NN(to = node_new_seq(a));
+	NN(peer = node_new_map(a));
+	TRY(node_map_put(a, peer, "namespaces", node_new_map(a)));
+	node_seq_add(to, peer);
+	TRY(node_map_put(a, r, "from", to));
+	node_seq_add(ing, r);
+	TRY(node_map_put(a, spec, "ingress", ing));
+	return 0;
+}
+
+int
+build_guard(const struct build_ctx *ctx, const char *ns, struct arena *a, struct node **objs,
+	    size_t *nobjs)
+{
+	char names[BUILD_MAX_GUARDS][256];
+	size_t n;
+
+	*nobjs = 0;
+	build_guard_names(names, &n, ctx->p, ns);
+	if (ctx->p->enforcement == ENF_CILIUM)
+		NN(objs[0] = guard_cilium(a, ctx->p, ns, names[0]));
+	else if (ctx->p->enforcement == ENF_CNP)
+		TRY(guard_cnp(a, ctx->p, ns, names, objs));
+	*nobjs = n;
+	return 0;
+}
+
 int
 build_init(struct build_ctx *ctx, const struct profile *p, const struct tmpl *t)
 {
@@ -449,7 +1174,15 @@ build_agent(const struct build_ctx *ctx, const struct spec_agent *ag, struct are
 	size_t n = 0;
 
 	*nobjs = 0;
-	NN(objs[n++] = netpol(ag, ctx->p, ctx->t, a));
+	if (ctx->p->enforcement == ENF_CILIUM) {
+		NN(objs[n++] = cil_policy(ag, ctx->p, ctx->t, a));
+	} else {
+		NN(objs[n++] = netpol(ag, ctx->p, ctx->t, a));
+		if (ctx->p->enforcement == ENF_CNP) {
+			TRY(cnp_agent(ag, ctx->p, a, &objs[n]));
+			n += objs[n] != NULL;
+		}
+	}
 	if (ag->mode == MODE_GATEWAY)
 		NN(objs[n++] = egw(ag, ctx->p, ctx->t, a));
 	NN(objs[n++] = pod(ag, ctx->t, a));

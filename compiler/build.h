@@ -4,7 +4,9 @@
  *
  * build_agent() starts from the templates, sets every field the agent's
  * isolation depends on, and returns the objects in apply order: the
- * NetworkPolicy, the CiliumEgressGatewayPolicy (gateway mode), the Pod.
+ * policy (per the profile's enforcement: a NetworkPolicy; a CiliumNetworkPolicy;
+ * or a NetworkPolicy and a ClusterNetworkPolicy), the CiliumEgressGatewayPolicy
+ * (gateway mode), the Pod.
  * Each object has one builder, and each isolation rule (families per mode,
  * the blocked catalogue, DNS, the gateway's IPv4-only rule) is written once,
  * in build.c.
@@ -22,16 +24,22 @@
 #include "spec.h"
 #include "tmpl.h"
 
-#define BUILD_MAX_OBJECTS 3
+#define BUILD_MAX_OBJECTS 4
+#define BUILD_MAX_GUARDS 2
 
 #define LABEL_JOB "agentfence.dev/job-id"
 #define LABEL_NAMESPACE "agentfence.dev/namespace"
+#define LABEL_GUARD "agentfence.dev/guard"
 #define LABEL_MANAGED "app.kubernetes.io/managed-by"
 #define MANAGED_BY "agentfence"
 
 /* Object names, written into `out` (at least 256 bytes). */
 void build_netpol_name(char *out, const struct spec_agent *ag);
 void build_egw_name(char *out, const struct spec_agent *ag);
+/* The agent's ClusterNetworkPolicy (cluster-scoped: "isolate-<ns>.<name>"). */
+void build_cnp_name(char *out, const struct spec_agent *ag);
+/* The guard objects' names for namespace ns (none with networkpolicy enforcement). */
+void build_guard_names(char out[][256], size_t *n, const struct profile *p, const char *ns);
 
 /* The profile and templates every agent of a run is built from (borrowed). */
 struct build_ctx {
@@ -46,5 +54,14 @@ void build_free(struct build_ctx *ctx);
 /* 0, or -1 when out of memory. */
 int build_agent(const struct build_ctx *ctx, const struct spec_agent *ag,
 		struct arena *a, struct node **objs, size_t *nobjs);
+/*
+ * The guard of agent namespace `ns` (cilium, clusternetworkpolicy
+ * enforcement; none with networkpolicy: *nobjs = 0): cluster-scoped
+ * objects that select every Pod of the namespace, whatever its labels,
+ * and deny what no agent may reach with precedence over every
+ * NetworkPolicy. At most BUILD_MAX_GUARDS objects. 0, or -1 out of memory.
+ */
+int build_guard(const struct build_ctx *ctx, const char *ns, struct arena *a,
+		struct node **objs, size_t *nobjs);
 
 #endif

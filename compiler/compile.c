@@ -23,6 +23,33 @@ compile_open(struct compiler *c, const char *cluster, const char *templates, int
 	return 0;
 }
 
+/* The guard of ag's namespace, the first time the run meets it. */
+static int
+emit_guard(struct compiler *c, const struct spec_agent *ag, void *ctx)
+{
+	struct node *objs[BUILD_MAX_GUARDS];
+	const char *ff;
+	size_t n, errs = c->d->errors;
+	int fl, rc;
+
+	if (!c->on_guard || c->profile.enforcement == ENF_NETPOL)
+		return 0;
+	rc = agents_add(&c->namespaces, ag->ns, "", ag->file, ag->line, &ff, &fl);
+	if (rc > 0)
+		return 0;
+	if (rc < 0 || build_guard(&c->bctx, ag->ns, &c->doc_arena, objs, &n) < 0) {
+		diag_error(c->d, ag->file, ag->line, ag->col, "out of memory");
+		return -1;
+	}
+	if (c->on_guard(ctx, ag, objs, n) < 0) {
+		if (c->d->errors == errs)
+			diag_error(c->d, ag->file, ag->line, ag->col,
+				   "the guard of namespace %s could not be written", ag->ns);
+		return -1;
+	}
+	return 0;
+}
+
 void
 compile_file(struct compiler *c, const char *path, compile_agent_fn on_agent,
 	     compile_doc_fn on_doc, void *ctx)
@@ -53,7 +80,7 @@ compile_file(struct compiler *c, const char *path, compile_agent_fn on_agent,
 					   ag.ns, ag.name, first_file, first_line);
 			} else if (rc < 0) {
 				diag_error(c->d, file, ag.line, ag.col, "out of memory");
-			} else if (!c->d->errors && c->build) {
+			} else if (!c->d->errors && c->build && emit_guard(c, &ag, ctx) == 0) {
 				if (build_agent(&c->bctx, &ag, &c->doc_arena, objs, &nobjs) < 0)
 					diag_error(c->d, file, ag.line, ag.col, "out of memory");
 				else if (on_agent) {
@@ -83,6 +110,7 @@ compile_close(struct compiler *c)
 {
 	build_free(&c->bctx);
 	agents_free(&c->seen);
+	agents_free(&c->namespaces);
 	arena_free(&c->doc_arena);
 	tmpl_free(&c->tmpl);
 	profile_free(&c->profile);

@@ -4,6 +4,8 @@
  *
  * For each document of each SPEC: read it, check it, refuse duplicates,
  * build its objects and hand them to a callback; then free the document.
+ * Before the first agent of each namespace, its guard objects (if the
+ * enforcement has any) go to on_guard.
  * One document is in memory at a time. Objects are built only while the
  * run has no errors (nothing is emitted after the first bad input), but
  * every document is still checked so all errors are reported.
@@ -22,11 +24,20 @@
 #include "spec.h"
 #include "tmpl.h"
 
+struct spec_agent;
+
+/* Called with the guard objects of ag->ns before the first agent of that
+ * namespace, ag (cilium and clusternetworkpolicy enforcement); 0 or -1. */
+typedef int (*compile_guard_fn)(void *ctx, const struct spec_agent *ag, struct node **objs,
+				size_t nobjs);
+
 struct compiler {
 	struct profile profile;
 	struct tmpl tmpl;
 	struct build_ctx bctx;
 	struct agents seen;
+	struct agents namespaces;   /* those whose guard was handed out */
+	compile_guard_fn on_guard;  /* NULL: guards are not wanted */
 	struct arena doc_arena;
 	struct diags *d;
 	int build;           /* 0: check only (validate) */

@@ -573,10 +573,12 @@ struct run {
 	size_t nobjects;
 };
 
+/* Objects to stdout, or (-o) to one file of the folder named `stem`.yaml or .json;
+ * file:line:col is where diagnostics point. */
 static int
-emit_agent(void *ctx, const struct spec_agent *ag, struct node **objs, size_t n)
+emit_objects(struct run *r, const struct spec_agent *ag, const char *stem, struct node **objs,
+	     size_t n)
 {
-	struct run *r = ctx;
 	struct buf *b = r->dir ? &r->file : &r->out.b;
 
 	if (r->dir) {
@@ -610,12 +612,31 @@ emit_agent(void *ctx, const struct spec_agent *ag, struct node **objs, size_t n)
 
 		if (r->o->json)
 			buf_puts(b, "\n  ]\n}\n");
-		snprintf(name, sizeof(name), "%s.%s.%s", ag->ns, ag->name, r->o->json ? "json" : "yaml");
+		snprintf(name, sizeof(name), "%s.%s", stem, r->o->json ? "json" : "yaml");
 		return outdir_add(r->dir, name, b->p, b->n, &r->d);
 	}
 	if (r->out.b.n >= SINK_SPILL)
 		sink_flush(&r->out);   /* an error stays in r->out.err, for sink_commit */
 	return 0;
+}
+
+static int
+emit_agent(void *ctx, const struct spec_agent *ag, struct node **objs, size_t n)
+{
+	char stem[280];
+
+	snprintf(stem, sizeof(stem), "%s.%s", ag->ns, ag->name);
+	return emit_objects(ctx, ag, stem, objs, n);
+}
+
+/* A namespace's guard: its own file, "<ns>._guard" ('_' is in no agent name). */
+static int
+emit_guard(void *ctx, const struct spec_agent *ag, struct node **objs, size_t n)
+{
+	char stem[280];
+
+	snprintf(stem, sizeof(stem), "%s._guard", ag->ns);
+	return emit_objects(ctx, ag, stem, objs, n);
 }
 
 static void
@@ -653,6 +674,7 @@ cmd_compile(struct opts *o)
 	}
 	if (!r.dir && !validate)
 		sink_open(&r.out, STDOUT_FILENO);
+	r.c.on_guard = emit_guard;
 	if (o->json && !r.dir)
 		buf_puts(&r.out.b, "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [");
 	for (int i = 0; i < o->nspecs; i++)

@@ -176,11 +176,36 @@ parse_defaults(struct profile *p, struct check *c, const struct node *v)
 
 /* Every error in the spec is recorded (a section that is not a map is
  * one error, and the others are still read). */
+static const char *const enforcement_names[] = { "networkpolicy", "cilium", "clusternetworkpolicy" };
+
+const char *
+profile_enforcement_name(enum enforcement e)
+{
+	return enforcement_names[e];
+}
+
+static int
+parse_enforcement(struct profile *p, struct check *c, const struct node *v)
+{
+	const char *s = check_str(c, v, "spec.enforcement");
+
+	if (!s)
+		return -1;
+	for (size_t i = 0; i < sizeof(enforcement_names) / sizeof(*enforcement_names); i++) {
+		if (strcmp(s, enforcement_names[i]) == 0) {
+			p->enforcement = (enum enforcement)i;
+			return 0;
+		}
+	}
+	check_error(c, v, "spec.enforcement: \"%s\" is not an enforcement; expected one of: networkpolicy, cilium, clusternetworkpolicy", s);
+	return -1;
+}
+
 static int
 parse_spec(struct profile *p, struct check *c, const struct node *spec)
 {
 	static const char *const keys[] = { "podCIDRs", "serviceCIDRs", "nodeCIDRs",
-		"blockedCIDRs", "ipFamilies", "nat64", "dns", "defaults", NULL };
+		"blockedCIDRs", "ipFamilies", "nat64", "dns", "defaults", "enforcement", NULL };
 	const struct node *v;
 	int bad = 0, bad_fam = 0;
 
@@ -208,6 +233,8 @@ parse_spec(struct profile *p, struct check *c, const struct node *spec)
 		bad |= parse_dns(p, c, v) < 0;
 	if ((v = node_map_get(spec, "defaults")))
 		bad |= parse_defaults(p, c, v) < 0;
+	if ((v = node_map_get(spec, "enforcement")))
+		bad |= parse_enforcement(p, c, v) < 0;
 	return bad ? -1 : 0;
 }
 
@@ -263,6 +290,41 @@ make_block(struct profile *p, struct profile_block *blk, const struct cidr_list 
 		node_seq_add(blk->except_node, n);
 	}
 	return 1;
+}
+
+/*
+ * p->closed := everything the public blocks do not open, in both families:
+ * the complement of the union of (block - except). A guard denies exactly
+ * this, so it can never disagree with what the per-agent rules open.
+ */
+static int
+derive_closed(struct profile *p)
+{
+	struct cidr_list open = { 0, 0, 0 }, tmp = { 0, 0, 0 };
+	static const char *const all[] = { "0.0.0.0/0", "::/0" };
+	int rc = -1;
+
+	for (size_t i = 0; i < p->nblocks; i++) {
+		tmp.n = 0;
+		if (cidr_subtract(&p->blocks[i].cidr, &p->blocks[i].except, &tmp) < 0 ||
+		    add_all(&open, &tmp) < 0)
+			goto out;
+	}
+	cidr_list_normalize(&open);
+	for (size_t f = 0; f < 2; f++) {
+		struct cidr whole;
+
+		cidr_parse(all[f], strlen(all[f]), &whole);
+		tmp.n = 0;
+		if (cidr_subtract(&whole, &open, &tmp) < 0 || add_all(&p->closed, &tmp) < 0)
+			goto out;
+	}
+	cidr_list_normalize(&p->closed);
+	rc = 0;
+out:
+	cidr_list_free(&open);
+	cidr_list_free(&tmp);
+	return rc;
 }
 
 static int
@@ -327,6 +389,8 @@ profile_derive(struct profile *p, struct diags *d)
 				goto oom;
 	}
 	cidr_list_normalize(&p->gw_excluded);
+	if (derive_closed(p) < 0)
+		goto oom;
 	rc = 0;
 	goto out;
 oom:
@@ -498,6 +562,7 @@ profile_free(struct profile *p)
 	cidr_list_free(&p->node);
 	cidr_list_free(&p->blocked);
 	cidr_list_free(&p->never);
+	cidr_list_free(&p->closed);
 	cidr_list_free(&p->gw_excluded);
 	for (size_t i = 0; i < 3; i++)
 		cidr_list_free(&p->blocks[i].except);

@@ -27,6 +27,13 @@ struct profile_block {
 	struct node *except_node;   /* the except list, formatted once */
 };
 
+/* How the fence is enforced (spec.enforcement). */
+enum enforcement {
+	ENF_NETPOL,     /* networkpolicy: one NetworkPolicy per agent */
+	ENF_CILIUM,     /* cilium: CiliumNetworkPolicy per agent + a clusterwide guard */
+	ENF_CNP,        /* clusternetworkpolicy: NetworkPolicy + ClusterNetworkPolicy per agent + guards */
+};
+
 struct profile {
 	struct arena arena;
 	const char *file;           /* NULL: the built-in profile */
@@ -35,6 +42,7 @@ struct profile {
 	struct cidr_list pod, service, node, blocked;
 	int ipv4, ipv6;
 	int nat64;
+	enum enforcement enforcement;
 
 	const char *dns_namespace;
 	struct kv *dns_labels;
@@ -51,7 +59,11 @@ struct profile {
 	struct profile_block blocks[3]; /* IPv4, IPv6 global unicast, NAT64 */
 	size_t nblocks;
 	struct cidr_list gw_excluded;   /* the cluster's IPv4 ranges */
+	struct cidr_list closed;        /* the complement of the public blocks, both
+					 * families: what a guard denies */
 };
+
+const char *profile_enforcement_name(enum enforcement e);
 
 /* 0, or -1 with every error recorded in d. */
 int profile_load(struct profile *p, const char *path, struct diags *d);

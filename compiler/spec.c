@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "names.h"
 #include "check.h"
 
 static const char *const mode_names[] = { "none", "public", "allowlist", "gateway" };
@@ -104,6 +105,39 @@ read_ports(struct check *c, const struct node *seq, const char *path,
 	return 0;
 }
 
+/* One allowlist entry that is not an address: a DNS name (names.h). */
+static int
+read_name(struct check *c, struct spec_agent *ag, const struct node *it, const char *path,
+	  const struct profile *p, size_t max)
+{
+	enum name_kind kind;
+	char why[160];
+
+	if (names_check(it->str, it->len, &kind, why, sizeof(why)) < 0) {
+		check_error(c, it, "%s: \"%s\" is not a valid DNS name: %s", path, it->str, why);
+		return -1;
+	}
+	if (p->enforcement == ENF_NETPOL) {
+		check_error(c, it, "%s: \"%s\" is a DNS name; names need spec.enforcement: cilium or clusternetworkpolicy in the cluster profile (%s enforces with NetworkPolicy, which matches addresses only)",
+			    path, it->str, p->file ? p->file : "the built-in profile");
+		return -1;
+	}
+	for (size_t k = 0; k < ag->nnames; k++) {
+		if (strcmp(ag->names[k].name, it->str) == 0) {
+			check_error(c, it, "%s: \"%s\" is listed twice", path, it->str);
+			return -1;
+		}
+	}
+	if (!ag->names && !(ag->names = arena_alloc(c->a, max * sizeof(*ag->names)))) {
+		check_error(c, it, "out of memory");
+		return -1;
+	}
+	ag->names[ag->nnames].name = it->str;
+	ag->names[ag->nnames].wildcard = kind == NAME_WILDCARD;
+	ag->nnames++;
+	return 0;
+}
+
 static int
 read_allow(struct check *c, struct spec_agent *ag, const struct node *seq,
 	   const struct profile *p)
@@ -117,13 +151,18 @@ read_allow(struct check *c, struct spec_agent *ag, const struct node *seq,
 	if (check_is_seq(c, seq, "spec.egress.allow") < 0)
 		return -1;
 	if (seq->count == 0 || seq->count > SPEC_MAX_ALLOW) {
-		check_error(c, seq, "spec.egress.allow: needs 1 to %d CIDRs, got %zu",
+		check_error(c, seq, "spec.egress.allow: needs 1 to %d CIDRs or DNS names, got %zu",
 			    SPEC_MAX_ALLOW, seq->count);
 		return -1;
 	}
 	cidr_parse(CATALOG_V6_GLOBAL, strlen(CATALOG_V6_GLOBAL), &global);
 	for (it = seq->head; it; it = it->next, i++) {
-		if (check_cidr(c, it, check_index(path, "spec.egress.allow", i), &v) < 0) {
+		check_index(path, "spec.egress.allow", i);
+		if (it->kind == NODE_SCALAR && it->type == NT_STR && !names_is_address_like(it->str, it->len)) {
+			bad |= read_name(c, ag, it, path, p, seq->count) < 0;
+			continue;
+		}
+		if (check_cidr(c, it, path, &v) < 0) {
 			bad = 1;
 			continue;
 		}
@@ -201,11 +240,25 @@ read_static_ip(struct check *c, struct spec_agent *ag, const struct node *n)
 	return 0;
 }
 
+/* A ClusterNetworkPolicy list (rules, protocols) holds at most 25 items. */
+#define CNP_MAX_ITEMS 25
+
+static int
+cnp_limit(struct check *c, const struct profile *p, const struct node *n, const char *path,
+	  size_t count, const char *what)
+{
+	if (p->enforcement != ENF_CNP || count <= CNP_MAX_ITEMS)
+		return 0;
+	check_error(c, n, "%s: %zu %s; with enforcement: clusternetworkpolicy the limit is %d (a ClusterNetworkPolicy rule holds at most %d)",
+		    path, count, what, CNP_MAX_ITEMS, CNP_MAX_ITEMS);
+	return -1;
+}
+
 static int
 read_egress(struct check *c, struct spec_agent *ag, const struct node *eg,
 	    const struct profile *p)
 {
-	static const char *const keys[] = { "mode", "allow", "ports", "staticIP", "gateway", NULL };
+	static const char *const keys[] = { "mode", "allow", "ports", "staticIP", "gateway", "dns", NULL };
 	static const char *const gw_keys[] = { "nodeSelector", NULL };
 	const struct node *m, *v;
 	const char *s;
@@ -239,7 +292,7 @@ read_egress(struct check *c, struct spec_agent *ag, const struct node *eg,
 			bad |= read_allow(c, ag, v, p) < 0;
 		}
 	} else if (ag->mode == MODE_ALLOWLIST) {
-		check_error(c, eg, "spec.egress.allow is required with mode: allowlist (a non-empty list of public CIDRs)");
+		check_error(c, eg, "spec.egress.allow is required with mode: allowlist (a non-empty list of public CIDRs or DNS names)");
 		bad = 1;
 	}
 	if ((v = node_map_get(eg, "staticIP"))) {
@@ -277,19 +330,34 @@ read_egress(struct check *c, struct spec_agent *ag, const struct node *eg,
 		check_error(c, m, "spec.egress.mode: gateway needs IPv4, but the cluster profile has no IPv4");
 		bad = 1;
 	}
+	ag->dns = ag->mode != MODE_NONE;
+	if ((v = node_map_get(eg, "dns"))) {
+		if (ag->mode == MODE_NONE) {
+			check_error(c, v, "spec.egress.dns is not valid with mode: none (no egress at all)");
+			bad = 1;
+		} else if (check_bool(c, v, "spec.egress.dns", &ag->dns) < 0) {
+			bad = 1;
+		} else if (!ag->dns && ag->nnames) {
+			check_error(c, v, "spec.egress.dns: false, but spec.egress.allow names %s: a name is reached only through DNS",
+				    ag->names[0].name);
+			bad = 1;
+		}
+	}
 	if ((v = node_map_get(eg, "ports"))) {
 		if (ag->mode == MODE_NONE) {
 			check_error(c, v, "spec.egress.ports is not valid with mode: none (no egress at all)");
 			bad = 1;
 		} else {
-			bad |= read_ports(c, v, "spec.egress.ports", &ag->ports, &ag->nports) < 0;
+			bad |= read_ports(c, v, "spec.egress.ports", &ag->ports, &ag->nports) < 0 ||
+			       cnp_limit(c, p, v, "spec.egress.ports", ag->nports, "ports") < 0;
 		}
 	}
 	return bad ? -1 : 0;
 }
 
 static int
-read_ingress(struct check *c, struct spec_agent *ag, const struct node *seq)
+read_ingress(struct check *c, struct spec_agent *ag, const struct node *seq,
+	     const struct profile *p)
 {
 	static const char *const keys[] = { "from", "ports", NULL };
 	static const char *const from_keys[] = { "namespace", "podLabels", NULL };
@@ -304,6 +372,8 @@ read_ingress(struct check *c, struct spec_agent *ag, const struct node *seq)
 		check_error(c, seq, "spec.ingress: %zu entries; the limit is %d", seq->count, SPEC_MAX_INGRESS);
 		return -1;
 	}
+	if (cnp_limit(c, p, seq, "spec.ingress", seq->count, "entries") < 0)
+		return -1;
 	ag->ingress = arena_zalloc(c->a, (seq->count ? seq->count : 1) * sizeof(*ag->ingress));
 	if (!ag->ingress)
 		return oom(c, seq);
@@ -345,7 +415,8 @@ read_ingress(struct check *c, struct spec_agent *ag, const struct node *seq)
 		v = check_required(c, it, path, "ports");
 		if (v)
 			bad |= read_ports(c, v, check_path(p2, path, "ports"), &in->ports,
-					  &in->nports) < 0;
+					  &in->nports) < 0 ||
+			       cnp_limit(c, p, v, p2, in->nports, "ports") < 0;
 		else
 			bad = 1;
 	}
@@ -466,7 +537,7 @@ read_spec(struct check *c, struct spec_agent *ag, const struct node *spec,
 		bad = 1;
 	}
 	if ((v = node_map_get(spec, "ingress")))
-		bad |= read_ingress(c, ag, v) < 0;
+		bad |= read_ingress(c, ag, v, p) < 0;
 	return bad ? -1 : 0;
 }
 

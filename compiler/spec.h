@@ -34,6 +34,12 @@ struct spec_env {
 	const char *name, *value;
 };
 
+/* An allowlist entry that is a DNS name (names.h): exact, or "*.suffix". */
+struct spec_name {
+	const char *name;         /* as written: "api.example.com", "*.example.com" */
+	int wildcard;
+};
+
 struct spec_ingress {
 	const char *ns;
 	struct kv *labels;        /* NULL: every Pod of the namespace */
@@ -56,6 +62,9 @@ struct spec_agent {
 	const char *runtime_class;
 	enum spec_mode mode;
 	struct cidr_list allow;   /* allowlist: normalized */
+	struct spec_name *names;  /* allowlist: DNS names, in spec order */
+	size_t nnames;
+	int dns;                  /* egress.dns (default 1): may resolve names */
 	struct cidr static_ip;    /* gateway: a /32 */
 	struct kv *gw_selector;
 	size_t gw_nselector;

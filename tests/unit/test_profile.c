@@ -342,7 +342,7 @@ test_unknown_fields(void **state)
 	(void)state;
 	load_errors(HEAD "spec:\n  podCIDR: [10.0.0.0/16]\n",
 		    (const char *const[]){
-			    "5:3: unknown field \"spec.podCIDR\"; expected one of: podCIDRs, serviceCIDRs, nodeCIDRs, blockedCIDRs, ipFamilies, nat64, dns, defaults",
+			    "5:3: unknown field \"spec.podCIDR\"; expected one of: podCIDRs, serviceCIDRs, nodeCIDRs, blockedCIDRs, ipFamilies, nat64, dns, defaults, enforcement",
 			    NULL });
 	load_errors("apiVersion: agentfence.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {nam: p}\nspec: {}\nstatus: {}\n",
 		    (const char *const[]){

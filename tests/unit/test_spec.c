@@ -219,7 +219,7 @@ test_mode_errors(void **state)
 		"6:31: spec.egress.ports is not valid with mode: none (no egress at all)",
 		NULL });
 	read_errors(NULL, HEAD IMAGE "  egress: {mode: allowlist}\n", (const char *const[]){
-		"6:11: spec.egress.allow is required with mode: allowlist (a non-empty list of public CIDRs)",
+		"6:11: spec.egress.allow is required with mode: allowlist (a non-empty list of public CIDRs or DNS names)",
 		NULL });
 	read_errors(NULL, HEAD IMAGE "  egress: {mode: gateway, staticIP: 10.0.0.1/32, gateway: {nodeSelector: {}}}\n",
 		    (const char *const[]){
@@ -252,7 +252,7 @@ test_allowlist_rules(void **state)
 		"8:98: spec.egress.allow[6]: \"1.1.1.0\" is not a CIDR: missing prefix length",
 		NULL });
 	read_errors(NULL, HEAD IMAGE "  egress: {mode: allowlist, allow: []}\n", (const char *const[]){
-		"6:36: spec.egress.allow: needs 1 to 1000 CIDRs, got 0",
+		"6:36: spec.egress.allow: needs 1 to 1000 CIDRs or DNS names, got 0",
 		NULL });
 }
 
@@ -333,7 +333,7 @@ test_unknown_fields(void **state)
 		"5:3: spec.egress is required: set egress.mode to none, public, allowlist or gateway",
 		NULL });
 	read_errors(NULL, HEAD IMAGE "  egress: {mode: none, allowed: []}\n", (const char *const[]){
-		"6:24: unknown field \"spec.egress.allowed\"; expected one of: mode, allow, ports, staticIP, gateway",
+		"6:24: unknown field \"spec.egress.allowed\"; expected one of: mode, allow, ports, staticIP, gateway, dns",
 		NULL });
 	read_errors(NULL, "apiVersion: agentfence.dev/v1alpha1\nkind: AgentIsolation\n"
 		    "metadata: {name: job-1, labels: {}}\n" IMAGE "  egress: {mode: none}\nstatus: {}\n",
