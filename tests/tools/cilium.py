@@ -300,8 +300,7 @@ class Evaluator:
         return not getattr(pod, "host_network", False)
 
     def _selects(self, rule: _Rule, pod: F.Pod) -> bool:
-        if not self._is_endpoint(pod):
-            return False
+        """Does the rule apply to pod (a Cilium endpoint: _decide has checked)?"""
         if rule.kind == NP:
             return N.selects(rule.spec, pod)
         if rule.spec.get("nodeSelector") is not None:
@@ -447,9 +446,8 @@ class Evaluator:
     def _np_peer(self, rule: _Rule, pr: Mapping, remote: Remote) -> bool:
         if pr.get("ipBlock") is not None:
             return self._cidr_matches(remote, [pr["ipBlock"]], deny=False)
-        if remote.pod is None:
-            return False
-        return N.peer_matches(pr, rule.namespace, remote.pod, ipblock_matches_pods=False)
+        # selectors match pod-network Pods only (N.peer_matches: no Pod, no match)
+        return N.peer_matches(pr, rule.namespace, remote.pod)
 
     # --- the verdict at one remote end ---
 
