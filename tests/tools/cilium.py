@@ -99,6 +99,8 @@ Uncertain semantics (cidr_matches_apiserver)
 
 ICMP is not modelled.  The DNS server Pod's ingress side and L7 HTTP rules do
 not restrict an egress() answer (a connection allowed at L4 is allowed).
+
+Part of the test tools; agentfence's code is never imported here.
 """
 
 from __future__ import annotations

@@ -56,11 +56,13 @@ this API) when the World has DNS servers, and some resolved address is
 reachable with the name attached.
 
 A DNS server Pod's own ingress, ICMP and L7 are not modelled.
+
+Part of the test tools; agentfence's code is never imported here.
 """
 
 from __future__ import annotations
 
-from typing import Iterable, List, Mapping, Optional
+from typing import Iterable, Mapping, Optional
 
 import os as _os
 import sys as _sys

@@ -29,7 +29,6 @@ Owned by the test tools; agentfence's code is never imported here.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
