@@ -39,6 +39,8 @@ PROFILES_DIR = TOOLS / "profiles"
 EXAMPLES_DIR = REPO / "examples"
 
 JOB_LABEL = "agentfence.dev/job-id"
+GUARD_LABEL = "agentfence.dev/guard"
+NS_LABEL = "agentfence.dev/namespace"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 CILIUM_NS_LABEL = "io.kubernetes.pod.namespace"
@@ -233,6 +235,7 @@ class Profile:
     runtime_class: str = "kata-fc"
     cpu: str = "1"
     memory: str = "1Gi"
+    enforcement: str = "networkpolicy"
 
     def families(self) -> set:
         return {v for v, on in ((4, self.ipv4), (6, self.ipv6)) if on}
@@ -289,6 +292,7 @@ def load_profile(path: Optional[str]) -> Profile:
         fams = spec["ipFamilies"] or []
         p.ipv4, p.ipv6 = "IPv4" in fams, "IPv6" in fams
     p.nat64 = bool(spec.get("nat64", False))
+    p.enforcement = str(spec.get("enforcement", "networkpolicy"))
     for key, attr in (("podCIDRs", "pod"), ("serviceCIDRs", "service"),
                       ("nodeCIDRs", "node"), ("blockedCIDRs", "blocked")):
         setattr(p, attr, [net(c) for c in spec.get(key) or []])
@@ -324,7 +328,9 @@ class Agent:
     name: str
     namespace: str
     mode: str
-    allow: list
+    allow: list          # the CIDR entries of egress.allow
+    names: List[str]     # the DNS-name entries of egress.allow ("*.x" included)
+    dns: bool            # egress.dns
     ports: Optional[List[int]]
     ingress: List[IngressRule]
     static_ip: Optional[str]
@@ -334,6 +340,15 @@ class Agent:
 
     def key(self):
         return (self.namespace, self.name)
+
+
+def is_name(entry) -> bool:
+    """An allow entry that is a DNS name rather than a CIDR."""
+    try:
+        net(str(entry))
+        return False
+    except ValueError:
+        return True
 
 
 def agent_from_doc(doc: dict, profile: Profile) -> Agent:
@@ -351,7 +366,9 @@ def agent_from_doc(doc: dict, profile: Profile) -> Agent:
         name=str(meta["name"]),
         namespace=str(meta.get("namespace") or profile.default_namespace),
         mode=str(eg.get("mode")),
-        allow=[net(str(c)) for c in eg.get("allow") or []],
+        allow=[net(str(c)) for c in eg.get("allow") or [] if not is_name(c)],
+        names=[str(c) for c in eg.get("allow") or [] if is_name(c)],
+        dns=bool(eg.get("dns", True)) and str(eg.get("mode")) != "none",
         ports=sorted({int(x) for x in eg["ports"]}) if eg.get("ports") else None,
         ingress=ingress,
         static_ip=str(eg["staticIP"]) if eg.get("staticIP") is not None else None,
@@ -560,15 +577,30 @@ def job_of(obj: dict) -> Optional[str]:
     return ((obj.get("metadata") or {}).get("labels") or {}).get(JOB_LABEL)
 
 
+def is_guard(obj: dict) -> bool:
+    return ((obj.get("metadata") or {}).get("labels") or {}).get(GUARD_LABEL) == "true"
+
+
+AGENT_POLICIES = ("NetworkPolicy", "CiliumNetworkPolicy")
+
+
 def group_objects(objs: list) -> list:
-    """Split the stream into per-agent groups, each starting at a
-    NetworkPolicy: [[NetworkPolicy, (CiliumEgressGatewayPolicy), Pod], ...]."""
+    """Split the stream into per-agent groups, each starting at the agent's
+    policy: [[NetworkPolicy | CiliumNetworkPolicy, (ClusterNetworkPolicy),
+    (CiliumEgressGatewayPolicy), Pod], ...]. Guard objects (a namespace's,
+    not an agent's) are left out: guards() lists them."""
     groups = []
     for o in objs:
-        if o.get("kind") == "NetworkPolicy" or not groups:
+        if is_guard(o):
+            continue
+        if o.get("kind") in AGENT_POLICIES or not groups:
             groups.append([])
         groups[-1].append(o)
     return groups
+
+
+def guards(objs: list) -> list:
+    return [o for o in objs if is_guard(o)]
 
 
 def pod_object(objs: list, agent: Agent) -> dict:

@@ -51,7 +51,25 @@ SCHEMA_FILES = {
     "Pod": "pod.strict.schema.json",
     "NetworkPolicy": "networkpolicy.strict.schema.json",
     "CiliumEgressGatewayPolicy": "ciliumegressgatewaypolicy.strict.schema.json",
+    "CiliumNetworkPolicy": "ciliumnetworkpolicy.strict.schema.json",
+    "CiliumClusterwideNetworkPolicy": "ciliumclusterwidenetworkpolicy.strict.schema.json",
+    # the experimental channel: domainNames and nodes peers
+    "ClusterNetworkPolicy": "clusternetworkpolicy.strict.schema.json",
 }
+
+# The objects of one agent, in order, per enforcement (ClusterNetworkPolicy:
+# only when the agent has something to say at the Admin tier).
+AGENT_KINDS = {
+    "networkpolicy": ("NetworkPolicy", None),
+    "cilium": ("CiliumNetworkPolicy", None),
+    "clusternetworkpolicy": ("NetworkPolicy", "ClusterNetworkPolicy"),
+}
+GUARD_KINDS = {
+    "networkpolicy": [],
+    "cilium": ["CiliumClusterwideNetworkPolicy"],
+    "clusternetworkpolicy": ["ClusterNetworkPolicy", "ClusterNetworkPolicy"],
+}
+CLUSTER_SCOPED = ("CiliumEgressGatewayPolicy", "CiliumClusterwideNetworkPolicy", "ClusterNetworkPolicy")
 
 _VALIDATORS = {}
 
@@ -329,9 +347,10 @@ class _OutputTests:
         seen = set()
         for g in groups:
             kinds = [o.get("kind") for o in g]
-            self.assertIn(kinds, (["NetworkPolicy", "Pod"],
-                                  ["NetworkPolicy", "CiliumEgressGatewayPolicy", "Pod"]),
-                          f"objects of one agent out of order: {kinds}")
+            first, admin = AGENT_KINDS[self.case.profile.enforcement]
+            allowed = [[first] + mid + gw + ["Pod"] for mid in ([], [admin] if admin else [])
+                       for gw in ([], ["CiliumEgressGatewayPolicy"])]
+            self.assertIn(kinds, allowed, f"objects of one agent out of order: {kinds}")
             pod = g[-1]
             key = (pod["metadata"]["namespace"], H.job_of(pod))
             ag = [a for a in self.case.agents if a.key() == key]
@@ -339,17 +358,18 @@ class _OutputTests:
             ag = ag[0]
             self.assertNotIn(key, seen)
             seen.add(key)
-            self.assertEqual(len(g) == 3, ag.mode == "gateway",
+            self.assertEqual("CiliumEgressGatewayPolicy" in kinds, ag.mode == "gateway",
                              f"{key}: CiliumEgressGatewayPolicy iff gateway mode")
             for o in g:
                 m = o["metadata"]
                 self.assertEqual((m.get("labels") or {}).get(H.MANAGED_BY), "agentfence",
                                  f"{o['kind']} {m.get('name')}")
                 self.assertEqual(H.job_of(o), ag.name, f"{o['kind']} {m.get('name')}")
-                if o["kind"] != "CiliumEgressGatewayPolicy":
+                if o["kind"] not in CLUSTER_SCOPED:
                     self.assertEqual(m.get("namespace"), ag.namespace)
                 else:
-                    self.assertNotIn("namespace", m, "CiliumEgressGatewayPolicy is cluster-scoped")
+                    self.assertNotIn("namespace", m, f"{o['kind']} is cluster-scoped")
+                    self.assertEqual((m.get("labels") or {}).get(H.NS_LABEL), ag.namespace)
                 wave = (m.get("annotations") or {}).get(H.SYNC_WAVE)
                 self.assertIsInstance(wave, str, f"{o['kind']} {m.get('name')}: sync-wave")
                 self.assertRegex(wave, r"^-?[0-9]+$")
@@ -359,6 +379,25 @@ class _OutputTests:
                 self.assertLess(int(o["metadata"]["annotations"][H.SYNC_WAVE]), pod_wave,
                                 f"{o['kind']} {o['metadata']['name']} not before its Pod")
         self.assertEqual(seen, {a.key() for a in self.case.agents})
+        # a guard per agent namespace, before the first object of its namespace
+        want = GUARD_KINDS[self.case.profile.enforcement]
+        namespaces = {a.namespace for a in self.case.agents}
+        for ns in namespaces:
+            gs = [i for i, o in enumerate(self.objs) if H.is_guard(o)
+                  and o["metadata"]["labels"].get(H.NS_LABEL) == ns]
+            self.assertEqual([self.objs[i]["kind"] for i in gs], want, f"guard of {ns}")
+            first = min(i for i, o in enumerate(self.objs) if not H.is_guard(o) and
+                        (o["metadata"].get("namespace") == ns or
+                         (o["metadata"].get("labels") or {}).get(H.NS_LABEL) == ns))
+            for i in gs:
+                o = self.objs[i]
+                self.assertLess(i, first, f"guard {o['metadata']['name']} after an agent of {ns}")
+                self.assertNotIn("namespace", o["metadata"])
+                self.assertNotIn(H.JOB_LABEL, o["metadata"]["labels"])
+                self.assertEqual(o["metadata"]["labels"].get(H.MANAGED_BY), "agentfence")
+                self.assertEqual(o["metadata"]["annotations"].get(H.SYNC_WAVE), "-2")
+                _count(5)
+        self.assertEqual(len(H.guards(self.objs)), len(want) * len(namespaces))
         # object names are unique per kind and namespace
         names = [(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]) for o in self.objs]
         self.assertEqual(len(names), len(set(names)), "duplicate object names")
