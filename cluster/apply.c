@@ -27,19 +27,40 @@
 
 /* --- the resources agentfence writes (data, not code) --- */
 
-enum res { RES_NETPOL, RES_CEGP, RES_POD, RES_COUNT };
+/* Policies in the order delete and prune name them; the Pod last. */
+enum res { RES_NETPOL, RES_CNP, RES_CLUSTERNP, RES_CEGP, RES_CCNP, RES_POD, RES_COUNT };
 
 static const struct resdef {
 	const char *kind;
-	const char *prefix;     /* API group/version path */
+	const char *prefix;     /* API group/version path (its discovery document) */
 	const char *plural;
 	const char *lower;      /* kubectl's name in output lines */
 	int namespaced;
+	int agent;              /* an agent's object: delete and prune remove it */
+	int guard;              /* a namespace's guard may be of this kind */
+	const char *crd;        /* a CRD: what to do when it is not installed; NULL: built in */
 } resdefs[RES_COUNT] = {
-	{ "NetworkPolicy", "/apis/networking.k8s.io/v1", "networkpolicies", "networkpolicy", 1 },
+	{ "NetworkPolicy", "/apis/networking.k8s.io/v1", "networkpolicies", "networkpolicy",
+	  1, 1, 0, NULL },
+	{ "CiliumNetworkPolicy", "/apis/cilium.io/v2", "ciliumnetworkpolicies",
+	  "ciliumnetworkpolicy", 1, 1, 0,
+	  "the CiliumNetworkPolicy CRD (cilium.io/v2) is not installed: install Cilium, or set "
+	  "the cluster profile's spec.enforcement to networkpolicy" },
+	{ "ClusterNetworkPolicy", "/apis/policy.networking.k8s.io/v1alpha2", "clusternetworkpolicies",
+	  "clusternetworkpolicy", 0, 1, 1,
+	  "the ClusterNetworkPolicy CRD (policy.networking.k8s.io/v1alpha2) is not installed: "
+	  "install the experimental-channel CRDs of kubernetes-sigs/network-policy-api v0.2.0 and "
+	  "a network plugin that enforces them, or set the cluster profile's spec.enforcement to "
+	  "networkpolicy" },
 	{ "CiliumEgressGatewayPolicy", "/apis/cilium.io/v2", "ciliumegressgatewaypolicies",
-	  "ciliumegressgatewaypolicy", 0 },
-	{ "Pod", "/api/v1", "pods", "pod", 1 },
+	  "ciliumegressgatewaypolicy", 0, 1, 0,
+	  "the CiliumEgressGatewayPolicy CRD (cilium.io/v2) is not installed: install Cilium with "
+	  "its egress gateway enabled (egressGateway.enabled=true), or use egress mode public" },
+	{ "CiliumClusterwideNetworkPolicy", "/apis/cilium.io/v2", "ciliumclusterwidenetworkpolicies",
+	  "ciliumclusterwidenetworkpolicy", 0, 0, 1,
+	  "the CiliumClusterwideNetworkPolicy CRD (cilium.io/v2) is not installed: install Cilium, "
+	  "or set the cluster profile's spec.enforcement to networkpolicy" },
+	{ "Pod", "/api/v1", "pods", "pod", 1, 1, 0, NULL },
 };
 
 /* The API path of an object, or of the collection when name is NULL. */
@@ -98,19 +119,37 @@ struct step {
 
 struct pagent {
 	char *ns, *name;
-	int gateway;
 	size_t nobjs;           /* policies first, the Pod last */
 	struct pobj objs[BUILD_MAX_OBJECTS];
 	/* run state */
+	const struct pguard *guard;     /* its namespace's, or NULL */
 	struct step steps[BUILD_MAX_OBJECTS];
 	size_t pending;
 	int policy_failed, recreated, finished, ok;
 	struct podwait pw;
 };
 
+struct gstep {
+	struct run *run;
+	struct pguard *g;
+	size_t idx;
+};
+
+/* A namespace's guard: confirmed stored before any object of its agents is sent. */
+struct pguard {
+	char *ns;
+	size_t nobjs;
+	struct pobj objs[BUILD_MAX_GUARDS];
+	/* run state */
+	struct gstep steps[BUILD_MAX_GUARDS];
+	int failed;
+};
+
 struct apply_plan {
 	struct pagent *a;
 	size_t n, cap;
+	struct pguard *g;
+	size_t ng, capg;
 };
 
 int
@@ -125,6 +164,15 @@ apply_plan_count(const struct apply_plan *p)
 	return p->n;
 }
 
+static void
+pobjs_free(struct pobj *o, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(o[i].name);
+		free(o[i].body);
+	}
+}
+
 void
 apply_plan_free(struct apply_plan *p)
 {
@@ -133,12 +181,14 @@ apply_plan_free(struct apply_plan *p)
 	for (size_t i = 0; i < p->n; i++) {
 		free(p->a[i].ns);
 		free(p->a[i].name);
-		for (size_t j = 0; j < p->a[i].nobjs; j++) {
-			free(p->a[i].objs[j].name);
-			free(p->a[i].objs[j].body);
-		}
+		pobjs_free(p->a[i].objs, p->a[i].nobjs);
+	}
+	for (size_t i = 0; i < p->ng; i++) {
+		free(p->g[i].ns);
+		pobjs_free(p->g[i].objs, p->g[i].nobjs);
 	}
 	free(p->a);
+	free(p->g);
 	free(p);
 }
 
@@ -151,12 +201,62 @@ res_of_kind(const char *kind)
 	return -1;
 }
 
+static const char *
+meta_str(json_t *j, const char *key)
+{
+	return json_string_value(json_object_get(json_object_get(j, "metadata"), key));
+}
+
+static const char *
+label_of(json_t *j, const char *key)
+{
+	return json_string_value(json_object_get(json_object_get(json_object_get(j, "metadata"),
+								 "labels"), key));
+}
+
+/*
+ * Serialize obj into o (compact JSON), reading back what is sent: its
+ * resource and name come from the object itself. 0 with *jp (the caller
+ * checks it, then releases it); -1 with *why when it cannot be written;
+ * -2 when out of memory.
+ */
+static int
+serialize(struct buf *b, struct node *obj, struct pobj *o, json_t **jp, int *rp, const char **why)
+{
+	const char *kind, *name;
+	json_t *j;
+
+	b->n = 0;
+	if (emit_json(b, obj, 0) < 0 || b->err) {
+		*why = "cannot write JSON (a string is not valid UTF-8)";
+		return -1;
+	}
+	if (!(j = json_loadb(b->p, b->n, 0, NULL)))
+		return -2;
+	kind = json_string_value(json_object_get(j, "kind"));
+	name = meta_str(j, "name");
+	*rp = kind ? res_of_kind(kind) : -1;
+	*jp = j;
+	if (*rp < 0 || !name)
+		return 0;
+	o->res = (enum res)*rp;
+	o->name = xstrdup(name);
+	o->body = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+	if (!o->name || !o->body) {
+		json_decref(j);
+		return -2;
+	}
+	o->len = strlen(o->body);
+	return 0;
+}
+
 int
 apply_plan_add(struct apply_plan *p, const struct spec_agent *ag, struct node **objs,
 	       size_t nobjs, struct diags *d)
 {
 	struct pagent *a;
 	struct buf b = BUF_INIT;
+	const char *why = NULL;
 
 	if (nobjs < 2 || nobjs > BUILD_MAX_OBJECTS) {
 		diag_error(d, ag->file, ag->line, ag->col, "internal error: %zu objects", nobjs);
@@ -174,50 +274,101 @@ apply_plan_add(struct apply_plan *p, const struct spec_agent *ag, struct node **
 	a = &p->a[p->n];
 	memset(a, 0, sizeof(*a));
 	p->n++;   /* from here on apply_plan_free() releases what is set */
-	a->gateway = ag->mode == MODE_GATEWAY;
 	if (!(a->ns = xstrdup(ag->ns)) || !(a->name = xstrdup(ag->name)))
 		goto oom;
 	for (size_t i = 0; i < nobjs; i++) {
-		struct pobj *o = &a->objs[i];
-		json_t *j;
-		const char *kind, *name, *ns;
-		int r;
+		json_t *j = NULL;
+		const char *ns;
+		int r = -1, e = serialize(&b, objs[i], &a->objs[i], &j, &r, &why);
 
-		b.n = 0;
-		if (emit_json(&b, objs[i], 0) < 0 || b.err) {
-			diag_error(d, ag->file, ag->line, ag->col,
-				   "cannot write JSON (a string is not valid UTF-8)");
+		if (e == -1)
 			goto fail;
-		}
-		/* read back what is sent: the names come from the object itself */
-		if (!(j = json_loadb(b.p, b.n, 0, NULL)))
+		if (e == -2)
 			goto oom;
-		kind = json_string_value(json_object_get(j, "kind"));
-		name = json_string_value(json_object_get(json_object_get(j, "metadata"), "name"));
-		ns = json_string_value(json_object_get(json_object_get(j, "metadata"), "namespace"));
-		r = kind ? res_of_kind(kind) : -1;
-		/* the contract with build.c: policies first, the Pod last, names set */
-		if (r < 0 || !name || (r == RES_POD) != (i == nobjs - 1) ||
-		    (resdefs[r].namespaced && (!ns || strcmp(ns, ag->ns) != 0))) {
-			json_decref(j);
-			diag_error(d, ag->file, ag->line, ag->col,
-				   "internal error: unexpected object %zu (%s)", i, kind ? kind : "no kind");
-			goto fail;
-		}
-		o->res = (enum res)r;
-		o->name = xstrdup(name);
-		o->body = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
 		a->nobjs++;
+		ns = meta_str(j, "namespace");
+		/* the contract with build.c: policies first, the Pod last, names set */
+		if (r < 0 || !a->objs[i].name || !resdefs[r].agent || (r == RES_POD) != (i == nobjs - 1) ||
+		    (resdefs[r].namespaced && (!ns || strcmp(ns, ag->ns) != 0))) {
+			diag_error(d, ag->file, ag->line, ag->col,
+				   "internal error: unexpected object %zu (%s)", i,
+				   r >= 0 ? resdefs[r].kind : "no kind");
+			json_decref(j);
+			goto out;
+		}
 		json_decref(j);
-		if (!o->name || !o->body)
-			goto oom;
-		o->len = strlen(o->body);
 	}
 	buf_free(&b);
 	return 0;
 oom:
-	diag_error(d, ag->file, ag->line, ag->col, "out of memory");
+	why = "out of memory";
 fail:
+	diag_error(d, ag->file, ag->line, ag->col, "%s", why);
+out:
+	buf_free(&b);
+	return -1;
+}
+
+int
+apply_plan_add_guard(struct apply_plan *p, const char *ns, struct node **objs, size_t nobjs,
+		     struct diags *d)
+{
+	struct pguard *g;
+	struct buf b = BUF_INIT;
+	const char *why = NULL;
+
+	for (size_t i = 0; i < p->ng; i++)
+		if (strcmp(p->g[i].ns, ns) == 0) {
+			diag_error(d, NULL, 0, 0, "internal error: a second guard for namespace %s", ns);
+			return -1;
+		}
+	if (!nobjs || nobjs > BUILD_MAX_GUARDS) {
+		diag_error(d, NULL, 0, 0, "internal error: %zu guard objects", nobjs);
+		return -1;
+	}
+	if (p->ng == p->capg) {
+		size_t cap = p->capg ? p->capg * 2 : 16;
+		struct pguard *ng = xreallocarray(p->g, cap, sizeof(*ng));
+
+		if (!ng)
+			goto oom;
+		p->g = ng;
+		p->capg = cap;
+	}
+	g = &p->g[p->ng];
+	memset(g, 0, sizeof(*g));
+	p->ng++;
+	if (!(g->ns = xstrdup(ns)))
+		goto oom;
+	for (size_t i = 0; i < nobjs; i++) {
+		json_t *j = NULL;
+		const char *lns, *job;
+		int r = -1, e = serialize(&b, objs[i], &g->objs[i], &j, &r, &why);
+
+		if (e == -1)
+			goto fail;
+		if (e == -2)
+			goto oom;
+		g->nobjs++;
+		lns = label_of(j, LABEL_NAMESPACE);
+		job = label_of(j, LABEL_JOB);
+		/* cluster-scoped, labelled with its namespace, never an agent's
+		 * (delete and prune take agents' objects by their job label) */
+		if (r < 0 || !g->objs[i].name || !resdefs[r].guard || !lns || strcmp(lns, ns) != 0 || job) {
+			diag_error(d, NULL, 0, 0, "internal error: unexpected guard object %zu (%s)", i,
+				   r >= 0 ? resdefs[r].kind : "no kind");
+			json_decref(j);
+			goto out;
+		}
+		json_decref(j);
+	}
+	buf_free(&b);
+	return 0;
+oom:
+	why = "out of memory";
+fail:
+	diag_error(d, NULL, 0, 0, "namespace %s's guard: %s", ns, why);
+out:
 	buf_free(&b);
 	return -1;
 }
@@ -267,6 +418,12 @@ struct run {
 	size_t next, active, done, failed;
 	int oom;
 	int pruning;
+	/* delete and prune: the kinds the server serves (discovery) */
+	int served[RES_COUNT];
+	struct disc {
+		struct run *run;
+		int res;
+	} disc[RES_COUNT];
 	/* delete and prune */
 	struct found *found;
 	size_t nfound, capfound;
@@ -352,7 +509,7 @@ crd_missing(int res, const struct kapi_response *r)
 {
 	/* the route does not exist: "the server could not find the requested
 	 * resource", with no details.kind (a missing object names its kind) */
-	return res == RES_CEGP && r->status == 404 && !*r->details_kind;
+	return res >= 0 && resdefs[res].crd && r->status == 404 && !*r->details_kind;
 }
 
 static int
@@ -393,16 +550,16 @@ hint_for(int res, const char *ns, const struct kapi_response *r, char *out, size
 		return out;
 	}
 	if (crd_missing(res, r))
-		return "the CiliumEgressGatewayPolicy CRD (cilium.io/v2) is not installed: install "
-		       "Cilium with its egress gateway enabled (egressGateway.enabled=true), or use "
-		       "egress mode public";
+		return resdefs[res].crd;
 	switch (r->status) {
 	case 401:
 		return "the API server rejected the credentials: they are wrong or expired";
 	case 403:
 		return "the credentials lack permission: agentfence needs get, list, patch and "
-		       "delete on pods, networkpolicies.networking.k8s.io and "
-		       "ciliumegressgatewaypolicies.cilium.io";
+		       "delete on pods and networkpolicies.networking.k8s.io, and on the kinds of "
+		       "these that are installed: ciliumnetworkpolicies, "
+		       "ciliumclusterwidenetworkpolicies and ciliumegressgatewaypolicies (cilium.io), "
+		       "clusternetworkpolicies.policy.networking.k8s.io";
 	case 409:
 		return "another writer changed the object at the same time; run again";
 	case 422:
@@ -596,18 +753,17 @@ static void
 on_cleanup_done(struct podwait *pw, int result)
 {
 	struct pagent *a = CONTAINER(pw, struct pagent, pw);
+	int guard = a->guard && a->guard->failed;
+	char why[300];
 
-	if (result == PW_GONE)
-		agent_done(pw->run, a, 0,
-			   "its policies could not all be applied, so its Pod was deleted");
-	else if (result == PW_ABSENT)
-		agent_done(pw->run, a, 0,
-			   "its policies could not all be applied, so its Pod was not created");
-	else
-		agent_done(pw->run, a, 0,
-			   "its policies could not all be applied, and its existing Pod could not be "
-			   "deleted: it may be running without them; delete it now "
-			   "(kubectl delete pod)");
+	snprintf(why, sizeof(why), "%s%s",
+		 guard ? "its namespace's guard could not be applied" :
+			 "its policies could not all be applied",
+		 result == PW_GONE ? ", so its Pod was deleted" :
+		 result == PW_ABSENT ? ", so its Pod was not created" :
+		 ", and its existing Pod could not be deleted: it may be running without them; "
+		 "delete it now (kubectl delete pod)");
+	agent_done(pw->run, a, 0, why);
 }
 
 static void
@@ -717,7 +873,12 @@ agent_start(struct run *run, struct pagent *a)
 		a->steps[i].ag = a;
 		a->steps[i].idx = i;
 	}
-	a->pending = npol;
+	if (a->guard && a->guard->failed) {
+		/* nothing of it is sent; an existing Pod goes */
+		a->policy_failed = 1;
+		policies_settled(run, a);
+		return;
+	}
 	for (size_t i = 0; i < npol; i++) {
 		struct pobj *o = &a->objs[i];
 
@@ -742,6 +903,119 @@ start_agents(struct run *run)
 		run->active++;
 		agent_start(run, a);
 	}
+}
+
+/* --- guards: each stored before any object of its namespace's agents --- */
+
+static void
+on_guard(void *ctx, const struct kapi_response *r)
+{
+	struct gstep *st = ctx;
+	struct run *run = st->run;
+	struct pguard *g = st->g;
+	struct pobj *o = &g->objs[st->idx];
+
+	if (ok2xx(r)) {
+		report(run, APPLY_EV_OBJECT, g->ns, NULL, (int)o->res, o->name,
+		       r->status == 201 ? "created" : "configured", NULL, NULL);
+		report_warnings(run, g->ns, NULL, (int)o->res, o->name, r);
+		return;
+	}
+	g->failed = 1;
+	run->s->errors = 1;
+	report_failure(run, g->ns, NULL, (int)o->res, o->name,
+		       "the guard of the namespace could not be applied, so none of its agents is: ",
+		       r);
+}
+
+static int
+cmp_guard(const void *x, const void *y)
+{
+	return strcmp(((const struct pguard *)x)->ns, ((const struct pguard *)y)->ns);
+}
+
+/* Send every guard, and tie each agent to its namespace's. */
+static void
+start_guards(struct run *run)
+{
+	struct apply_plan *p = run->p;
+	char path[PATH_LEN];
+
+	if (!p->ng)
+		return;
+	qsort(p->g, p->ng, sizeof(*p->g), cmp_guard);
+	for (size_t i = 0; i < p->n; i++) {
+		struct pguard key;
+
+		key.ns = p->a[i].ns;
+		p->a[i].guard = bsearch(&key, p->g, p->ng, sizeof(*p->g), cmp_guard);
+	}
+	for (size_t i = 0; i < p->ng; i++) {
+		struct pguard *g = &p->g[i];
+
+		g->failed = 0;
+		for (size_t j = 0; j < g->nobjs; j++) {
+			struct pobj *o = &g->objs[j];
+
+			g->steps[j].run = run;
+			g->steps[j].g = g;
+			g->steps[j].idx = j;
+			obj_path(path, sizeof(path), o->res, g->ns, o->name);
+			if (submit(run, "PATCH", path, apply_query(run), o->body, o->len, 0, on_guard,
+				   &g->steps[j]) < 0)
+				g->failed = 1;
+		}
+	}
+}
+
+/* --- discovery: the CRDs the server serves (delete and prune ask only for those) --- */
+
+static void
+on_discovery(void *ctx, const struct kapi_response *r)
+{
+	struct disc *dc = ctx;
+	struct run *run = dc->run;
+	const char *prefix = resdefs[dc->res].prefix;
+	json_t *list = json_object_get(r->json, "resources"), *it;
+	size_t i;
+
+	/* not answered: every kind is asked for (a 404 then is fine) */
+	if (r->error || (r->status != 404 && (!ok2xx(r) || !json_is_array(list))))
+		return;
+	for (int k = 0; k < RES_COUNT; k++) {
+		if (!resdefs[k].crd || strcmp(resdefs[k].prefix, prefix) != 0)
+			continue;
+		run->served[k] = 0;
+		json_array_foreach(list, i, it) {
+			const char *name = json_string_value(json_object_get(it, "name"));
+
+			if (name && strcmp(name, resdefs[k].plural) == 0)
+				run->served[k] = 1;
+		}
+	}
+}
+
+/* GET the discovery document of each CRD group version, once. */
+static void
+discover(struct run *run)
+{
+	for (int r = 0; r < RES_COUNT; r++)
+		run->served[r] = 1;
+	for (int r = 0; r < RES_COUNT; r++) {
+		int first = resdefs[r].crd != NULL;
+
+		for (int q = 0; q < r && first; q++)
+			if (resdefs[q].crd && strcmp(resdefs[q].prefix, resdefs[r].prefix) == 0)
+				first = 0;
+		if (!first)
+			continue;
+		run->disc[r].run = run;
+		run->disc[r].res = r;
+		if (submit(run, "GET", resdefs[r].prefix, NULL, NULL, 0, 0, on_discovery,
+			   &run->disc[r]) < 0)
+			return;
+	}
+	kapi_run(run->k);
 }
 
 /* --- delete: Pods first, policies once the Pods are gone --- */
@@ -785,7 +1059,7 @@ on_policy_deleted(void *ctx, const struct kapi_response *r)
 		report(run, APPLY_EV_OBJECT, v->ns, v->job, (int)f->res, f->name, "deleted", NULL, NULL);
 		report_warnings(run, v->ns, v->job, (int)f->res, f->name, r);
 	} else if (r->error || r->status != 404) {
-		/* 404: already gone, or (egress policy) Cilium is not installed */
+		/* 404: already gone, or its CRD is not installed */
 		report_failure(run, v->ns, v->job, (int)f->res, f->name, "cannot delete: ", r);
 		v->failed = 1;
 	}
@@ -980,8 +1254,8 @@ on_list(void *ctx, const struct kapi_response *r)
 	if (!ok2xx(r) || !r->json) {
 		char what[300];
 
-		if (l->res == RES_CEGP && crd_missing(RES_CEGP, r))
-			return;   /* no Cilium: no egress policy to prune */
+		if (crd_missing((int)l->res, r))
+			return;   /* its CRD is not installed: nothing of that kind to prune */
 		snprintf(what, sizeof(what), "cannot list %s in namespace %s, so it was not pruned: ",
 			 resdefs[l->res].plural, l->nss->ns);
 		report_failure(run, l->nss->ns, NULL, -1, NULL, what, r);
@@ -996,8 +1270,8 @@ on_list(void *ctx, const struct kapi_response *r)
 		const char *job = json_string_value(json_object_get(json_object_get(meta, "labels"),
 								     LABEL_JOB));
 
-		if (!name || !job)
-			continue;   /* not an agent's object */
+		if (!name || !job || label_of(it, LABEL_GUARD))
+			continue;   /* not an agent's object (a guard is never pruned) */
 		if (add_found(run, l->res, l->nss->ns, job, name) < 0) {
 			l->nss->failed = 1;
 			run->oom = 1;
@@ -1101,10 +1375,13 @@ prune(struct run *run)
 	if (!(ls = xcalloc(nns * RES_COUNT, sizeof(*ls))))
 		goto oom;
 	run->pruning = 1;
-	for (i = 0; i < nns; i++)
+	discover(run);
+	for (i = 0; i < nns && !run->oom; i++)
 		for (int r = 0; r < RES_COUNT; r++) {
 			struct lister *l = &ls[i * RES_COUNT + (size_t)r];
 
+			if (!resdefs[r].agent || !run->served[r])
+				continue;
 			l->run = run;
 			l->nss = &nss[i];
 			l->res = (enum res)r;
@@ -1178,8 +1455,12 @@ apply_run(struct apply_plan *p, struct kapi *k, const struct apply_opts *o, appl
 	struct run run;
 
 	run_init(&run, p, k, o, fn, ctx, s);
-	start_agents(&run);
+	start_guards(&run);
 	kapi_run(k);
+	if (!run.oom) {
+		start_agents(&run);
+		kapi_run(k);
+	}
 	if (run.oom)
 		s->errors = 1;
 	if (o->prune && !run.oom)
@@ -1195,19 +1476,29 @@ apply_delete(struct apply_plan *p, struct kapi *k, const struct apply_opts *o, a
 	char name[256];
 
 	run_init(&run, p, k, o, fn, ctx, s);
-	for (size_t i = 0; i < p->n; i++) {
+	discover(&run);
+	for (size_t i = 0; i < p->n && !run.oom; i++) {
 		struct pagent *a = &p->a[i];
 		struct spec_agent ag;
+		int err = add_found(&run, RES_POD, a->ns, a->name, a->objs[a->nobjs - 1].name);
 
-		/* every object the agent may have: an egress policy from an earlier
-		 * gateway mode too (a 404 is fine) */
+		/* every policy kind the agent may have (from an earlier enforcement
+		 * or egress mode too: a 404 is fine), never its namespace's guard */
 		memset(&ag, 0, sizeof(ag));
 		ag.ns = a->ns;
 		ag.name = a->name;
-		build_egw_name(name, &ag);
-		if (add_found(&run, RES_POD, a->ns, a->name, a->objs[a->nobjs - 1].name) < 0 ||
-		    add_found(&run, RES_NETPOL, a->ns, a->name, a->objs[0].name) < 0 ||
-		    add_found(&run, RES_CEGP, a->ns, a->name, name) < 0) {
+		for (int r = 0; r < RES_COUNT && !err; r++) {
+			if (r == RES_POD || !resdefs[r].agent || !run.served[r])
+				continue;
+			if (r == RES_CLUSTERNP)
+				build_cnp_name(name, &ag);
+			else if (r == RES_CEGP)
+				build_egw_name(name, &ag);
+			else
+				build_netpol_name(name, &ag);   /* NetworkPolicy, CiliumNetworkPolicy */
+			err = add_found(&run, (enum res)r, a->ns, a->name, name);
+		}
+		if (err < 0) {
 			s->errors = 1;
 			report(&run, APPLY_EV_ERROR, NULL, NULL, -1, NULL, NULL, "out of memory", NULL);
 			free_found(&run);

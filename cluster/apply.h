@@ -2,22 +2,40 @@
 /*
  * apply: put agents on a cluster in the safe order, and take them off.
  *
+ * Guards first: with cilium or clusternetworkpolicy enforcement each agent
+ * namespace has a guard (cluster-scoped objects that hold every Pod of the
+ * namespace to what no agent may exceed). Every guard of the plan is
+ * applied, and stored (2xx), before any object of any agent is sent; the
+ * agents of a namespace whose guard failed are not applied (an existing
+ * Pod of theirs is deleted, as below) and reported failed.
+ *
  * Apply, per agent: server-side apply (fieldManager=agentfence,
- * force=true) of its NetworkPolicy and, in gateway mode, its
- * CiliumEgressGatewayPolicy; then, only once the server has stored every
- * one of them (2xx), its Pod. When a policy fails, the Pod is not applied
- * and an existing Pod of the agent is deleted (it must not run without
- * its isolation); the agent is reported failed and the others carry on.
- * A Pod whose spec changed is left running and reported, or with
+ * force=true) of its policies (a NetworkPolicy, a CiliumNetworkPolicy, or a
+ * NetworkPolicy and a ClusterNetworkPolicy, as the enforcement says) and, in
+ * gateway mode, its CiliumEgressGatewayPolicy; then, only once the server
+ * has stored every one of them (2xx), its Pod. When a policy fails, the Pod
+ * is not applied and an existing Pod of the agent is deleted (it must not
+ * run without its isolation); the agent is reported failed and the others
+ * carry on. A Pod whose spec changed is left running and reported, or with
  * `recreate` deleted, waited for until gone, and created again.
  *
  * Delete (the delete command, and prune): the Pod first; its policies
- * only once a GET says the Pod is gone (bounded by wait_timeout_ms).
- * Prune lists the objects labelled app.kubernetes.io/managed-by=agentfence
- * in the namespaces of the plan (the cluster-scoped egress policies by
- * their agentfence.dev/namespace label) and deletes, in that order, the
- * agents no longer in the plan. A namespace is pruned only when all its
- * lists were read.
+ * only once a GET says the Pod is gone (bounded by wait_timeout_ms). Delete
+ * removes, by name, the agent's policy of every kind an enforcement or
+ * egress mode makes, whichever it was applied with; a kind whose CRD the
+ * server does not serve (its discovery document, read first, lacks it) is
+ * not asked for. Prune lists the objects labelled
+ * app.kubernetes.io/managed-by=agentfence in the namespaces of the plan
+ * (the cluster-scoped ones by their agentfence.dev/namespace label; a kind
+ * whose CRD is missing has none) and deletes, in that order, the agents no
+ * longer in the plan. A namespace is pruned only when all its lists were
+ * read.
+ *
+ * Guards are never deleted, by delete or by prune: the other agents of the
+ * namespace rely on them (kubectl delete by label agentfence.dev/guard
+ * removes them by hand). They carry no agentfence.dev/job-id label, and a
+ * listed object labelled agentfence.dev/guard is never taken for an
+ * agent's.
  *
  * Force: the isolation must be what the spec says, so agentfence takes
  * back fields another manager (kubectl edit, a controller) changed; a
@@ -25,8 +43,8 @@
  *
  * Nothing here prints: outcomes go to the event callback.
  *
- * Ownership: struct apply_plan owns copies of every agent's names and
- * serialized objects (compact JSON); release with apply_plan_free(). The
+ * Ownership: struct apply_plan owns copies of every agent's and guard's
+ * names and serialized objects (compact JSON); release with apply_plan_free(). The
  * kapi client is borrowed. Strings in an apply_event are borrowed until
  * the callback returns.
  */
@@ -85,6 +103,12 @@ int apply_plan_new(struct apply_plan **pp);
 /* Serialize one agent's objects (compile's callback). 0, or -1 with an error in d. */
 int apply_plan_add(struct apply_plan *p, const struct spec_agent *ag, struct node **objs,
 		   size_t nobjs, struct diags *d);
+/*
+ * Serialize the guard of namespace ns (compile's on_guard callback, before
+ * the namespace's first agent; once per namespace). 0, or -1 with an error in d.
+ */
+int apply_plan_add_guard(struct apply_plan *p, const char *ns, struct node **objs, size_t nobjs,
+			 struct diags *d);
 size_t apply_plan_count(const struct apply_plan *p);
 void apply_plan_free(struct apply_plan *p);
 

@@ -9,6 +9,11 @@ AGENTFENCE names the binary (default build/agentfence). One fake server
 (TLS, test CA from mkcerts.sh) serves every test; each test starts from an
 empty cluster (POST /reset) and the default configuration.
 
+With spec.enforcement cilium or clusternetworkpolicy in the cluster profile
+(EnforcementTest), each agent namespace has a guard: it must be stored
+before any object of the namespace's agents is written, no Pod may exist
+without it, delete and prune never remove it, and a missing CRD is named.
+
 The safety claims are checked after every run, from the server's state and
 its request log (write_seq is the true commit order):
   * no Pod exists without its NetworkPolicy (and, in gateway mode, its
@@ -121,7 +126,7 @@ class Base(unittest.TestCase):
         self.ctl("POST", "/reset")
         self.ctl("POST", "/config", {"namespaces": ["default", NS, "kube-system"],
                                      "runtimeclasses": ["kata-fc"], "cilium_installed": True,
-                                     "pod_delete_grace_gets": 0, "anonymous": False,
+                                     "crds_missing": [], "pod_delete_grace_gets": 0, "anonymous": False,
                                      "tokens": ALL_TOKENS})
         self.dir = tempfile.mkdtemp(prefix="t-", dir=TMP)
         self.home = os.path.join(self.dir, "home")
@@ -235,19 +240,23 @@ class Base(unittest.TestCase):
                 elif (w.get("op") == "delete" and "write_seq" in w) or e.get("finalized_delete"):
                     present.discard(key)
             elif w.get("op") == "delete" and "write_seq" in w:
-                name = e["name"]
-                if e["kind"] == "NetworkPolicy":
-                    pod = (e["namespace"], name[len("isolate-"):])
-                else:
-                    ns, _, job = name[len("egress-"):].partition(".")
-                    pod = (ns, job)
-                self.assertNotIn(pod, present, f"{e['kind']} {name} deleted while its Pod "
+                pod = agent_of(e["kind"], e["namespace"], e["name"])
+                self.assertNotIn(pod, present, f"{e['kind']} {e['name']} deleted while its Pod "
                                  f"existed; {self.last}")
 
     def assertNoSecret(self, out, err, *secrets):
         for s in secrets:
             self.assertNotIn(s, out)
             self.assertNotIn(s, err)
+
+
+def agent_of(kind, ns, name):
+    """The (namespace, agent) a per-agent policy belongs to, from its name."""
+    if kind in ("NetworkPolicy", "CiliumNetworkPolicy"):
+        return (ns, name[len("isolate-"):])
+    prefix = "egress-" if kind == "CiliumEgressGatewayPolicy" else "isolate-"
+    ns, _, job = name[len(prefix):].partition(".")
+    return (ns, job)
 
 
 def key_fragments(path):
@@ -466,8 +475,9 @@ class ApplyTest(Base):
         self.assertIn("ciliumegressgatewaypolicy/egress-agents.job-gw deleted", out)
         self.assertPodsGoneFirst()
         lists = [e for e in self.log() if e["method"] == "GET" and not e.get("name")
-                 and e["path"] != "/version"]
-        self.assertEqual(len(lists), 3)
+                 and e["path"] != "/version" and "kind" in e]
+        # Pods, NetworkPolicies, CiliumNetworkPolicies, ClusterNetworkPolicies, CEGPs
+        self.assertEqual(len(lists), 5)
         self.assertTrue(all("labelSelector=app.kubernetes.io%2Fmanaged-by%3Dagentfence" in e["query"]
                             for e in lists), lists)
 
@@ -494,14 +504,18 @@ class ApplyTest(Base):
         self.assertEqual((rc, out), (0, ""), err)
 
     def test_request_counts(self):
-        """The fault sweeps below cover every request: 10 for an apply, 17 for a delete."""
+        """The fault sweeps below cover every request: 10 for an apply, 27 for a delete."""
         self.assertEqual(self.apply()[0], 0)
         self.assertEqual(len(self.log()), 10)
         self.assertEqual(self.run_af("delete", self.spec)[0], 0)
         log = self.log()
-        self.assertEqual(len(log), 27)
-        self.assertEqual(sorted((e["method"], e.get("kind", "")) for e in log[10:])[:1],
-                         [("DELETE", "CiliumEgressGatewayPolicy")])
+        self.assertEqual(len(log), 37)
+        self.assertEqual(sorted(e["path"] for e in log[10:] if "kind" not in e),
+                         ["/apis/cilium.io/v2", "/apis/policy.networking.k8s.io/v1alpha2",
+                          "/version"])
+        self.assertEqual(sorted(e["kind"] for e in log[10:] if e["method"] == "DELETE"
+                                and e.get("name") == "isolate-job-gw"),
+                         ["CiliumNetworkPolicy", "NetworkPolicy"])
         self.assertEqual(sum(e["method"] == "GET" and e.get("kind") == "Pod" for e in log), 4)
 
     def test_delete_keeps_policies_of_pod_that_does_not_go(self):
@@ -579,6 +593,11 @@ for _action in ("500", "403", "429", "reset", "hang", "timeout"):
         setattr(ApplyTest, f"test_fault_{_action}_at_request_{_n:02d}", _fault_test(_action, _n))
 
 
+# the discovery documents delete and prune read (a 403 there is not an error:
+# every kind is then asked for)
+DISCOVERY = ("/apis/cilium.io/v2", "/apis/policy.networking.k8s.io/v1alpha2")
+
+
 def _delete_fault_test(action, nth):
     def test(self):
         self.assertEqual(self.apply()[0], 0)
@@ -590,19 +609,346 @@ def _delete_fault_test(action, nth):
         for name, mode in MODES.items():
             if ("Pod", NS, name) in objs:
                 self.assertIn(("NetworkPolicy", NS, "isolate-" + name), objs)
-        if fired and action == "403":
+        if fired and action == "403" and fired[0]["path"] not in DISCOVERY:
             self.assertEqual(rc, 3, err)
         else:
+            # a discovery document that cannot be read: every kind is asked for
             self.assertEqual((rc, objs), (0, {}), err)
     return test
 
 
-# delete makes GET /version, 4 Pod DELETEs, 4 GETs (gone?) and 8 policy
-# DELETEs (a NetworkPolicy and an egress policy name per agent) = 17 requests
+# delete makes GET /version, 2 discovery GETs (the CRD groups), 4 Pod
+# DELETEs, 4 GETs (gone?) and 16 policy DELETEs (a NetworkPolicy, a
+# CiliumNetworkPolicy, a ClusterNetworkPolicy and an egress policy name per
+# agent) = 27 requests
 for _action in ("403", "reset"):
-    for _n in range(1, 19):
+    for _n in range(1, 29):
         setattr(ApplyTest, f"test_delete_fault_{_action}_at_request_{_n:02d}",
                 _delete_fault_test(_action, _n))
+
+
+# --- enforcement cilium and clusternetworkpolicy: per-agent policies and guards ---
+
+PROFILES = {
+    "cilium": "spec: {enforcement: cilium}\n",
+    "clusternetworkpolicy": "spec: {enforcement: clusternetworkpolicy}\n",
+    "networkpolicy": "spec: {enforcement: networkpolicy}\n",
+}
+GUARDS = {  # (kind, name) of a namespace's guard objects
+    "cilium": [("CiliumClusterwideNetworkPolicy", "agentfence-guard.{ns}")],
+    "clusternetworkpolicy": [("ClusterNetworkPolicy", "agentfence-guard-egress.{ns}"),
+                             ("ClusterNetworkPolicy", "agentfence-guard-ingress.{ns}")],
+}
+
+
+def agent_policies(enf, ns, name, mode):
+    """The objects an agent's Pod needs stored before it may run: its own
+    policies and its namespace's guard."""
+    need = {"cilium": [("CiliumNetworkPolicy", ns, "isolate-" + name)],
+            "clusternetworkpolicy": [("NetworkPolicy", ns, "isolate-" + name)],
+            "networkpolicy": [("NetworkPolicy", ns, "isolate-" + name)]}[enf]
+    if enf == "clusternetworkpolicy" and mode != "public":
+        # an agent with any rule (public has none: the guard is its fence)
+        need.append(("ClusterNetworkPolicy", "", f"isolate-{ns}.{name}"))
+    if mode == "gateway":
+        need.append(("CiliumEgressGatewayPolicy", "", f"egress-{ns}.{name}"))
+    guard = [(k, "", n.format(ns=ns)) for k, n in GUARDS.get(enf, [])]
+    return need, guard
+
+
+class EnforcementTest(Base):
+    def profile(self, enf):
+        return self.write(f"profile-{enf}.yaml", "apiVersion: agentfence.dev/v1alpha1\n"
+                          "kind: ClusterProfile\nmetadata: {name: p}\n" + PROFILES[enf])
+
+    def apply_enf(self, enf, *args, spec=None):
+        return self.run_af("apply", "--cluster", self.profile(enf), *args, spec or self.spec)
+
+    def writes(self):
+        return sorted((e["write"] for e in self.log() if "write_seq" in e.get("write", {})),
+                      key=lambda w: w["write_seq"])
+
+    def assertFenced(self, enf, agents=MODES, ns=NS):
+        """No Pod without its policies and its namespace's guard, now or at
+        any write; no object of an agent written before the guard was stored."""
+        objs = self.objects()
+        stored = {}
+        guard_kinds = {k for k, _ in GUARDS.get(enf, [])}
+        for w in self.writes():
+            key = (w["kind"], w["namespace"], w["name"])
+            if w["op"] in ("delete", "delete-graceful"):
+                stored.pop(key, None)
+                continue
+            stored[key] = w["write_seq"]
+            if w["name"].startswith("agentfence-guard"):
+                continue
+            if key[0] == "Pod":
+                name = key[2]
+            elif key[0] in guard_kinds | {"CiliumNetworkPolicy", "NetworkPolicy",
+                                         "CiliumEgressGatewayPolicy"}:
+                name = agent_of(key[0], key[1] or ns, key[2])[1]
+            else:
+                continue
+            if name not in agents:
+                continue
+            need, guard = agent_policies(enf, ns, name, agents[name])
+            for k in guard:
+                self.assertIn(k, stored, f"{key} written at write_seq {w['write_seq']} before "
+                              f"the guard {k}; {self.last}")
+            if key[0] == "Pod" and w["op"] in ("create", "update"):
+                for k in need:
+                    self.assertIn(k, stored, f"Pod {name} written before {k}; {self.last}")
+        for name, mode in agents.items():
+            if ("Pod", ns, name) in objs:
+                need, guard = agent_policies(enf, ns, name, mode)
+                for k in need + guard:
+                    self.assertIn(k, objs, f"Pod {name} exists without {k}; {self.last}")
+
+    def test_cilium_apply(self):
+        rc, out, err = self.apply_enf("cilium")
+        self.assertEqual(rc, 0, err)
+        lines = out.splitlines()
+        self.assertEqual(lines[0], "ciliumclusterwidenetworkpolicy/agentfence-guard.agents created")
+        self.assertEqual(sorted(lines[1:]), sorted(
+            [f"ciliumnetworkpolicy/isolate-{n} created" for n in MODES] +
+            [f"pod/{n} created" for n in MODES] +
+            ["ciliumegressgatewaypolicy/egress-agents.job-gw created"]))
+        self.assertFenced("cilium")
+        objs = self.objects()
+        self.assertFalse([k for k in objs if k[0] == "NetworkPolicy"])
+        labels = objs[("CiliumClusterwideNetworkPolicy", "", "agentfence-guard.agents")][
+            "metadata"]["labels"]
+        self.assertEqual(labels, {"app.kubernetes.io/managed-by": "agentfence",
+                                  "agentfence.dev/namespace": NS, "agentfence.dev/guard": "true"})
+        self.assertEqual(objs[("CiliumNetworkPolicy", NS, "isolate-job-gw")]["metadata"]["labels"]
+                         ["agentfence.dev/job-id"], "job-gw")
+        # the guard's write ends before any agent object's request starts
+        log = self.log()
+        guard = [e for e in log if e.get("name", "").startswith("agentfence-guard")]
+        self.assertEqual([(e["method"], e["status"]) for e in guard], [("PATCH", 201)])
+        self.assertTrue(all(e["seq"] > guard[0]["seq"] for e in log if e.get("kind") in
+                            ("Pod", "CiliumNetworkPolicy", "CiliumEgressGatewayPolicy")))
+        self.assertEqual(len(log), 11)   # the fault sweep below relies on it
+        # again: every object configured, nothing written
+        rc, out, err = self.apply_enf("cilium")
+        self.assertEqual(rc, 0, err)
+        self.assertTrue(all(l.endswith(" configured") for l in out.splitlines()), out)
+        self.assertEqual(len(out.splitlines()), 10)
+
+    def test_clusternetworkpolicy_apply(self):
+        rc, out, err = self.apply_enf("clusternetworkpolicy")
+        self.assertEqual(rc, 0, err)
+        lines = out.splitlines()
+        self.assertEqual(sorted(lines[:2]), [
+            "clusternetworkpolicy/agentfence-guard-egress.agents created",
+            "clusternetworkpolicy/agentfence-guard-ingress.agents created"])
+        self.assertEqual(sorted(lines[2:]), sorted(
+            [f"networkpolicy/isolate-{n} created" for n in MODES] +
+            [f"clusternetworkpolicy/isolate-agents.{n} created" for n in MODES
+             if n != "job-public"] +
+            [f"pod/{n} created" for n in MODES] +
+            ["ciliumegressgatewaypolicy/egress-agents.job-gw created"]))
+        self.assertFenced("clusternetworkpolicy")
+        cnp = self.objects()[("ClusterNetworkPolicy", "", "isolate-agents.job-allow")]
+        self.assertEqual(cnp["metadata"]["labels"]["agentfence.dev/namespace"], NS)
+        self.assertEqual(cnp["metadata"]["labels"]["agentfence.dev/job-id"], "job-allow")
+        self.assertEqual(len(self.log()), 15)   # the fault sweep below relies on it
+
+    def test_guards_of_every_namespace_first(self):
+        two = specs({"job-a": "public", "job-b": "none"}) + "---\n" + \
+            specs({"job-c": "allowlist"}, ns="default")
+        rc, out, err = self.apply_enf("cilium", spec=self.write("two.yaml", two))
+        self.assertEqual(rc, 0, err)
+        log = self.log()
+        guards = [e for e in log if e.get("name", "").startswith("agentfence-guard")]
+        self.assertEqual(sorted(e["name"] for e in guards),
+                         ["agentfence-guard.agents", "agentfence-guard.default"])
+        last = max(e["seq"] for e in guards)
+        self.assertTrue(all(e["seq"] > last for e in log
+                            if e.get("kind") in ("Pod", "CiliumNetworkPolicy")))
+        self.assertFenced("cilium", {"job-a": "public", "job-b": "none"})
+        self.assertFenced("cilium", {"job-c": "allowlist"}, ns="default")
+
+    def test_guard_crd_missing_sends_no_agent_object(self):
+        for enf, crd, text in (
+                ("cilium", "ciliumclusterwidenetworkpolicies",
+                 "the CiliumClusterwideNetworkPolicy CRD (cilium.io/v2) is not installed: "
+                 "install Cilium"),
+                ("clusternetworkpolicy", "clusternetworkpolicies",
+                 "the ClusterNetworkPolicy CRD (policy.networking.k8s.io/v1alpha2) is not "
+                 "installed: install the experimental-channel CRDs of "
+                 "kubernetes-sigs/network-policy-api v0.2.0")):
+            with self.subTest(enf):
+                self.setUp()
+                self.ctl("POST", "/config", {"crds_missing": [crd]})
+                rc, out, err = self.apply_enf(enf)
+                self.assertEqual(rc, 3, err)
+                self.assertIn(text, err)
+                self.assertIn("the guard of the namespace could not be applied", err)
+                self.assertIn("4 applied", err.replace("0 applied, 4 failed", "4 applied"))
+                for n in MODES:
+                    self.assertIn(f"agent agents/{n} failed: its namespace's guard could not "
+                                  "be applied, so its Pod was not created", err)
+                self.assertEqual(self.objects(), {})
+                # nothing of an agent is sent (but the DELETE of a Pod it may have)
+                self.assertFalse([e for e in self.log() if e["method"] == "PATCH" and
+                                  "/agentfence-guard" not in e["path"]])
+                self.assertEqual({e["method"] for e in self.log() if e.get("kind") == "Pod"},
+                                 {"DELETE"})
+
+    def test_agent_crd_missing(self):
+        # a CiliumNetworkPolicy CRD missing, the clusterwide one present: the
+        # guard is stored, every agent fails on its own policy
+        self.ctl("POST", "/config", {"crds_missing": ["ciliumnetworkpolicies"]})
+        rc, out, err = self.apply_enf("cilium")
+        self.assertEqual(rc, 3, err)
+        self.assertIn("the CiliumNetworkPolicy CRD (cilium.io/v2) is not installed", err)
+        self.assertIn("0 applied, 4 failed", err)
+        kinds = {k[0] for k in self.objects()}
+        self.assertIn("CiliumClusterwideNetworkPolicy", kinds)
+        self.assertFalse(kinds & {"Pod", "CiliumNetworkPolicy"})
+
+    def test_guard_failure_deletes_existing_pods(self):
+        self.assertEqual(self.apply_enf("cilium")[0], 0)
+        self.fault(action="403", always=True, method="PATCH", path="agentfence-guard")
+        rc, out, err = self.apply_enf("cilium")
+        self.assertEqual(rc, 3, err)
+        self.assertIn("lack permission", err)
+        self.assertFalse([k for k in self.objects() if k[0] == "Pod"])
+        for n in MODES:
+            self.assertIn(f"pod/{n} deleted", out)
+            self.assertIn(f"agent agents/{n} failed: its namespace's guard could not be "
+                          "applied, so its Pod was deleted", err)
+        self.assertFenced("cilium")
+
+    def test_delete_leaves_guards(self):
+        for enf in ("cilium", "clusternetworkpolicy"):
+            with self.subTest(enf):
+                self.setUp()
+                self.assertEqual(self.apply_enf(enf)[0], 0)
+                self.ctl("POST", "/config", {"pod_delete_grace_gets": 1})
+                rc, out, err = self.run_af("delete", "--cluster", self.profile(enf), self.spec)
+                self.assertEqual(rc, 0, err)
+                self.assertIn("4 agents: 4 deleted, 0 failed", err)
+                self.assertEqual(sorted(self.objects()),
+                                 sorted((k, "", n.format(ns=NS)) for k, n in GUARDS[enf]))
+                self.assertNotIn("agentfence-guard", out)
+                self.assertFalse([e for e in self.log() if e["method"] == "DELETE" and
+                                  "agentfence-guard" in e["path"]])
+                self.assertPodsGoneFirst()
+
+    def test_delete_finds_objects_of_another_enforcement(self):
+        # applied with cilium, deleted with a profile that says networkpolicy:
+        # the CiliumNetworkPolicies go too (by name), the guard stays
+        self.assertEqual(self.apply_enf("cilium")[0], 0)
+        rc, out, err = self.run_af("delete", "--cluster", self.profile("networkpolicy"),
+                                   self.spec)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(list(self.objects()),
+                         [("CiliumClusterwideNetworkPolicy", "", "agentfence-guard.agents")])
+        self.assertIn("ciliumnetworkpolicy/isolate-job-none deleted", out)
+        self.assertPodsGoneFirst()
+
+    def test_delete_asks_only_for_installed_kinds(self):
+        self.spec = self.write("three.yaml", specs({"job-none": "none", "job-public": "public"}))
+        self.assertEqual(self.apply()[0], 0)   # networkpolicy enforcement
+        self.ctl("POST", "/config", {"cilium_installed": False,
+                                     "crds_missing": ["clusternetworkpolicies"]})
+        rc, out, err = self.run_af("delete", self.spec)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(self.objects(), {})
+        deletes = {e["kind"] for e in self.log() if e["method"] == "DELETE"}
+        self.assertEqual(deletes, {"Pod", "NetworkPolicy"})
+
+    def test_prune_keeps_guards_and_takes_other_kinds(self):
+        self.assertEqual(self.apply_enf("clusternetworkpolicy")[0], 0)
+        keep = {"job-none": "none", "job-allow": "allowlist"}
+        rc, out, err = self.apply_enf("clusternetworkpolicy", "--prune",
+                                      spec=self.write("keep.yaml", specs(keep)))
+        self.assertEqual(rc, 0, err)
+        self.assertIn("2 pruned", err)
+        objs = self.objects()
+        for n in ("job-public", "job-gw"):
+            self.assertNotIn(("ClusterNetworkPolicy", "", f"isolate-agents.{n}"), objs)
+            self.assertNotIn(("Pod", NS, n), objs)
+        for k, n in GUARDS["clusternetworkpolicy"]:
+            self.assertIn((k, "", n.format(ns=NS)), objs)
+        self.assertFenced("clusternetworkpolicy", keep)
+        self.assertPodsGoneFirst()
+        # now with cilium: the agents' NetworkPolicies and ClusterNetworkPolicies
+        # go once their Pods run under the new policies; no guard is removed
+        rc, out, err = self.apply_enf("cilium", "--prune", spec=self.write("keep.yaml",
+                                                                             specs(keep)))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(sorted(k for k in self.objects() if k[0] != "Pod"), sorted(
+            [("CiliumClusterwideNetworkPolicy", "", "agentfence-guard.agents")] +
+            [(k, "", n.format(ns=NS)) for k, n in GUARDS["clusternetworkpolicy"]] +
+            [("CiliumNetworkPolicy", NS, "isolate-" + n) for n in keep]))
+
+    def test_prune_tolerates_missing_crds(self):
+        self.assertEqual(self.apply()[0], 0)
+        self.ctl("POST", "/config", {"cilium_installed": False,
+                                     "crds_missing": ["clusternetworkpolicies"]})
+        self.spec = self.write("keep.yaml", specs({"job-none": "none"}))
+        rc, out, err = self.apply("--prune")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("3 pruned", err)
+
+
+def _enf_fault_test(enf, action, nth):
+    def test(self):
+        self.fault(action=action, nth=nth)
+        rc, out, err = self.apply_enf(enf)
+        fired = [e for e in self.log() if e.get("fault")]
+        self.assertFenced(enf)
+        pods = {k[2] for k in self.objects() if k[0] == "Pod"}
+        if action == "403" and fired and fired[0]["path"] != "/version":
+            self.assertEqual(rc, 3, err)
+            name = fired[0]["name"]
+            if name.startswith("agentfence-guard"):
+                self.assertEqual(pods, set())
+            else:
+                job = name if fired[0]["kind"] == "Pod" else \
+                    agent_of(fired[0]["kind"], fired[0].get("namespace") or NS, name)[1]
+                self.assertEqual(pods, set(MODES) - {job})
+        elif action == "403" and fired:
+            self.assertEqual((rc, self.objects()), (3, {}), err)
+        else:
+            self.assertEqual((rc, pods), (0, set(MODES)), err)
+    return test
+
+
+def _enf_delete_fault_test(enf, action, nth):
+    def test(self):
+        self.assertEqual(self.apply_enf(enf)[0], 0)
+        self.fault(action=action, nth=nth)
+        rc, out, err = self.run_af("delete", "--cluster", self.profile(enf), self.spec)
+        self.assertPodsGoneFirst()
+        self.assertFenced(enf)
+        guards = sorted((k, "", n.format(ns=NS)) for k, n in GUARDS[enf])
+        self.assertEqual(sorted(k for k in self.objects() if k[1] == "" and
+                                k[2].startswith("agentfence-guard")), guards)
+        fired = [e for e in self.log() if e.get("fault")]
+        if fired and action == "403" and fired[0]["path"] not in DISCOVERY:
+            self.assertEqual(rc, 3, err)
+        else:
+            self.assertEqual((rc, sorted(self.objects())), (0, guards), err)
+    return test
+
+
+# apply: cilium makes 11 requests (version, guard, 4 CiliumNetworkPolicies,
+# a CEGP, 4 Pods), clusternetworkpolicy 15 (version, 2 guards, 4
+# NetworkPolicies, 3 ClusterNetworkPolicies (none for public), a CEGP, 4
+# Pods); delete 27 (see above). Every index and one past the end.
+for _enf, _n_apply in (("cilium", 11), ("clusternetworkpolicy", 15)):
+    for _action in ("403", "reset", "500"):
+        for _n in range(1, _n_apply + 2):
+            setattr(EnforcementTest, f"test_{_enf}_fault_{_action}_at_request_{_n:02d}",
+                    _enf_fault_test(_enf, _action, _n))
+    for _action in ("403", "reset"):
+        for _n in range(1, 29):
+            setattr(EnforcementTest, f"test_{_enf}_delete_fault_{_action}_at_request_{_n:02d}",
+                    _enf_delete_fault_test(_enf, _action, _n))
 
 
 class CredentialsTest(Base):
