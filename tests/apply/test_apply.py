@@ -885,6 +885,27 @@ class EnforcementTest(Base):
             [(k, "", n.format(ns=NS)) for k, n in GUARDS["clusternetworkpolicy"]] +
             [("CiliumNetworkPolicy", NS, "isolate-" + n) for n in keep]))
 
+    def test_prune_never_takes_a_guard_labelled_object(self):
+        self.assertEqual(self.apply_enf("cilium")[0], 0)
+        # even one that also carries a pruned agent's job label
+        self.seed({"apiVersion": "policy.networking.k8s.io/v1alpha2",
+                   "kind": "ClusterNetworkPolicy",
+                   "metadata": {"name": "agentfence-guard-egress.agents",
+                                "labels": {"app.kubernetes.io/managed-by": "agentfence",
+                                           "agentfence.dev/namespace": NS,
+                                           "agentfence.dev/guard": "true",
+                                           "agentfence.dev/job-id": "job-gw"}},
+                   "spec": {"tier": "Admin", "priority": 100,
+                            "subject": {"namespaces": {}}}})
+        rc, out, err = self.apply_enf("cilium", "--prune", spec=self.write(
+            "keep.yaml", specs({"job-none": "none"})))
+        self.assertEqual(rc, 0, err)
+        self.assertIn("3 pruned", err)
+        objs = self.objects()
+        self.assertIn(("ClusterNetworkPolicy", "", "agentfence-guard-egress.agents"), objs)
+        self.assertIn(("CiliumClusterwideNetworkPolicy", "", "agentfence-guard.agents"), objs)
+        self.assertNotIn(("CiliumEgressGatewayPolicy", "", "egress-agents.job-gw"), objs)
+
     def test_prune_tolerates_missing_crds(self):
         self.assertEqual(self.apply()[0], 0)
         self.ctl("POST", "/config", {"cilium_installed": False,
