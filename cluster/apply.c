@@ -947,6 +947,7 @@ start_guards(struct run *run)
 	for (size_t i = 0; i < p->n; i++) {
 		struct pguard key;
 
+		memset(&key, 0, sizeof(key));
 		key.ns = p->a[i].ns;
 		p->a[i].guard = bsearch(&key, p->g, p->ng, sizeof(*p->g), cmp_guard);
 	}
