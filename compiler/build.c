@@ -926,15 +926,16 @@ guard_object(struct arena *a, const char *api, const char *kind, const char *nam
 	return o;
 }
 
-/* {key, operator, values: [v]} */
+/* {key, operator, values: [v]} (v NULL: no values, for Exists) */
 static struct node *
 expr(struct arena *a, const char *key, const char *op, const char *v)
 {
 	struct node *e = node_new_map(a), *vals;
 
 	if (!e || node_map_put(a, e, "key", str(a, key)) < 0 ||
-	    node_map_put(a, e, "operator", str(a, op)) < 0 || !(vals = str_seq(a, &v, 1)) ||
-	    node_map_put(a, e, "values", vals) < 0)
+	    node_map_put(a, e, "operator", str(a, op)) < 0)
+		return NULL;
+	if (v && (!(vals = str_seq(a, &v, 1)) || node_map_put(a, e, "values", vals) < 0))
 		return NULL;
 	return e;
 }
@@ -1002,8 +1003,11 @@ guard_cilium(struct arena *a, const struct profile *p, const char *ns, const cha
 	if (!(r = node_new_map(a)) || !(to = node_new_seq(a)) || !(e = node_new_map(a)) ||
 	    !(exprs = node_new_seq(a)))
 		return NULL;
+	/* Exists first: NotIn alone also matches an identity without the
+	 * label, such as world's, and the deny would close the internet */
+	node_seq_add(exprs, expr(a, CIL_NS, "Exists", NULL));
 	node_seq_add(exprs, expr(a, CIL_NS, "NotIn", p->dns_namespace));
-	if (!exprs->head || node_map_put(a, e, "matchExpressions", exprs) < 0)
+	if (exprs->count != 2 || !exprs->tail || node_map_put(a, e, "matchExpressions", exprs) < 0)
 		return NULL;
 	node_seq_add(to, e);
 	for (size_t i = 0; i < p->dns_nlabels; i++) {

@@ -815,6 +815,15 @@ plan_agent(void *ctx, const struct spec_agent *ag, struct node **objs, size_t n)
 	return apply_plan_add(r->plan, ag, objs, n, &r->d);
 }
 
+/* A namespace's guard, applied before any agent of that namespace. */
+static int
+plan_guard(void *ctx, const struct spec_agent *ag, struct node **objs, size_t n)
+{
+	struct arun *r = ctx;
+
+	return apply_plan_add_guard(r->plan, ag->ns, objs, n, &r->d);
+}
+
 static void
 after_plan_doc(void *ctx)
 {
@@ -903,9 +912,11 @@ cmd_apply(struct opts *o)
 		fprintf(stderr, "agentfence: error: out of memory\n");
 		return EXIT_INVALID;
 	}
-	if (compile_open(&r.c, o->cluster, o->templates, 1, &r.d) == 0)
+	if (compile_open(&r.c, o->cluster, o->templates, 1, &r.d) == 0) {
+		r.c.on_guard = plan_guard;
 		for (int i = 0; i < o->nspecs; i++)
 			compile_file(&r.c, o->specs[i], plan_agent, after_plan_doc, &r);
+	}
 	print_diags(&r.d);
 	compile_close(&r.c);
 	if (r.d.errors) {
