@@ -670,7 +670,7 @@ cnp_agent(const struct spec_agent *ag, const struct profile *p, struct arena *a,
 		break;
 	case MODE_ALLOWLIST:
 		TRY(allowed_prefixes(ag, p, a, &pre, &npre));
-		NN(items = arena_alloc(a, (npre + ag->nnames + 1) * sizeof(*items)));
+		NN(items = arena_alloc(a, (npre + ag->nnames + 1) * sizeof(struct node *)));
 		for (size_t i = 0; i < npre; i++)
 			NN(items[i] = cidr_str(a, &pre[i]));
 		TRY(cnp_add_list_rules(a, eg, "allowlist", "Accept", "networks", items, npre, protocols));
@@ -1119,7 +1119,7 @@ guard_cnp(struct arena *a, const struct profile *p, const char *ns, char names[]
 	node_seq_add(to, peer);
 	TRY(node_map_put(a, r, "to", to));
 	node_seq_add(eg, r);
-	NN(items = arena_alloc(a, (p->closed.n + 1) * sizeof(*items)));
+	NN(items = arena_alloc(a, (p->closed.n + 1) * sizeof(struct node *)));
 	for (size_t i = 0; i < p->closed.n; i++)
 		NN(items[i] = cidr_str(a, &p->closed.items[i]));
 	TRY(cnp_add_list_rules(a, eg, "not-public", "Deny", "networks", items, p->closed.n, NULL));
