@@ -685,17 +685,14 @@ cnp_agent(const struct spec_agent *ag, const struct profile *p, struct arena *a,
 	}
 	for (size_t i = 0; i < ag->ningress; i++) {
 		const struct spec_ingress *in = &ag->ingress[i];
-		struct kv ns2 = { "kubernetes.io/metadata.name", in->ns };
-		struct node *r, *from, *peer, *pp;
+		struct node *r, *from, *peer;
 		char rn[100];
 
 		snprintf(rn, sizeof(rn), "from-%s", in->ns);
 		NN(r = cnp_rule(a, arena_strndup(a, rn, strlen(rn)), "Accept"));
 		NN(from = node_new_seq(a));
 		NN(peer = node_new_map(a));
-		NN(pp = node_map_sub_put(a, peer, "pods"));
-		TRY(node_map_put(a, pp, "namespaceSelector", match_labels(a, &ns2, 1)));
-		TRY(node_map_put(a, pp, "podSelector", match_labels(a, in->labels, in->nlabels)));
+		TRY(node_map_put(a, peer, "pods", ns_peer(a, in->ns, in->labels, in->nlabels)));
 		node_seq_add(from, peer);
 		TRY(node_map_put(a, r, "from", from));
 		TRY(node_map_put(a, r, "protocols", cnp_protocols(a, tcp, 1, in->ports, in->nports)));
@@ -1083,8 +1080,7 @@ guard_cnp(struct arena *a, const struct profile *p, const char *ns, char names[]
 {
 	static const char *const udp_tcp[] = { "udp", "tcp" };
 	static const uint16_t dns[] = { 53 };
-	struct kv dnsns = { "kubernetes.io/metadata.name", p->dns_namespace };
-	struct node *spec, *eg, *r, *to, *peer, *pods, **items, *ing;
+	struct node *spec, *eg, *r, *to, *peer, **items, *ing;
 
 	NN(objs[0] = guard_object(a, CNP_API, "ClusterNetworkPolicy", names[0], ns));
 	NN(spec = cnp_guard_spec(a, objs[0], ns, CNP_PRIO_GUARD_EGRESS));
@@ -1092,9 +1088,7 @@ guard_cnp(struct arena *a, const struct profile *p, const char *ns, char names[]
 	NN(r = cnp_rule(a, "dns", "Pass"));
 	NN(to = node_new_seq(a));
 	NN(peer = node_new_map(a));
-	NN(pods = node_map_sub_put(a, peer, "pods"));
-	TRY(node_map_put(a, pods, "namespaceSelector", match_labels(a, &dnsns, 1)));
-	TRY(node_map_put(a, pods, "podSelector", match_labels(a, p->dns_labels, p->dns_nlabels)));
+	TRY(node_map_put(a, peer, "pods", ns_peer(a, p->dns_namespace, p->dns_labels, p->dns_nlabels)));
 	node_seq_add(to, peer);
 	if (p->has_nodelocal) {
 		struct node *nets;
