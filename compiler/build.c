@@ -37,6 +37,9 @@ str(struct arena *a, const char *s)
 }
 
 /* A string built with printf into the arena. */
+static struct node *strf(struct arena *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 static struct node *
 strf(struct arena *a, const char *fmt, ...)
 {
