@@ -28,7 +28,7 @@
 /* --- the resources agentfence writes (data, not code) --- */
 
 /* Policies in the order delete and prune name them; the Pod last. */
-enum res { RES_NETPOL, RES_CNP, RES_CLUSTERNP, RES_CEGP, RES_CCNP, RES_POD, RES_COUNT };
+enum res { RES_NETPOL, RES_CNP, RES_CLUSTERNP, RES_CEGP, RES_CCNP, RES_SA, RES_POD, RES_COUNT };
 
 static const struct resdef {
 	const char *kind;
@@ -60,6 +60,7 @@ static const struct resdef {
 	  "ciliumclusterwidenetworkpolicy", 0, 0, 1,
 	  "the CiliumClusterwideNetworkPolicy CRD (cilium.io/v2) is not installed: install Cilium, "
 	  "or set the cluster profile's spec.enforcement to networkpolicy" },
+	{ "ServiceAccount", "/api/v1", "serviceaccounts", "serviceaccount", 1, 0, 1, NULL },
 	{ "Pod", "/api/v1", "pods", "pod", 1, 1, 0, NULL },
 };
 
@@ -143,6 +144,7 @@ struct pguard {
 	/* run state */
 	struct gstep steps[BUILD_MAX_GUARDS];
 	int failed;
+	int sa_absent;          /* a dry run found no ServiceAccount to run the Pods as */
 };
 
 struct apply_plan {
@@ -352,7 +354,7 @@ apply_plan_add_guard(struct apply_plan *p, const char *ns, struct node **objs, s
 		g->nobjs++;
 		lns = label_of(j, LABEL_NAMESPACE);
 		job = label_of(j, LABEL_JOB);
-		/* cluster-scoped, labelled with its namespace, never an agent's
+		/* labelled with its namespace, never an agent's
 		 * (delete and prune take agents' objects by their job label) */
 		if (r < 0 || !g->objs[i].name || !resdefs[r].guard || !lns || strcmp(lns, ns) != 0 || job) {
 			diag_error(d, NULL, 0, 0, "internal error: unexpected guard object %zu (%s)", i,
@@ -743,6 +745,15 @@ submit_pod(struct run *run, struct pagent *a)
 	struct pobj *o = &a->objs[a->nobjs - 1];
 	char path[PATH_LEN];
 
+	if (run->o.dry_run && a->guard && a->guard->sa_absent) {
+		/* the server's ServiceAccount admission would refuse the Pod of a
+		 * dry run: the account it runs as is not stored until a real run */
+		report(run, APPLY_EV_WARNING, a->ns, a->name, RES_POD, o->name, NULL,
+		       "not checked: the ServiceAccount it runs as does not exist yet (a dry run "
+		       "stores nothing)", NULL);
+		agent_done(run, a, 1, NULL);
+		return;
+	}
 	obj_path(path, sizeof(path), RES_POD, a->ns, o->name);
 	if (submit(run, "PATCH", path, apply_query(run), o->body, o->len, 0, on_pod,
 		   &a->steps[a->nobjs - 1]) < 0)
@@ -918,6 +929,8 @@ on_guard(void *ctx, const struct kapi_response *r)
 	if (ok2xx(r)) {
 		report(run, APPLY_EV_OBJECT, g->ns, NULL, (int)o->res, o->name,
 		       r->status == 201 ? "created" : "configured", NULL, NULL);
+		if (run->o.dry_run && o->res == RES_SA && r->status == 201)
+			g->sa_absent = 1;
 		report_warnings(run, g->ns, NULL, (int)o->res, o->name, r);
 		return;
 	}
@@ -955,6 +968,7 @@ start_guards(struct run *run)
 		struct pguard *g = &p->g[i];
 
 		g->failed = 0;
+		g->sa_absent = 0;
 		for (size_t j = 0; j < g->nobjs; j++) {
 			struct pobj *o = &g->objs[j];
 

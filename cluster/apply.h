@@ -2,9 +2,10 @@
 /*
  * apply: put agents on a cluster in the safe order, and take them off.
  *
- * Guards first: with cilium or clusternetworkpolicy enforcement each agent
- * namespace has a guard (cluster-scoped objects that hold every Pod of the
- * namespace to what no agent may exceed). Every guard of the plan is
+ * Guards first: each agent namespace has a guard: the agents'
+ * ServiceAccount and, with cilium or clusternetworkpolicy enforcement,
+ * cluster-scoped objects that hold every Pod of the namespace to what no
+ * agent may exceed. Every guard of the plan is
  * applied, and stored (2xx), before any object of any agent is sent; the
  * agents of a namespace whose guard failed are not applied (an existing
  * Pod of theirs is deleted, as below) and reported failed.

@@ -849,6 +849,7 @@ pod(const struct spec_agent *ag, const struct tmpl *t, struct arena *a)
 	}
 	/* the fields isolation depends on, whatever the template said */
 	if (node_map_put(a, spec, "restartPolicy", node_new_lit(a, "Never")) < 0 ||
+	    node_map_put(a, spec, "serviceAccountName", node_new_lit(a, AGENT_SERVICE_ACCOUNT)) < 0 ||
 	    node_map_put(a, spec, "automountServiceAccountToken", node_new_bool(a, 0)) < 0 ||
 	    node_map_put(a, spec, "enableServiceLinks", node_new_bool(a, 0)) < 0 ||
 	    !(sc = node_map_sub_put(a, spec, "securityContext")) ||
@@ -1136,6 +1137,32 @@ guard_cnp(struct arena *a, const struct profile *p, const char *ns, char names[]
 	return 0;
 }
 
+/*
+ * The agents' own ServiceAccount: the namespace's `default` account may
+ * carry a cloud identity (eks.amazonaws.com/role-arn, Azure workload
+ * identity), and the webhooks that read it inject credentials into every
+ * Pod that runs as it, whatever the Pod says. This one carries no
+ * annotation at all, and no token is mounted from it.
+ */
+static struct node *
+service_account(struct arena *a, const char *ns)
+{
+	struct node *o = node_new_map(a), *meta, *labels;
+
+	if (!o || node_map_put(a, o, "apiVersion", node_new_lit(a, "v1")) < 0 ||
+	    node_map_put(a, o, "kind", node_new_lit(a, "ServiceAccount")) < 0 ||
+	    !(meta = node_map_sub_put(a, o, "metadata")) ||
+	    node_map_put(a, meta, "name", node_new_lit(a, AGENT_SERVICE_ACCOUNT)) < 0 ||
+	    node_map_put(a, meta, "namespace", str(a, ns)) < 0 ||
+	    !(labels = node_map_sub_put(a, meta, "labels")) ||
+	    node_map_put(a, labels, LABEL_MANAGED, node_new_lit(a, MANAGED_BY)) < 0 ||
+	    node_map_put(a, labels, LABEL_NAMESPACE, str(a, ns)) < 0 ||
+	    node_map_put(a, labels, LABEL_GUARD, str(a, "true")) < 0 ||
+	    node_map_put(a, o, "automountServiceAccountToken", node_new_bool(a, 0)) < 0)
+		return NULL;
+	return o;
+}
+
 int
 build_guard(const struct build_ctx *ctx, const char *ns, struct arena *a, struct node **objs,
 	    size_t *nobjs)
@@ -1144,12 +1171,13 @@ build_guard(const struct build_ctx *ctx, const char *ns, struct arena *a, struct
 	size_t n;
 
 	*nobjs = 0;
+	NN(objs[0] = service_account(a, ns));
 	build_guard_names(names, &n, ctx->p, ns);
 	if (ctx->p->enforcement == ENF_CILIUM)
-		NN(objs[0] = guard_cilium(a, ctx->p, ns, names[0]));
+		NN(objs[1] = guard_cilium(a, ctx->p, ns, names[0]));
 	else if (ctx->p->enforcement == ENF_CNP)
-		TRY(guard_cnp(a, ctx->p, ns, names, objs));
-	*nobjs = n;
+		TRY(guard_cnp(a, ctx->p, ns, names, objs + 1));
+	*nobjs = 1 + n;
 	return 0;
 }
 

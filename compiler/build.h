@@ -25,13 +25,15 @@
 #include "tmpl.h"
 
 #define BUILD_MAX_OBJECTS 4
-#define BUILD_MAX_GUARDS 2
+#define BUILD_MAX_GUARDS 3
 
 #define LABEL_JOB "agentfence.dev/job-id"
 #define LABEL_NAMESPACE "agentfence.dev/namespace"
 #define LABEL_GUARD "agentfence.dev/guard"
 #define LABEL_MANAGED "app.kubernetes.io/managed-by"
 #define MANAGED_BY "agentfence"
+/* every agent Pod runs as this ServiceAccount of its namespace (a guard object) */
+#define AGENT_SERVICE_ACCOUNT "agentfence-agent"
 
 /* Object names, written into `out` (at least 256 bytes). */
 void build_netpol_name(char *out, const struct spec_agent *ag);
@@ -55,11 +57,13 @@ void build_free(struct build_ctx *ctx);
 int build_agent(const struct build_ctx *ctx, const struct spec_agent *ag,
 		struct arena *a, struct node **objs, size_t *nobjs);
 /*
- * The guard of agent namespace `ns` (cilium, clusternetworkpolicy
- * enforcement; none with networkpolicy: *nobjs = 0): cluster-scoped
- * objects that select every Pod of the namespace, whatever its labels,
- * and deny what no agent may reach with precedence over every
- * NetworkPolicy. At most BUILD_MAX_GUARDS objects. 0, or -1 out of memory.
+ * The guard of agent namespace `ns`, the objects its agents rely on,
+ * applied before any of them: first the agents' ServiceAccount
+ * (AGENT_SERVICE_ACCOUNT); then, with cilium or clusternetworkpolicy
+ * enforcement, cluster-scoped policies that select every Pod of the
+ * namespace, whatever its labels, and deny what no agent may reach with
+ * precedence over every NetworkPolicy. At most BUILD_MAX_GUARDS objects.
+ * 0, or -1 out of memory.
  */
 int build_guard(const struct build_ctx *ctx, const char *ns, struct arena *a,
 		struct node **objs, size_t *nobjs);

@@ -46,7 +46,7 @@ expect_rc 1 "missing profile" -- af compile --cluster "$tmp/nope.yaml" $ex
 expect_rc 0 "validate" -- af validate $ex
 [ -s "$tmp/o" ] && bad "validate wrote output" || ok
 expect_rc 0 "compile" -- af compile $ex
-[ "$(grep -c '^---$' "$tmp/o")" -eq 9 ] && ok || bad "compile: 9 objects expected"
+[ "$(grep -c '^---$' "$tmp/o")" -eq 10 ] && ok || bad "compile: 10 objects expected (9 + the namespace ServiceAccount)"
 cp "$tmp/o" "$tmp/first"
 af compile $ex >"$tmp/second"
 cmp -s "$tmp/first" "$tmp/second" && ok || bad "compile is not deterministic"
@@ -84,7 +84,7 @@ grep_err "duplicate agent agents/job-7f3a (first defined at examples/agents.yaml
 out=$tmp/out
 expect_rc 0 "compile -o" -- af compile -o "$out" $ex
 [ -f "$out/kustomization.yaml" ] && [ -f "$out/agents.job-7f3a.yaml" ] && ok || bad "-o files"
-[ "$(ls "$out" | wc -l)" -eq 5 ] && ok || bad "-o: 4 agents + kustomization.yaml expected: $(ls -A "$out")"
+[ "$(ls "$out" | wc -l)" -eq 6 ] && ok || bad "-o: 4 agents, the namespace guard + kustomization.yaml expected: $(ls -A "$out")"
 [ -z "$(ls -A "$out" | grep '^\.')" ] && ok || bad "-o left a staging folder"
 expect_rc 0 "check fresh output" -- af check -o "$out" $ex
 echo "# edited" >>"$out/agents.job-8c21.yaml"

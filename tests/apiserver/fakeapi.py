@@ -39,6 +39,10 @@ simplification.  References used (all public):
   [netval]   k8s.io/kubernetes/pkg/apis/networking/validation/validation.go
   [rtclass]  k8s.io/kubernetes/plugin/pkg/admission/runtimeclass
              ("pod rejected: RuntimeClass %q not found", admission.NewForbidden)
+  [saadm]    k8s.io/kubernetes/plugin/pkg/admission/serviceaccount (runs
+             before RuntimeClass; "error looking up service account %s/%s:
+             %w", admission.NewForbidden; the `default` account is made by
+             a controller, which this server takes as always there)
   [inflight] k8s.io/apiserver/pkg/server/filters/maxinflight.go (429 text body,
              Retry-After)
   [rbac]     k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go
@@ -138,13 +142,16 @@ CCNP = Resource("cilium.io", "v2", "ciliumclusterwidenetworkpolicies",
                 ["ccnp"], crd=True)
 CLUSTERNP = Resource("policy.networking.k8s.io", "v1alpha2", "clusternetworkpolicies",
                      "ClusterNetworkPolicy", False, "clusternetworkpolicy", ["cnp"], crd=True)
+SERVICEACCOUNT = Resource("", "v1", "serviceaccounts", "ServiceAccount", True, "serviceaccount",
+                          ["sa"])
 NAMESPACE = Resource("", "v1", "namespaces", "Namespace", False, "namespace",
                      ["ns"], writable=False)
 RUNTIMECLASS = Resource("node.k8s.io", "v1", "runtimeclasses", "RuntimeClass",
                         False, "runtimeclass", writable=False)
 
-ALL_RESOURCES = [POD, NETPOL, CEGP, CILIUMNP, CCNP, CLUSTERNP, NAMESPACE, RUNTIMECLASS]
-WRITABLE = [POD, NETPOL, CEGP, CILIUMNP, CCNP, CLUSTERNP]
+ALL_RESOURCES = [POD, NETPOL, CEGP, CILIUMNP, CCNP, CLUSTERNP, SERVICEACCOUNT, NAMESPACE,
+                 RUNTIMECLASS]
+WRITABLE = [POD, NETPOL, CEGP, CILIUMNP, CCNP, CLUSTERNP, SERVICEACCOUNT]
 # the CRDs that can be "not installed" (config crds_missing, --no-crd)
 CRDS = [r for r in ALL_RESOURCES if r.crd]
 
@@ -646,7 +653,9 @@ POD_SPEC_FIELDS["containers"] = LIST(CONTAINER_FIELDS)
 POD_SPEC_FIELDS["initContainers"] = LIST(CONTAINER_FIELDS)
 SCHEMA_POD = {"apiVersion": ANY, "kind": ANY, "metadata": META_FIELDS,
               "spec": POD_SPEC_FIELDS, "status": ANY}
-SCHEMAS = {"pods": SCHEMA_POD, "networkpolicies": SCHEMA_NETPOL,
+SCHEMA_SA = {"apiVersion": ANY, "kind": ANY, "metadata": META_FIELDS, "secrets": ANY,
+             "imagePullSecrets": ANY, "automountServiceAccountToken": ANY}
+SCHEMAS = {"serviceaccounts": SCHEMA_SA, "pods": SCHEMA_POD, "networkpolicies": SCHEMA_NETPOL,
            "ciliumegressgatewaypolicies": SCHEMA_CEGP, "ciliumnetworkpolicies": SCHEMA_CILIUM,
            "ciliumclusterwidenetworkpolicies": SCHEMA_CILIUM,
            "clusternetworkpolicies": SCHEMA_CLUSTERNP}
@@ -1224,7 +1233,7 @@ def validate_clusternp(obj):
     return errs
 
 
-VALIDATORS = {"pods": validate_pod, "networkpolicies": validate_netpol,
+VALIDATORS = {"serviceaccounts": lambda obj: [], "pods": validate_pod, "networkpolicies": validate_netpol,
               "ciliumegressgatewaypolicies": validate_cegp,
               "ciliumnetworkpolicies": validate_cilium,
               "ciliumclusterwidenetworkpolicies": validate_cilium,
@@ -1746,6 +1755,14 @@ class FakeCluster:
             raise ApiError(404, "NotFound", f'namespaces "{ns}" not found',
                            _details(ns, "", "namespaces"))
         if creating and res is POD:
+            # REAL: [saadm] the ServiceAccount plugin (before RuntimeClass):
+            # admission.NewForbidden(a, fmt.Errorf("error looking up service
+            # account %s/%s: %w", ns, name, err)), err a NotFound
+            sa = (current.get("spec") or {}).get("serviceAccountName") or "default"
+            if sa != "default" and ("serviceaccounts", ns, sa) not in self.objects:
+                raise err_forbidden(res.qualified, res.group, res.plural, name,
+                                    f'error looking up service account {ns}/{sa}: '
+                                    f'serviceaccount "{sa}" not found')
             rc = (current.get("spec") or {}).get("runtimeClassName")
             if rc is not None and rc not in self.runtimeclasses:
                 # REAL: [rtclass] admission.NewForbidden(a, fmt.Errorf(

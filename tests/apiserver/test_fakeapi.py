@@ -375,6 +375,23 @@ class FakeApiTest(unittest.TestCase):
         code, _, o = self.c.apply(POD_PATH + "sbx", pod("sbx", runtimeClassName="kata-fc"))
         self.assertEqual(code, 201)
 
+    def test_serviceaccount_admission(self):
+        code, _, b = self.c.apply(POD_PATH + "sbx", pod("sbx", serviceAccountName="agentfence-agent"))
+        self.assertEqual(code, 403)
+        self.assertStatus(b, 403, "Forbidden")
+        self.assertEqual(b["message"], 'pods "sbx" is forbidden: error looking up service account '
+                                       'agents/agentfence-agent: serviceaccount "agentfence-agent" '
+                                       'not found')
+        sa = {"apiVersion": "v1", "kind": "ServiceAccount",
+              "metadata": {"name": "agentfence-agent", "namespace": "agents"},
+              "automountServiceAccountToken": False}
+        self.assertEqual(self.c.apply("/api/v1/namespaces/agents/serviceaccounts/agentfence-agent",
+                                      sa)[0], 201)
+        code, _, o = self.c.apply(POD_PATH + "sbx", pod("sbx", serviceAccountName="agentfence-agent"))
+        self.assertEqual(code, 201)
+        # no name: the default account, which a controller makes in every namespace
+        self.assertEqual(self.c.apply(POD_PATH + "p2", pod("p2"))[0], 201)
+
     def test_pod_spec_immutable(self):
         self.assertEqual(self.c.apply(POD_PATH + "p", pod("p"))[0], 201)
         code, _, o = self.c.apply(POD_PATH + "p", pod("p", image="busybox:1.37",

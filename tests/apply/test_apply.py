@@ -155,9 +155,13 @@ class Base(unittest.TestCase):
         return sorted((e for e in self.ctl("GET", "/log") if e.get("event") == "request"),
                       key=lambda e: e["seq"])
 
-    def objects(self):
+    def objects(self, sa=False):
+        """The stored objects by (kind, namespace, name); without the agent
+        namespaces' ServiceAccounts (guard objects every enforcement makes,
+        never deleted: SATest checks them) unless sa."""
         return {(o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]): o
-                for o in self.ctl("GET", "/state")["objects"]}
+                for o in self.ctl("GET", "/state")["objects"]
+                if sa or o["kind"] != "ServiceAccount"}
 
     def seed(self, obj, manager="other"):
         req = urllib.request.Request(
@@ -273,11 +277,13 @@ class ApplyTest(Base):
             "networkpolicy/isolate-job-public created", "pod/job-public created",
             "networkpolicy/isolate-job-allow created", "pod/job-allow created",
             "networkpolicy/isolate-job-gw created", "pod/job-gw created",
-            "ciliumegressgatewaypolicy/egress-agents.job-gw created"]))
+            "ciliumegressgatewaypolicy/egress-agents.job-gw created",
+            "serviceaccount/agentfence-agent created"]))
+        self.assertEqual(out.splitlines()[0], "serviceaccount/agentfence-agent created")
         self.assertIn("4 agents: 4 applied, 0 failed", err)
         self.assertIsolated()
         log = self.log()
-        self.assertEqual(len(log), 10)   # GET /version, 5 policies, 4 Pods
+        self.assertEqual(len(log), 11)   # GET /version, the ServiceAccount, 5 policies, 4 Pods
         for e in log[1:]:
             self.assertEqual(e["method"], "PATCH")
             self.assertEqual(e["content_type"], "application/apply-patch+yaml")
@@ -297,15 +303,15 @@ class ApplyTest(Base):
         # again: nothing new, every object configured
         rc, out, err = self.apply()
         self.assertEqual(rc, 0, err)
-        self.assertEqual(len(out.splitlines()), 9)
+        self.assertEqual(len(out.splitlines()), 10)
         self.assertTrue(all(l.endswith(" configured") for l in out.splitlines()), out)
         self.assertEqual([e for e in self.log() if "write_seq" in e.get("write", {})
-                          and e["seq"] > 10], [])
+                          and e["seq"] > 11], [])
 
     def test_apply_alias_and_usage(self):
         rc, out, err = self.run_af("--apply", self.spec)
         self.assertEqual(rc, 0, err)
-        self.assertEqual(len(out.splitlines()), 9)
+        self.assertEqual(len(out.splitlines()), 10)
         self.assertEqual(self.run_af("apply", kubeconfig=False)[0], 2)
         self.assertEqual(self.run_af("apply", "--bogus", self.spec)[0], 2)
         self.assertEqual(self.run_af("delete", "--prune", self.spec)[0], 2)
@@ -313,6 +319,31 @@ class ApplyTest(Base):
         rc, out, _ = self.run_af("--help", kubeconfig=False)
         self.assertIn("agentfence apply", out)
         self.assertIn("3  apply/delete", out)
+
+    def test_service_account_first_and_kept(self):
+        """Every Pod runs as its namespace's agentfence-agent ServiceAccount,
+        stored before any agent object and never deleted; without it the
+        server refuses the Pod (its ServiceAccount admission)."""
+        rc, out, err = self.apply()
+        self.assertEqual(rc, 0, err)
+        objs = self.objects(sa=True)
+        sa = objs[("ServiceAccount", NS, "agentfence-agent")]
+        self.assertEqual(sa["automountServiceAccountToken"], False)
+        self.assertNotIn("annotations", sa["metadata"])
+        for name in MODES:
+            self.assertEqual(objs[("Pod", NS, name)]["spec"]["serviceAccountName"],
+                             "agentfence-agent")
+        log = self.log()
+        first = min(e["seq"] for e in log if e.get("kind") not in (None, "ServiceAccount"))
+        self.assertTrue(all(e["seq"] < first for e in log if e.get("kind") == "ServiceAccount"))
+        self.assertEqual(self.run_af("delete", self.spec)[0], 0)
+        self.assertEqual(list(self.objects(sa=True)), [("ServiceAccount", NS, "agentfence-agent")])
+        # a ServiceAccount that cannot be stored: no agent of the namespace is sent
+        self.fault(action="403", always=True, method="PATCH", path="/serviceaccounts/")
+        rc, out, err = self.apply()
+        self.assertEqual(rc, 3, err)
+        self.assertIn("none of its agents is", err)
+        self.assertFalse([k for k in self.objects() if k[0] == "Pod"])
 
     def test_invalid_spec_sends_nothing(self):
         bad = self.write("bad.yaml", spec("job-ok", "public") + "---\n" +
@@ -326,9 +357,14 @@ class ApplyTest(Base):
     def test_dry_run_writes_nothing(self):
         rc, out, err = self.apply("--dry-run")
         self.assertEqual(rc, 0, err)
-        self.assertEqual(self.objects(), {})
-        self.assertEqual(len(out.splitlines()), 9)
+        self.assertEqual(self.objects(sa=True), {})
+        # the Pods cannot be checked: the ServiceAccount they run as is not
+        # stored (a real server's admission would refuse them)
+        self.assertEqual(len(out.splitlines()), 6)
         self.assertTrue(all(l.endswith(" created (server dry run)") for l in out.splitlines()))
+        self.assertEqual(err.count("not checked: the ServiceAccount it runs as does not exist "
+                                   "yet"), 4, err)
+        self.assertFalse([e for e in self.log() if e.get("kind") == "Pod"])
         for e in self.log()[1:]:
             self.assertIn("dryRun=All", e["query"])
             self.assertTrue(e.get("dry_run"), e)
@@ -439,7 +475,7 @@ class ApplyTest(Base):
         self.assertEqual(pod["spec"]["containers"][0]["args"], ["--v2"])
         # deleted, seen gone, then created
         ev = [(e["method"], e["status"]) for e in self.log()
-              if e.get("name") == "job-public" and e["seq"] > 10]
+              if e.get("name") == "job-public" and e["seq"] > 11]
         self.assertEqual(ev, [("PATCH", 422), ("DELETE", 200), ("GET", 200), ("GET", 404),
                               ("PATCH", 201)])
         self.assertIsolated()
@@ -496,7 +532,8 @@ class ApplyTest(Base):
         rc, out, err = self.run_af("delete", self.spec)
         self.assertEqual(rc, 0, err)
         self.assertEqual(self.objects(), {})
-        self.assertEqual(len(out.splitlines()), 9)
+        self.assertEqual(len(out.splitlines()), 9)   # the ServiceAccount is kept
+        self.assertIn(("ServiceAccount", NS, "agentfence-agent"), self.objects(sa=True))
         self.assertIn("4 agents: 4 deleted, 0 failed", err)
         self.assertPodsGoneFirst()
         # deleting again: nothing there, nothing to say
@@ -504,16 +541,16 @@ class ApplyTest(Base):
         self.assertEqual((rc, out), (0, ""), err)
 
     def test_request_counts(self):
-        """The fault sweeps below cover every request: 10 for an apply, 27 for a delete."""
+        """The fault sweeps below cover every request: 11 for an apply, 27 for a delete."""
         self.assertEqual(self.apply()[0], 0)
-        self.assertEqual(len(self.log()), 10)
+        self.assertEqual(len(self.log()), 11)
         self.assertEqual(self.run_af("delete", self.spec)[0], 0)
         log = self.log()
-        self.assertEqual(len(log), 37)
-        self.assertEqual(sorted(e["path"] for e in log[10:] if "kind" not in e),
+        self.assertEqual(len(log), 38)
+        self.assertEqual(sorted(e["path"] for e in log[11:] if "kind" not in e),
                          ["/apis/cilium.io/v2", "/apis/policy.networking.k8s.io/v1alpha2",
                           "/version"])
-        self.assertEqual(sorted(e["kind"] for e in log[10:] if e["method"] == "DELETE"
+        self.assertEqual(sorted(e["kind"] for e in log[11:] if e["method"] == "DELETE"
                                 and e.get("name") == "isolate-job-gw"),
                          ["CiliumNetworkPolicy", "NetworkPolicy"])
         self.assertEqual(sum(e["method"] == "GET" and e.get("kind") == "Pod" for e in log), 4)
@@ -572,6 +609,10 @@ def _fault_test(action, nth):
             hit = fired[0]
             if hit["path"] == "/version":
                 self.assertEqual(objs, {})
+            elif hit["kind"] == "ServiceAccount":
+                # the namespace's guard: none of its agents is applied
+                self.assertEqual(pods, set())
+                self.assertIn("none of its agents is", err)
             else:
                 job = hit["name"]
                 job = job[len("isolate-"):] if job.startswith("isolate-") else job
@@ -586,10 +627,10 @@ def _fault_test(action, nth):
 
 
 # One test per fault kind and request index: a clean apply of the four
-# agents makes 10 requests (test_apply_all_modes checks that), so indices
-# 1..11 cover every request and one past the end.
+# agents makes 11 requests (test_apply_all_modes checks that), so indices
+# 1..12 cover every request and one past the end.
 for _action in ("500", "403", "429", "reset", "hang", "timeout"):
-    for _n in range(1, 12):
+    for _n in range(1, 13):
         setattr(ApplyTest, f"test_fault_{_action}_at_request_{_n:02d}", _fault_test(_action, _n))
 
 
@@ -634,7 +675,12 @@ PROFILES = {
     "clusternetworkpolicy": "spec: {enforcement: clusternetworkpolicy}\n",
     "networkpolicy": "spec: {enforcement: networkpolicy}\n",
 }
-GUARDS = {  # (kind, name) of a namespace's guard objects
+def SA(ns):
+    """The agents' ServiceAccount: the first guard object of every namespace."""
+    return ("ServiceAccount", ns, "agentfence-agent")
+
+
+GUARDS = {  # (kind, name) of a namespace's cluster-scoped guard objects
     "cilium": [("CiliumClusterwideNetworkPolicy", "agentfence-guard.{ns}")],
     "clusternetworkpolicy": [("ClusterNetworkPolicy", "agentfence-guard-egress.{ns}"),
                              ("ClusterNetworkPolicy", "agentfence-guard-ingress.{ns}")],
@@ -652,7 +698,7 @@ def agent_policies(enf, ns, name, mode):
         need.append(("ClusterNetworkPolicy", "", f"isolate-{ns}.{name}"))
     if mode == "gateway":
         need.append(("CiliumEgressGatewayPolicy", "", f"egress-{ns}.{name}"))
-    guard = [(k, "", n.format(ns=ns)) for k, n in GUARDS.get(enf, [])]
+    guard = [SA(ns)] + [(k, "", n.format(ns=ns)) for k, n in GUARDS.get(enf, [])]
     return need, guard
 
 
@@ -671,7 +717,7 @@ class EnforcementTest(Base):
     def assertFenced(self, enf, agents=MODES, ns=NS):
         """No Pod without its policies and its namespace's guard, now or at
         any write; no object of an agent written before the guard was stored."""
-        objs = self.objects()
+        objs = self.objects(sa=True)
         stored = {}
         guard_kinds = {k for k, _ in GUARDS.get(enf, [])}
         for w in self.writes():
@@ -680,7 +726,7 @@ class EnforcementTest(Base):
                 stored.pop(key, None)
                 continue
             stored[key] = w["write_seq"]
-            if w["name"].startswith("agentfence-guard"):
+            if w["name"].startswith("agentfence-guard") or key[0] == "ServiceAccount":
                 continue
             if key[0] == "Pod":
                 name = key[2]
@@ -708,8 +754,9 @@ class EnforcementTest(Base):
         rc, out, err = self.apply_enf("cilium")
         self.assertEqual(rc, 0, err)
         lines = out.splitlines()
-        self.assertEqual(lines[0], "ciliumclusterwidenetworkpolicy/agentfence-guard.agents created")
-        self.assertEqual(sorted(lines[1:]), sorted(
+        self.assertEqual(lines[:2], ["serviceaccount/agentfence-agent created",
+                                     "ciliumclusterwidenetworkpolicy/agentfence-guard.agents created"])
+        self.assertEqual(sorted(lines[2:]), sorted(
             [f"ciliumnetworkpolicy/isolate-{n} created" for n in MODES] +
             [f"pod/{n} created" for n in MODES] +
             ["ciliumegressgatewaypolicy/egress-agents.job-gw created"]))
@@ -728,21 +775,22 @@ class EnforcementTest(Base):
         self.assertEqual([(e["method"], e["status"]) for e in guard], [("PATCH", 201)])
         self.assertTrue(all(e["seq"] > guard[0]["seq"] for e in log if e.get("kind") in
                             ("Pod", "CiliumNetworkPolicy", "CiliumEgressGatewayPolicy")))
-        self.assertEqual(len(log), 11)   # the fault sweep below relies on it
+        self.assertEqual(len(log), 12)   # the fault sweep below relies on it
         # again: every object configured, nothing written
         rc, out, err = self.apply_enf("cilium")
         self.assertEqual(rc, 0, err)
         self.assertTrue(all(l.endswith(" configured") for l in out.splitlines()), out)
-        self.assertEqual(len(out.splitlines()), 10)
+        self.assertEqual(len(out.splitlines()), 11)
 
     def test_clusternetworkpolicy_apply(self):
         rc, out, err = self.apply_enf("clusternetworkpolicy")
         self.assertEqual(rc, 0, err)
         lines = out.splitlines()
-        self.assertEqual(sorted(lines[:2]), [
+        self.assertEqual(sorted(lines[:3]), [
             "clusternetworkpolicy/agentfence-guard-egress.agents created",
-            "clusternetworkpolicy/agentfence-guard-ingress.agents created"])
-        self.assertEqual(sorted(lines[2:]), sorted(
+            "clusternetworkpolicy/agentfence-guard-ingress.agents created",
+            "serviceaccount/agentfence-agent created"])
+        self.assertEqual(sorted(lines[3:]), sorted(
             [f"networkpolicy/isolate-{n} created" for n in MODES] +
             [f"clusternetworkpolicy/isolate-agents.{n} created" for n in MODES
              if n != "job-public"] +
@@ -752,7 +800,7 @@ class EnforcementTest(Base):
         cnp = self.objects()[("ClusterNetworkPolicy", "", "isolate-agents.job-allow")]
         self.assertEqual(cnp["metadata"]["labels"]["agentfence.dev/namespace"], NS)
         self.assertEqual(cnp["metadata"]["labels"]["agentfence.dev/job-id"], "job-allow")
-        self.assertEqual(len(self.log()), 15)   # the fault sweep below relies on it
+        self.assertEqual(len(self.log()), 16)   # the fault sweep below relies on it
 
     def test_guards_of_every_namespace_first(self):
         two = specs({"job-a": "public", "job-b": "none"}) + "---\n" + \
@@ -792,7 +840,8 @@ class EnforcementTest(Base):
                 self.assertEqual(self.objects(), {})
                 # nothing of an agent is sent (but the DELETE of a Pod it may have)
                 self.assertFalse([e for e in self.log() if e["method"] == "PATCH" and
-                                  "/agentfence-guard" not in e["path"]])
+                                  "/agentfence-guard" not in e["path"] and
+                                  e.get("kind") != "ServiceAccount"])
                 self.assertEqual({e["method"] for e in self.log() if e.get("kind") == "Pod"},
                                  {"DELETE"})
 
@@ -926,7 +975,7 @@ def _enf_fault_test(enf, action, nth):
         if action == "403" and fired and fired[0]["path"] != "/version":
             self.assertEqual(rc, 3, err)
             name = fired[0]["name"]
-            if name.startswith("agentfence-guard"):
+            if name.startswith("agentfence-guard") or name == "agentfence-agent":
                 self.assertEqual(pods, set())
             else:
                 job = name if fired[0]["kind"] == "Pod" else \
@@ -957,11 +1006,12 @@ def _enf_delete_fault_test(enf, action, nth):
     return test
 
 
-# apply: cilium makes 11 requests (version, guard, 4 CiliumNetworkPolicies,
-# a CEGP, 4 Pods), clusternetworkpolicy 15 (version, 2 guards, 4
-# NetworkPolicies, 3 ClusterNetworkPolicies (none for public), a CEGP, 4
-# Pods); delete 27 (see above). Every index and one past the end.
-for _enf, _n_apply in (("cilium", 11), ("clusternetworkpolicy", 15)):
+# apply: cilium makes 12 requests (version, ServiceAccount, guard, 4
+# CiliumNetworkPolicies, a CEGP, 4 Pods), clusternetworkpolicy 16 (version,
+# ServiceAccount, 2 guards, 4 NetworkPolicies, 3 ClusterNetworkPolicies (none
+# for public), a CEGP, 4 Pods); delete 27 (see above). Every index and one
+# past the end.
+for _enf, _n_apply in (("cilium", 12), ("clusternetworkpolicy", 16)):
     for _action in ("403", "reset", "500"):
         for _n in range(1, _n_apply + 2):
             setattr(EnforcementTest, f"test_{_enf}_fault_{_action}_at_request_{_n:02d}",

@@ -55,6 +55,7 @@ SCHEMA_FILES = {
     "CiliumClusterwideNetworkPolicy": "ciliumclusterwidenetworkpolicy.strict.schema.json",
     # the experimental channel: domainNames and nodes peers
     "ClusterNetworkPolicy": "clusternetworkpolicy.strict.schema.json",
+    "ServiceAccount": "serviceaccount.strict.schema.json",
 }
 
 # The objects of one agent, in order, per enforcement (ClusterNetworkPolicy:
@@ -64,10 +65,10 @@ AGENT_KINDS = {
     "cilium": ("CiliumNetworkPolicy", None),
     "clusternetworkpolicy": ("NetworkPolicy", "ClusterNetworkPolicy"),
 }
-GUARD_KINDS = {
-    "networkpolicy": [],
-    "cilium": ["CiliumClusterwideNetworkPolicy"],
-    "clusternetworkpolicy": ["ClusterNetworkPolicy", "ClusterNetworkPolicy"],
+GUARD_KINDS = {  # the agents' ServiceAccount first, in every enforcement
+    "networkpolicy": ["ServiceAccount"],
+    "cilium": ["ServiceAccount", "CiliumClusterwideNetworkPolicy"],
+    "clusternetworkpolicy": ["ServiceAccount", "ClusterNetworkPolicy", "ClusterNetworkPolicy"],
 }
 CLUSTER_SCOPED = ("CiliumEgressGatewayPolicy", "CiliumClusterwideNetworkPolicy", "ClusterNetworkPolicy")
 
@@ -294,6 +295,7 @@ class _OutputTests:
                 self.assertEqual(labels.get(H.MANAGED_BY), "agentfence")
                 psc = spec.get("securityContext") or {}
                 self.assertIs(spec.get("automountServiceAccountToken"), False)
+                self.assertEqual(spec.get("serviceAccountName"), "agentfence-agent")
                 self.assertIs(spec.get("enableServiceLinks"), False)
                 self.assertEqual(spec.get("restartPolicy"), "Never")
                 rc = spec.get("runtimeClassName")
@@ -392,9 +394,16 @@ class _OutputTests:
             for i in gs:
                 o = self.objs[i]
                 self.assertLess(i, first, f"guard {o['metadata']['name']} after an agent of {ns}")
-                self.assertNotIn("namespace", o["metadata"])
                 self.assertNotIn(H.JOB_LABEL, o["metadata"]["labels"])
                 self.assertEqual(o["metadata"]["labels"].get(H.MANAGED_BY), "agentfence")
+                if o["kind"] == "ServiceAccount":
+                    # no annotation at all (no cloud identity), no token
+                    self.assertEqual(o["metadata"].get("namespace"), ns)
+                    self.assertEqual(o["metadata"]["name"], "agentfence-agent")
+                    self.assertNotIn("annotations", o["metadata"])
+                    self.assertIs(o.get("automountServiceAccountToken"), False)
+                    continue
+                self.assertNotIn("namespace", o["metadata"])
                 self.assertEqual(o["metadata"]["annotations"].get(H.SYNC_WAVE), "-2")
                 _count(5)
         self.assertEqual(len(H.guards(self.objs)), len(want) * len(namespaces))
