@@ -52,7 +52,7 @@ struct rule {
  * injector reads from the Pod to change its network or its sandbox behind
  * the NetworkPolicy and the Pod's securityContext. A key ending in '/' or
  * '.' is a prefix. ANNOT: read from annotations; BOTH: from labels too.
- * Sources, each checked in the project's own documentation:
+ * Sources, each checked in the project's documentation or source:
  *   Multus: k8s.v1.cni.cncf.io/networks (multus-cni quickstart: a Pod annotation
  *     naming a NetworkAttachmentDefinition; "ips" in it picks static addresses).
  *   AppArmor: container.apparmor.security.beta.kubernetes.io/<container> (Kubernetes
@@ -74,7 +74,7 @@ struct rule {
  *   Linkerd: linkerd.io/inject annotation (Linkerd "automatic proxy injection":
  *     linkerd-init configures iptables).
  *   Kuma / Kong Mesh: kuma.io/sidecar-injection (label; annotation in older releases).
- *   Consul: consul.hashicorp.com/connect-inject annotation (Consul on Kubernetes).
+ *   Consul: consul.hashicorp.com/connect-inject annotation (Consul connect-inject examples).
  */
 enum { ANNOT = 1, LABEL = 2, BOTH = ANNOT | LABEL };
 #define MESH "adds a proxy and a NET_ADMIN init container that reroutes the Pod's traffic"
