@@ -67,7 +67,7 @@ struct rule {
  *   Cilium: ipam.cilium.io/ip-pool (Cilium multi-pool IPAM).
  *   Antrea: ipam.antrea.io/ippools, ipam.antrea.io/pod-ips (antrea pkg/ipam).
  *   OVN-Kubernetes: k8s.ovn.org/pod-networks (addresses, routes, promisc).
- *   Kube-OVN: ovn.kubernetes.io/ip_address, logical_switch (Kube-OVN fixed IP).
+ *   Kube-OVN: ovn.kubernetes.io/ip_address, mac_address (Kube-OVN fixed IP and MAC).
  *   Istio: sidecar.istio.io/inject (Pod label, or annotation in older releases) and
  *     the revision label istio.io/rev (Istio "installing the sidecar"; OpenShift
  *     Service Mesh "sidecar injection": labels at namespace or Pod level).
@@ -97,7 +97,7 @@ static const struct forbidden {
 	{ "ipam.cilium.io/", ANNOT, "Cilium IP pool selection", "picks the Pod's IP pool, which other rules may trust" },
 	{ "ipam.antrea.io/", ANNOT, "Antrea address selection", "picks the Pod's IP pool or address, which other rules may trust" },
 	{ "k8s.ovn.org/", ANNOT, "OVN-Kubernetes address selection", "sets the Pod's addresses and routes" },
-	{ "ovn.kubernetes.io/", ANNOT, "Kube-OVN address selection", "picks the Pod's address and logical switch" },
+	{ "ovn.kubernetes.io/", ANNOT, "Kube-OVN address selection", "picks the Pod's address" },
 	{ "sidecar.istio.io/inject", BOTH, "Istio sidecar injection", MESH },
 	{ "istio.io/rev", BOTH, "Istio sidecar injection", MESH },
 	{ "linkerd.io/inject", ANNOT, "Linkerd proxy injection", MESH },
