@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "check.h"
@@ -31,8 +32,9 @@ enum rule_kind {
 	R_MAP,       /* a mapping with the keys of `sub` only */
 	R_ONE_MAP,   /* a list of exactly one mapping, checked with `sub` */
 	R_DROP_ALL,  /* capabilities.drop: must be [ALL] */
-	R_STRMAP,    /* labels/annotations: strings, none of agentfence's own keys
-		      * except with the value of `eq` ("key=value") */
+	R_STRMAP,    /* labels/annotations: strings, no key of `forbidden` below,
+		      * and the key of `eq` ("key=value") only with that value */
+	R_TOLERATIONS, /* a list of tolerations, none that tolerates every taint */
 };
 
 struct rule {
@@ -43,6 +45,82 @@ struct rule {
 };
 
 #define END { NULL, R_ANY, NULL, NULL }
+
+/*
+ * Keys a template may not set in labels or annotations, whatever the value:
+ * agentfence's own, and those that a CNI, runtime, security module or mesh
+ * injector reads from the Pod to change its network or its sandbox behind
+ * the NetworkPolicy and the Pod's securityContext. A key ending in '/' or
+ * '.' is a prefix. ANNOT: read from annotations; BOTH: from labels too.
+ * Sources, each checked in the project's documentation or source:
+ *   Multus: k8s.v1.cni.cncf.io/networks (multus-cni quickstart: a Pod annotation
+ *     naming a NetworkAttachmentDefinition; "ips" in it picks static addresses).
+ *   AppArmor: container.apparmor.security.beta.kubernetes.io/<container> (Kubernetes
+ *     AppArmor tutorial; deprecated by securityContext.appArmorProfile in 1.30).
+ *   seccomp: seccomp.security.alpha.kubernetes.io/pod and
+ *     container.seccomp.security.alpha.kubernetes.io/<container> (Kubernetes seccomp
+ *     KEP 135; replaced by securityContext.seccompProfile).
+ *   Kata: io.katacontainers.* (Kata "per-Pod Kata configurations": kernel, hypervisor
+ *     paths, runtime.disable_new_netns, disable_guest_seccomp).
+ *   Calico: cni.projectcalico.org/ipv4pools, ipv6pools, ipAddrs, ipAddrsNoIpam
+ *     (Calico IPAM "restrict a pod to use an IP address in a specific range").
+ *   Cilium: ipam.cilium.io/ip-pool (Cilium multi-pool IPAM).
+ *   Antrea: ipam.antrea.io/ippools, ipam.antrea.io/pod-ips (antrea pkg/ipam).
+ *   OVN-Kubernetes: k8s.ovn.org/pod-networks (addresses, routes, promisc).
+ *   Kube-OVN: ovn.kubernetes.io/ip_address, mac_address (Kube-OVN fixed IP and MAC).
+ *   Istio: sidecar.istio.io/inject (Pod label, or annotation in older releases) and
+ *     the revision label istio.io/rev (Istio "installing the sidecar"; OpenShift
+ *     Service Mesh "sidecar injection": labels at namespace or Pod level).
+ *   Linkerd: linkerd.io/inject annotation (Linkerd "automatic proxy injection":
+ *     linkerd-init configures iptables).
+ *   Kuma / Kong Mesh: kuma.io/sidecar-injection (label; annotation in older releases).
+ *   Consul: consul.hashicorp.com/connect-inject annotation (Consul connect-inject examples).
+ */
+enum { ANNOT = 1, LABEL = 2, BOTH = ANNOT | LABEL };
+#define MESH "adds a proxy and a NET_ADMIN init container that reroutes the Pod's traffic"
+#define UNCONFINED "can run the agent unconfined"
+
+static const struct forbidden {
+	const char *key;        /* a key, or a prefix ending in '/' or '.' */
+	unsigned where;         /* ANNOT, or BOTH */
+	const char *family;
+	const char *why;
+} forbidden[] = {
+	{ "agentfence.dev/", BOTH, "agentfence's own key", "agentfence sets these keys" },
+	{ "app.kubernetes.io/managed-by", BOTH, "agentfence's own key", "agentfence sets it" },
+	{ "k8s.v1.cni.cncf.io/", ANNOT, "Multus network attachment", "adds interfaces no NetworkPolicy covers" },
+	{ "container.apparmor.security.beta.kubernetes.io/", ANNOT, "AppArmor override", UNCONFINED },
+	{ "seccomp.security.alpha.kubernetes.io/", ANNOT, "seccomp override", UNCONFINED },
+	{ "container.seccomp.security.alpha.kubernetes.io/", ANNOT, "seccomp override", UNCONFINED },
+	{ "io.katacontainers.", ANNOT, "Kata runtime configuration", "changes the microVM: kernel, hypervisor, its network namespace" },
+	{ "cni.projectcalico.org/", ANNOT, "Calico address selection", "picks the Pod's IP pool or address, which other rules may trust" },
+	{ "ipam.cilium.io/", ANNOT, "Cilium IP pool selection", "picks the Pod's IP pool, which other rules may trust" },
+	{ "ipam.antrea.io/", ANNOT, "Antrea address selection", "picks the Pod's IP pool or address, which other rules may trust" },
+	{ "k8s.ovn.org/", ANNOT, "OVN-Kubernetes address selection", "sets the Pod's addresses and routes" },
+	{ "ovn.kubernetes.io/", ANNOT, "Kube-OVN address selection", "picks the Pod's address" },
+	{ "sidecar.istio.io/inject", BOTH, "Istio sidecar injection", MESH },
+	{ "istio.io/rev", BOTH, "Istio sidecar injection", MESH },
+	{ "linkerd.io/inject", ANNOT, "Linkerd proxy injection", MESH },
+	{ "kuma.io/sidecar-injection", BOTH, "Kuma sidecar injection", MESH },
+	{ "consul.hashicorp.com/connect-inject", ANNOT, "Consul sidecar injection", MESH },
+};
+
+/* The row of `forbidden` that refuses key in labels (annot 0) or annotations. */
+static const struct forbidden *
+forbidden_key(const char *key, int annot)
+{
+	for (size_t i = 0; i < sizeof(forbidden) / sizeof(forbidden[0]); i++) {
+		const struct forbidden *f = &forbidden[i];
+		size_t n = strlen(f->key);
+		int prefix = f->key[n - 1] == '/' || f->key[n - 1] == '.';
+
+		if (!(f->where & (annot ? ANNOT : LABEL)))
+			continue;
+		if (prefix ? strncasecmp(key, f->key, n) == 0 : strcasecmp(key, f->key) == 0)
+			return f;
+	}
+	return NULL;
+}
 
 static const struct rule seccomp[] = { { "type", R_EQ, "RuntimeDefault", NULL }, END };
 
@@ -98,7 +176,7 @@ static const struct rule pod_spec[] = {
 	{ "containers", R_ONE_MAP, NULL, container },
 	{ "terminationGracePeriodSeconds", R_ANY, NULL, NULL },
 	{ "activeDeadlineSeconds", R_ANY, NULL, NULL },
-	{ "tolerations", R_ANY, NULL, NULL },
+	{ "tolerations", R_TOLERATIONS, NULL, NULL },
 	{ "nodeSelector", R_ANY, NULL, NULL },
 	{ "affinity", R_ANY, NULL, NULL },
 	{ "priorityClassName", R_ANY, NULL, NULL },
@@ -161,7 +239,10 @@ static int check_rules(struct check *c, const struct node *n, const char *path,
 static int
 check_rule(struct check *c, const struct node *v, const char *path, const struct rule *r)
 {
+	const struct forbidden *f;
 	const struct node *k;
+	size_t i;
+	int bad = 0;
 
 	switch (r->kind) {
 	case R_ANY:
@@ -207,22 +288,46 @@ check_rule(struct check *c, const struct node *v, const char *path, const struct
 			check_path(p, path, k->str);
 			if (!k->val || k->val->kind != NODE_SCALAR || k->val->type != NT_STR) {
 				check_error(c, k->val ? k->val : k, "%s: expected a string", p);
-				return -1;
+				bad = 1;
+				continue;
 			}
 			if (r->eq && strncmp(r->eq, k->str, kl) == 0 && r->eq[kl] == '=') {
 				if (strcmp(r->eq + kl + 1, k->val->str) != 0) {
 					check_error(c, k->val, "%s: a template may only set this to \"%s\" (it orders policies before Pods)",
 						    p, r->eq + kl + 1);
-					return -1;
+					bad = 1;
 				}
-			} else if (strcmp(k->str, "agentfence.dev/job-id") == 0 ||
-				   strcmp(k->str, "agentfence.dev/namespace") == 0 ||
-				   strcmp(k->str, "app.kubernetes.io/managed-by") == 0) {
-				check_error(c, k, "%s: agentfence sets this key; a template may not", p);
-				return -1;
+			} else if ((f = forbidden_key(k->str, strcmp(r->key, "annotations") == 0))) {
+				check_error(c, k, "%s: a template may not set this key: %s; %s", p, f->family,
+					    f->why);
+				bad = 1;
 			}
 		}
-		return 0;
+		return bad ? -1 : 0;
+	case R_TOLERATIONS:
+		if (v->kind != NODE_SEQ) {
+			check_error(c, v, "%s: expected a list of tolerations", path);
+			return -1;
+		}
+		for (k = v->head, i = 0; k; k = k->next, i++) {
+			const struct node *key, *op;
+			char p[CHECK_PATH];
+
+			check_index(p, path, i);
+			if (check_is_map(c, k, p) < 0) {
+				bad = 1;
+				continue;
+			}
+			key = node_map_get(k, "key");
+			op = node_map_get(k, "operator");
+			if ((!key || (key->kind == NODE_SCALAR && !key->str[0])) && op &&
+			    op->kind == NODE_SCALAR && strcmp(op->str, "Exists") == 0) {
+				check_error(c, k, "%s: operator Exists without a key tolerates every taint (control-plane, unhealthy and other teams' nodes too); name the key",
+					    p);
+				bad = 1;
+			}
+		}
+		return bad ? -1 : 0;
 	}
 	return 0;
 }

@@ -9,9 +9,12 @@
  * A DIR that is missing, not a folder, holds none of them, or holds a
  * file of another name is an error, never a silent fall-back.
  * Each template is checked against a table of what a site may set:
- * scheduling and metadata fields freely, security-critical fields only
- * to their secure value, everything else is an error. The compiler then
- * overwrites the security-critical fields anyway.
+ * scheduling and metadata fields, security-critical fields only to their
+ * secure value, everything else is an error. Labels and annotations may
+ * not hold agentfence's own keys nor the keys a CNI, runtime, security
+ * module or mesh injector reads to change the Pod's network or sandbox
+ * (the `forbidden` table of tmpl.c); tolerations must name their key.
+ * The compiler then overwrites the security-critical fields anyway.
  *
  * Ownership: struct tmpl owns its arena; release with tmpl_free().
  */

@@ -163,6 +163,50 @@ BLOCKED_V6 = [
     ("fe80::/10", "link-local"),  # RFC 4291
     ("ff00::/8", "multicast"),  # RFC 4291
 ]
+
+
+# The IANA special-purpose registries themselves, as saved in tests/data
+# (provenance in tests/data/SOURCES.md). Every row whose "Globally
+# Reachable" is not True (False, N/A, or blank for a terminated row) joins
+# the blocked lists above, so this oracle follows the registry files, not
+# the compiler's catalogue.
+DATA_DIR = REPO / "tests" / "data"
+IANA_FILES = {4: DATA_DIR / "iana-ipv4-special.csv", 6: DATA_DIR / "iana-ipv6-special.csv"}
+
+
+@dataclass
+class IanaRow:
+    family: int
+    block: str        # as written, footnote marks included
+    name: str
+    rfc: str
+    reachable: str    # the "Globally Reachable" cell, as written
+    networks: list    # the address blocks of the row (one row may hold two)
+
+    @property
+    def globally_reachable(self) -> bool:
+        return self.reachable.split(" [")[0] == "True"
+
+
+def iana_rows(family: int) -> List[IanaRow]:
+    import csv
+    with open(IANA_FILES[family], newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    out = []
+    for r in rows:
+        block = r["Address Block"]
+        nets = [net(re.sub(r"\s*\[\d+\]$", "", b.strip())) for b in block.split(",")]
+        out.append(IanaRow(family, block, r["Name"], " ".join(r["RFC"].split()),
+                           r["Globally Reachable"], nets))
+    return out
+
+
+for _fam, _lst in ((4, BLOCKED_V4), (6, BLOCKED_V6)):
+    for _row in iana_rows(_fam):
+        if not _row.globally_reachable:
+            _lst.extend((str(n), f"IANA: {_row.name} (Globally Reachable: {_row.reachable or 'blank'})")
+                        for n in _row.networks if str(n) not in {c for c, _ in _lst})
+
 # Named addresses that must never be reachable (metadata services, loopback,
 # their IPv6 disguises).
 NAMED_BLOCKED = [
