@@ -160,26 +160,74 @@ ip_block(struct arena *a, const struct cidr *c, struct node *except)
 	return peer;
 }
 
+/* ports: UDP then TCP, each port of `ports` */
+static struct node *
+udp_tcp_ports(struct arena *a, const uint16_t *ports, size_t n)
+{
+	struct node *udp = port_list(a, "UDP", ports, n), *tcp = port_list(a, "TCP", ports, n);
+
+	if (!udp || !tcp)
+		return NULL;
+	for (struct node *it = tcp->head, *next; it; it = next) {
+		next = it->next;
+		node_seq_add(udp, it);
+	}
+	return udp;
+}
+
+static const uint16_t dns_port[] = { 53 };
+
+/* 1 when the DNS Pods listen on 53 alone, as NodeLocal DNSCache does */
+static int
+dns_pods_on_53(const struct profile *p)
+{
+	return p->dns_nports == 1 && p->dns_ports[0] == 53;
+}
+
+/* The peers that serve DNS on port 53 beside the DNS Pods: NodeLocal
+ * DNSCache, on the host (an address) or as Pods behind a Cilium Local
+ * Redirect Policy. */
+static int
+add_nodelocal_peers(struct arena *a, struct node *to, const struct profile *p)
+{
+	struct node *peer;
+
+	if (p->has_nodelocal) {
+		NN(peer = ip_block(a, &p->nodelocal, NULL));
+		node_seq_add(to, peer);
+	}
+	if (p->lrp_nlabels) {
+		NN(peer = ns_peer(a, p->dns_namespace, p->lrp_labels, p->lrp_nlabels));
+		node_seq_add(to, peer);
+	}
+	return 0;
+}
+
+/* DNS: the DNS Pods on their ports, NodeLocal DNSCache on 53 (one rule
+ * when those are the same ports) */
 static int
 add_dns_rule(struct arena *a, struct node *egress, const struct profile *p)
 {
-	static const uint16_t dns[] = { 53 };
-	struct node *rule = node_new_map(a), *to, *peer, *ports, *tcp;
+	struct node *rule = node_new_map(a), *to, *peer;
+	const int one = dns_pods_on_53(p);
 
 	NN(rule);
 	NN(to = node_new_seq(a));
 	NN(peer = ns_peer(a, p->dns_namespace, p->dns_labels, p->dns_nlabels));
 	node_seq_add(to, peer);
-	if (p->has_nodelocal) {
-		NN(peer = ip_block(a, &p->nodelocal, NULL));
-		node_seq_add(to, peer);
-	}
+	if (one)
+		TRY(add_nodelocal_peers(a, to, p));
 	TRY(node_map_put(a, rule, "to", to));
-	NN(ports = port_list(a, "UDP", dns, 1));
-	NN(tcp = port_list(a, "TCP", dns, 1));
-	node_seq_add(ports, tcp->head);
-	TRY(node_map_put(a, rule, "ports", ports));
+	TRY(node_map_put(a, rule, "ports", udp_tcp_ports(a, p->dns_ports, p->dns_nports)));
 	node_seq_add(egress, rule);
+	if (!one && (p->has_nodelocal || p->lrp_nlabels)) {
+		NN(rule = node_new_map(a));
+		NN(to = node_new_seq(a));
+		TRY(add_nodelocal_peers(a, to, p));
+		TRY(node_map_put(a, rule, "to", to));
+		TRY(node_map_put(a, rule, "ports", udp_tcp_ports(a, dns_port, 1)));
+		node_seq_add(egress, rule);
+	}
 	return 0;
 }
 
@@ -407,7 +455,6 @@ cil_dns_rules(struct arena *a, struct node *egress, const struct spec_agent *ag,
 	      const struct profile *p)
 {
 	static const char *const udp_tcp[] = { "UDP", "TCP" };
-	static const uint16_t dns[] = { 53 };
 	struct node *names = node_new_seq(a), *m;
 
 	NN(names);
@@ -421,13 +468,18 @@ cil_dns_rules(struct arena *a, struct node *egress, const struct spec_agent *ag,
 		TRY(node_map_put(a, m, "matchPattern", str(a, "*")));
 		node_seq_add(names, m);
 	}
-	for (int host = 0; host <= p->has_nodelocal; host++) {
-		struct node *rule = node_new_map(a), *to, *tp, *rules;
+	/* 0: the DNS Pods; 1: NodeLocal DNSCache Pods behind a Local Redirect
+	 * Policy; 2: NodeLocal DNSCache on the host */
+	for (int k = 0; k < 3; k++) {
+		struct node *rule, *to, *tp, *rules;
 
-		NN(rule);
+		if ((k == 1 && !p->lrp_nlabels) || (k == 2 && !p->has_nodelocal))
+			continue;
+		NN(rule = node_new_map(a));
 		NN(to = node_new_seq(a));
-		if (!host) {
-			NN(m = cil_endpoints(a, p->dns_namespace, p->dns_labels, p->dns_nlabels));
+		if (k < 2) {
+			NN(m = k == 0 ? cil_endpoints(a, p->dns_namespace, p->dns_labels, p->dns_nlabels) :
+				        cil_endpoints(a, p->dns_namespace, p->lrp_labels, p->lrp_nlabels));
 			node_seq_add(to, m);
 			TRY(node_map_put(a, rule, "toEndpoints", to));
 		} else {
@@ -435,7 +487,8 @@ cil_dns_rules(struct arena *a, struct node *egress, const struct spec_agent *ag,
 			NN(to->head);
 			TRY(node_map_put(a, rule, "toEntities", to));
 		}
-		NN(tp = cil_ports(a, udp_tcp, 2, dns, 1));
+		NN(tp = k ? cil_ports(a, udp_tcp, 2, dns_port, 1) :
+			    cil_ports(a, udp_tcp, 2, p->dns_ports, p->dns_nports));
 		NN(rules = node_map_sub_put(a, tp->head, "rules"));
 		TRY(node_map_put(a, rules, "dns", names));
 		TRY(node_map_put(a, rule, "toPorts", tp));
@@ -941,22 +994,27 @@ expr(struct arena *a, const char *key, const char *op, const char *v)
 	return e;
 }
 
-/* toPorts: every port but 53, any protocol */
+/* toPorts: every port but `ports` (sorted, without repeats), any protocol */
 static struct node *
-cil_all_but_dns(struct arena *a)
+cil_all_but(struct arena *a, const uint16_t *ports, size_t n)
 {
-	static const uint16_t lo[] = { 1, 54 }, hi[] = { 52, 65535 };
 	struct node *tp = node_new_seq(a), *pr = node_new_map(a), *list, *pm;
+	unsigned lo = 1;
 
 	if (!tp || !pr || !(list = node_new_seq(a)))
 		return NULL;
-	for (size_t i = 0; i < 2; i++) {
-		if (!(pm = node_new_map(a)) ||
-		    node_map_put(a, pm, "port", strf(a, "%u", (unsigned)lo[i])) < 0 ||
-		    node_map_put(a, pm, "endPort", node_new_int(a, hi[i])) < 0 ||
-		    node_map_put(a, pm, "protocol", node_new_lit(a, "ANY")) < 0)
-			return NULL;
-		node_seq_add(list, pm);
+	for (size_t i = 0; i <= n; i++) {
+		unsigned hi = i < n ? (unsigned)ports[i] - 1 : 65535;
+
+		if (hi >= lo) {
+			if (!(pm = node_new_map(a)) || node_map_put(a, pm, "port", strf(a, "%u", lo)) < 0 ||
+			    (hi > lo && node_map_put(a, pm, "endPort", node_new_int(a, (long)hi)) < 0) ||
+			    node_map_put(a, pm, "protocol", node_new_lit(a, "ANY")) < 0)
+				return NULL;
+			node_seq_add(list, pm);
+		}
+		if (i < n)
+			lo = (unsigned)ports[i] + 1;
 	}
 	if (node_map_put(a, pr, "ports", list) < 0)
 		return NULL;
@@ -996,7 +1054,7 @@ guard_cilium(struct arena *a, const struct profile *p, const char *ns, const cha
 	node_seq_add(deny, r);
 	if (nl) {
 		if (!(r = node_new_map(a)) || node_map_put(a, r, "toEntities", str_seq(a, ent_out, 1)) < 0 ||
-		    node_map_put(a, r, "toPorts", cil_all_but_dns(a)) < 0)
+		    node_map_put(a, r, "toPorts", cil_all_but(a, dns_port, 1)) < 0)
 			return NULL;
 		node_seq_add(deny, r);
 	}
@@ -1011,29 +1069,43 @@ guard_cilium(struct arena *a, const struct profile *p, const char *ns, const cha
 	if (exprs->count != 2 || !exprs->tail || node_map_put(a, e, "matchExpressions", exprs) < 0)
 		return NULL;
 	node_seq_add(to, e);
+	/* a Pod of the DNS namespace that fails the DNS Pods' selector (one of
+	 * its labels differs) and, with a Local Redirect Policy, also fails the
+	 * node-local-dns Pods' (one of theirs differs): one entry per pair */
 	for (size_t i = 0; i < p->dns_nlabels; i++) {
-		struct node *key = strf(a, "k8s:%s", p->dns_labels[i].k);
+		for (size_t j = 0; j < (p->lrp_nlabels ? p->lrp_nlabels : 1); j++) {
+			struct node *key = strf(a, "k8s:%s", p->dns_labels[i].k);
+			struct node *lkey = p->lrp_nlabels ? strf(a, "k8s:%s", p->lrp_labels[j].k) : NULL;
 
-		if (!key || !(e = node_new_map(a)) || !(exprs = node_new_seq(a)))
-			return NULL;
-		node_seq_add(exprs, expr(a, CIL_NS, "In", p->dns_namespace));
-		node_seq_add(exprs, expr(a, key->str, "NotIn", p->dns_labels[i].v));
-		if (exprs->count != 2 || !exprs->head || !exprs->tail ||
-		    node_map_put(a, e, "matchExpressions", exprs) < 0)
-			return NULL;
-		node_seq_add(to, e);
+			if (!key || (p->lrp_nlabels && !lkey) || !(e = node_new_map(a)) ||
+			    !(exprs = node_new_seq(a)))
+				return NULL;
+			node_seq_add(exprs, expr(a, CIL_NS, "In", p->dns_namespace));
+			node_seq_add(exprs, expr(a, key->str, "NotIn", p->dns_labels[i].v));
+			if (lkey)
+				node_seq_add(exprs, expr(a, lkey->str, "NotIn", p->lrp_labels[j].v));
+			if (exprs->count != 2 + (lkey != NULL) || !exprs->head || !exprs->tail ||
+			    node_map_put(a, e, "matchExpressions", exprs) < 0)
+				return NULL;
+			node_seq_add(to, e);
+		}
 	}
 	if (node_map_put(a, r, "toEndpoints", to) < 0)
 		return NULL;
 	node_seq_add(deny, r);
-	/* the DNS Pods on every other port */
-	if (!(r = node_new_map(a)) || !(to = node_new_seq(a)) ||
-	    !(e = cil_endpoints(a, p->dns_namespace, p->dns_labels, p->dns_nlabels)))
-		return NULL;
-	node_seq_add(to, e);
-	if (node_map_put(a, r, "toEndpoints", to) < 0 || node_map_put(a, r, "toPorts", cil_all_but_dns(a)) < 0)
-		return NULL;
-	node_seq_add(deny, r);
+	/* the DNS Pods on every other port (node-local-dns Pods: but 53) */
+	for (int k = 0; k < 1 + (p->lrp_nlabels != 0); k++) {
+		if (!(r = node_new_map(a)) || !(to = node_new_seq(a)) ||
+		    !(e = k ? cil_endpoints(a, p->dns_namespace, p->lrp_labels, p->lrp_nlabels) :
+			      cil_endpoints(a, p->dns_namespace, p->dns_labels, p->dns_nlabels)))
+			return NULL;
+		node_seq_add(to, e);
+		if (node_map_put(a, r, "toEndpoints", to) < 0 ||
+		    node_map_put(a, r, "toPorts", k ? cil_all_but(a, dns_port, 1) :
+					cil_all_but(a, p->dns_ports, p->dns_nports)) < 0)
+			return NULL;
+		node_seq_add(deny, r);
+	}
 	/* every address outside the public blocks */
 	if (p->closed.n) {
 		if (!(r = node_new_map(a)) || !(to = node_new_seq(a)))
@@ -1073,8 +1145,8 @@ cnp_guard_spec(struct arena *a, struct node *o, const char *ns, int prio)
 
 /*
  * ClusterNetworkPolicy: two Admin-tier policies for the namespace, around
- * the agents' own (CNP_PRIO_AGENT). Egress, first: DNS Pods on port 53 are
- * passed on (to the NetworkPolicy tier), every Pod and node and every
+ * the agents' own (CNP_PRIO_AGENT). Egress, first: DNS Pods on their ports
+ * (and NodeLocal DNSCache on 53) are passed on (to the NetworkPolicy tier), every Pod and node and every
  * address outside the public blocks denied. Ingress, last: denied from
  * every Pod, after the agents' own Accepts for what their specs open.
  */
@@ -1083,8 +1155,8 @@ guard_cnp(struct arena *a, const struct profile *p, const char *ns, char names[]
 	  struct node **objs)
 {
 	static const char *const udp_tcp[] = { "udp", "tcp" };
-	static const uint16_t dns[] = { 53 };
 	struct node *spec, *eg, *r, *to, *peer, **items, *ing;
+	const int one = dns_pods_on_53(p);
 
 	NN(objs[0] = guard_object(a, CNP_API, "ClusterNetworkPolicy", names[0], ns));
 	NN(spec = cnp_guard_spec(a, objs[0], ns, CNP_PRIO_GUARD_EGRESS));
@@ -1094,6 +1166,15 @@ guard_cnp(struct arena *a, const struct profile *p, const char *ns, char names[]
 	NN(peer = node_new_map(a));
 	TRY(node_map_put(a, peer, "pods", ns_peer(a, p->dns_namespace, p->dns_labels, p->dns_nlabels)));
 	node_seq_add(to, peer);
+	if (!one) {
+		/* the DNS Pods on their ports; NodeLocal DNSCache's 53 in a rule of its own */
+		TRY(node_map_put(a, r, "to", to));
+		TRY(node_map_put(a, r, "protocols",
+				 cnp_protocols(a, udp_tcp, 2, p->dns_ports, p->dns_nports)));
+		node_seq_add(eg, r);
+		NN(r = cnp_rule(a, "dns-nodelocal", "Pass"));
+		NN(to = node_new_seq(a));
+	}
 	if (p->has_nodelocal) {
 		struct node *nets;
 
@@ -1104,9 +1185,17 @@ guard_cnp(struct arena *a, const struct profile *p, const char *ns, char names[]
 		TRY(node_map_put(a, peer, "networks", nets));
 		node_seq_add(to, peer);
 	}
-	TRY(node_map_put(a, r, "to", to));
-	TRY(node_map_put(a, r, "protocols", cnp_protocols(a, udp_tcp, 2, dns, 1)));
-	node_seq_add(eg, r);
+	if (p->lrp_nlabels) {
+		NN(peer = node_new_map(a));
+		TRY(node_map_put(a, peer, "pods", ns_peer(a, p->dns_namespace, p->lrp_labels,
+							  p->lrp_nlabels)));
+		node_seq_add(to, peer);
+	}
+	if (to->count) {
+		TRY(node_map_put(a, r, "to", to));
+		TRY(node_map_put(a, r, "protocols", cnp_protocols(a, udp_tcp, 2, dns_port, 1)));
+		node_seq_add(eg, r);
+	}
 	NN(r = cnp_rule(a, "cluster", "Deny"));
 	NN(to = node_new_seq(a));
 	NN(peer = node_new_map(a));

@@ -401,3 +401,46 @@ check_env_name(const char *s)
 			return 0;
 	return 1;
 }
+
+static int
+port_cmp(const void *a, const void *b)
+{
+	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
+}
+
+int
+check_ports(struct check *c, const struct node *seq, const char *path, size_t max,
+	    uint16_t **out, size_t *n)
+{
+	const struct node *it;
+	char p[CHECK_PATH];
+	size_t i = 0, j;
+	long v;
+	int bad = 0;
+
+	if (check_is_seq(c, seq, path) < 0)
+		return -1;
+	if (seq->count == 0 || seq->count > max) {
+		check_error(c, seq, "%s: needs 1 to %zu ports, got %zu", path, max, seq->count);
+		return -1;
+	}
+	*out = arena_alloc(c->a, seq->count * sizeof(**out));
+	if (!*out) {
+		check_error(c, seq, "out of memory");
+		return -1;
+	}
+	for (it = seq->head; it; it = it->next, i++) {
+		if (check_int(c, it, check_index(p, path, i), 1, 65535, &v) < 0) {
+			bad = 1;
+			continue;
+		}
+		(*out)[i] = (uint16_t)v;
+	}
+	if (bad)
+		return -1;
+	qsort(*out, i, sizeof(**out), port_cmp);
+	for (j = 0, *n = 0; j < i; j++)
+		if (*n == 0 || (*out)[*n - 1] != (*out)[j])
+			(*out)[(*n)++] = (*out)[j];
+	return 0;
+}

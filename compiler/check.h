@@ -11,6 +11,7 @@
 #define AGENTFENCE_CHECK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "arena.h"
 #include "cidr.h"
@@ -58,6 +59,10 @@ int check_cidr(struct check *c, const struct node *n, const char *path, struct c
 /* A positive Kubernetes resource quantity (like 500m, 2, 1Gi; a string or
  * a number): its text, or NULL after an error. */
 const char *check_quantity(struct check *c, const struct node *n, const char *path);
+/* A non-empty list of at most max ports (1-65535), sorted, without
+ * repeats, into *out (from c->a): 0 or -1. */
+int check_ports(struct check *c, const struct node *seq, const char *path, size_t max,
+		uint16_t **out, size_t *n);
 /* true/false: 0 or -1. */
 int check_bool(struct check *c, const struct node *n, const char *path, int *out);
 /* A required key: its value, or NULL after "PATH is required". */

@@ -39,12 +39,16 @@ parse_cidr_list(struct check *c, const struct node *seq, const char *path,
 }
 
 
+static const uint16_t dns_ports_default[] = { 53 };
+
 static void
 profile_init(struct profile *p)
 {
 	memset(p, 0, sizeof(*p));
 	p->ipv4 = p->ipv6 = 1;
 	p->dns_namespace = "kube-system";
+	p->dns_ports = dns_ports_default;
+	p->dns_nports = 1;
 	p->default_cpu = "1";
 	p->default_memory = "1Gi";
 }
@@ -84,10 +88,97 @@ parse_families(struct profile *p, struct check *c, const struct node *v)
 	return bad ? -1 : 0;
 }
 
+/* 1 when one of the profile's own ranges is of the family (4 or 6). */
+static int
+names_family(const struct profile *p, int fam)
+{
+	const struct cidr_list *own[] = { &p->pod, &p->service, &p->node, &p->blocked };
+
+	for (size_t k = 0; k < 4; k++)
+		for (size_t i = 0; i < own[k]->n; i++)
+			if ((own[k]->items[i].family == CIDR_V6) == (fam == 6))
+				return 1;
+	return 0;
+}
+
+/*
+ * Families fail closed. A family is open only where the profile names its
+ * internal ranges in it (podCIDRs, serviceCIDRs, nodeCIDRs, blockedCIDRs):
+ * the catalogue knows IPv4's private space, but a VPC's IPv6 is global
+ * unicast, and a dual-stack cluster whose IPv6 ranges nobody named would
+ * open them with 2000::/3. Without ipFamilies the families are those of
+ * the named ranges; a family ipFamilies lists with no range of it is an
+ * error. (The built-in profile, with no file, opens IPv4 only.)
+ */
+static int
+check_families(struct profile *p, struct check *c, const struct node *spec,
+	       const struct node *fam)
+{
+	static const char *const ranges = "podCIDRs, serviceCIDRs, nodeCIDRs or blockedCIDRs";
+	int has4 = names_family(p, 4), has6 = names_family(p, 6), bad = 0;
+
+	if (!fam) {
+		p->ipv4 = has4;
+		p->ipv6 = has6;
+		if (!has4 && !has6) {
+			check_error(c, spec, "spec: names no cluster range, so no IP family is open; "
+				    "name the cluster's ranges (%s) of each family its agents use", ranges);
+			return -1;
+		}
+		return 0;
+	}
+	if (p->ipv4 && !has4) {
+		check_error(c, fam, "spec.ipFamilies: IPv4 is open, but no IPv4 range is named "
+			    "(%s): name the cluster's IPv4 ranges, or drop IPv4", ranges);
+		bad = 1;
+	}
+	if (p->ipv6 && !has6) {
+		check_error(c, fam, "spec.ipFamilies: IPv6 is open, but no IPv6 range is named "
+			    "(%s): name the cluster's and the VPC's IPv6 ranges, or drop IPv6", ranges);
+		bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
+/*
+ * NodeLocal DNSCache behind a Cilium Local Redirect Policy: the queries to
+ * the DNS Service go to the node-local-dns Pod of the node (port 53), not
+ * to a host address. Those Pods live in spec.dns.namespace. The two
+ * NodeLocal modes exclude each other.
+ */
+static int
+parse_local_redirect(struct profile *p, struct check *c, const struct node *v,
+		     const struct node *nodelocal)
+{
+	static const char *const keys[] = { "podLabels", NULL };
+	const struct node *w;
+	int bad = 0;
+
+	if (check_is_map(c, v, "spec.dns.localRedirect") < 0)
+		return -1;
+	bad |= check_keys(c, v, "spec.dns.localRedirect", keys) != 0;
+	if (nodelocal) {
+		check_error(c, v, "spec.dns.localRedirect: NodeLocal DNSCache runs either on the host "
+			    "(spec.dns.nodeLocal) or behind a Local Redirect Policy, not both");
+		bad = 1;
+	}
+	if (!(w = check_required(c, v, "spec.dns.localRedirect", "podLabels")))
+		return -1;
+	bad |= check_labels(c, w, "spec.dns.localRedirect.podLabels", &p->lrp_labels,
+			    &p->lrp_nlabels) < 0;
+	if (w->kind == NODE_MAP && w->count == 0) {
+		check_error(c, w, "spec.dns.localRedirect.podLabels: must select the node-local-dns "
+			    "Pods (empty matches every Pod)");
+		bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
 static int
 parse_dns(struct profile *p, struct check *c, const struct node *v)
 {
-	static const char *const keys[] = { "namespace", "podLabels", "nodeLocal", NULL };
+	static const char *const keys[] = { "namespace", "podLabels", "ports", "nodeLocal",
+		"localRedirect", NULL };
 	const struct node *w;
 	int bad = 0, rc;
 
@@ -113,6 +204,21 @@ parse_dns(struct profile *p, struct check *c, const struct node *v)
 			bad = 1;
 		}
 	}
+	/* where the DNS Pods listen (OpenShift's: 5353, behind a Service on 53):
+	 * a NetworkPolicy sees the Pod's port, after the Service's translation */
+	if ((w = node_map_get(v, "ports"))) {
+		uint16_t *ports;
+		size_t n;
+
+		if (check_ports(c, w, "spec.dns.ports", PROFILE_MAX_DNS_PORTS, &ports, &n) == 0) {
+			p->dns_ports = ports;
+			p->dns_nports = n;
+		} else {
+			bad = 1;
+		}
+	}
+	if ((w = node_map_get(v, "localRedirect")))
+		bad |= parse_local_redirect(p, c, w, node_map_get(v, "nodeLocal")) < 0;
 	if ((w = node_map_get(v, "nodeLocal"))) {
 		const char *s = check_str(c, w, "spec.dns.nodeLocal");
 
@@ -222,11 +328,13 @@ parse_spec(struct profile *p, struct check *c, const struct node *spec)
 		bad |= parse_cidr_list(c, v, "spec.blockedCIDRs", &p->blocked) < 0;
 	if ((v = node_map_get(spec, "ipFamilies")) && parse_families(p, c, v) < 0)
 		bad = bad_fam = 1;
+	else if (!bad)
+		bad |= check_families(p, c, spec, v) < 0;
 	if ((v = node_map_get(spec, "nat64")))
 		bad |= check_bool(c, v, "spec.nat64", &p->nat64) < 0;
 	/* after a bad ipFamilies the families are unknown: no second error */
 	if (p->nat64 && !p->ipv6 && !bad_fam) {
-		check_error(c, v, "spec.nat64: NAT64 serves IPv6 Pods, but spec.ipFamilies has no IPv6");
+		check_error(c, v, "spec.nat64: NAT64 serves IPv6 Pods, but IPv6 is not open (spec.ipFamilies, or no IPv6 range named)");
 		bad = 1;
 	}
 	if ((v = node_map_get(spec, "dns")))
@@ -404,6 +512,8 @@ int
 profile_default(struct profile *p, struct diags *d)
 {
 	profile_init(p);
+	/* no ranges named: IPv4 only, whose private space the catalogue holds */
+	p->ipv6 = 0;
 	p->dns_labels = arena_alloc(&p->arena, sizeof(*p->dns_labels));
 	if (!p->dns_labels) {
 		diag_error(d, NULL, 0, 0, "out of memory");

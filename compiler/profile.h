@@ -20,6 +20,8 @@
 #include "diag.h"
 #include "node.h"
 
+#define PROFILE_MAX_DNS_PORTS 8
+
 /* One ipBlock that opens public space: `cidr` minus `except`. */
 struct profile_block {
 	struct cidr cidr;
@@ -47,6 +49,11 @@ struct profile {
 	const char *dns_namespace;
 	struct kv *dns_labels;
 	size_t dns_nlabels;
+	const uint16_t *dns_ports;  /* the DNS Pods' ports (UDP and TCP), sorted; default 53 */
+	size_t dns_nports;
+	struct kv *lrp_labels;      /* dns.localRedirect.podLabels: node-local-dns Pods a
+				     * Cilium Local Redirect Policy sends queries to (53) */
+	size_t lrp_nlabels;
 	int has_nodelocal;
 	struct cidr nodelocal;      /* a host prefix (/32 or /128) */
 

@@ -63,48 +63,6 @@ read_strings(struct check *c, const struct node *seq, const char *path,
 }
 
 
-static int
-port_cmp(const void *a, const void *b)
-{
-	return (int)*(const uint16_t *)a - (int)*(const uint16_t *)b;
-}
-
-/* A non-empty list of TCP ports, sorted, without repeats. */
-static int
-read_ports(struct check *c, const struct node *seq, const char *path,
-	   uint16_t **out, size_t *n)
-{
-	const struct node *it;
-	char p[CHECK_PATH];
-	size_t i = 0, j;
-	long v;
-	int bad = 0;
-
-	if (check_is_seq(c, seq, path) < 0)
-		return -1;
-	if (seq->count == 0 || seq->count > SPEC_MAX_PORTS) {
-		check_error(c, seq, "%s: needs 1 to %d ports, got %zu", path, SPEC_MAX_PORTS, seq->count);
-		return -1;
-	}
-	*out = arena_alloc(c->a, seq->count * sizeof(**out));
-	if (!*out)
-		return oom(c, seq);
-	for (it = seq->head; it; it = it->next, i++) {
-		if (check_int(c, it, check_index(p, path, i), 1, 65535, &v) < 0) {
-			bad = 1;
-			continue;
-		}
-		(*out)[i] = (uint16_t)v;
-	}
-	if (bad)
-		return -1;
-	qsort(*out, i, sizeof(**out), port_cmp);
-	for (j = 0, *n = 0; j < i; j++)
-		if (*n == 0 || (*out)[*n - 1] != (*out)[j])
-			(*out)[(*n)++] = (*out)[j];
-	return 0;
-}
-
 /* One allowlist entry that is not an address: a DNS name (names.h). */
 static int
 read_name(struct check *c, struct spec_agent *ag, const struct node *it, const char *path,
@@ -348,7 +306,7 @@ read_egress(struct check *c, struct spec_agent *ag, const struct node *eg,
 			check_error(c, v, "spec.egress.ports is not valid with mode: none (no egress at all)");
 			bad = 1;
 		} else {
-			bad |= read_ports(c, v, "spec.egress.ports", &ag->ports, &ag->nports) < 0 ||
+			bad |= check_ports(c, v, "spec.egress.ports", SPEC_MAX_PORTS, &ag->ports, &ag->nports) < 0 ||
 			       cnp_limit(c, p, v, "spec.egress.ports", ag->nports, "ports") < 0;
 		}
 	}
@@ -402,11 +360,18 @@ read_ingress(struct check *c, struct spec_agent *ag, const struct node *seq,
 			} else {
 				bad = 1;
 			}
+			/* whom, said aloud: {} is every Pod of the namespace, and
+			 * leaving it out must not quietly mean that */
 			if ((v = node_map_get(from, "podLabels"))) {
 				char p3[CHECK_PATH];
 
 				bad |= check_labels(c, v, check_path(p3, p2, "podLabels"),
 						   &in->labels, &in->nlabels) < 0;
+			} else {
+				check_error(c, from, "%s: podLabels is required: name the Pods that may "
+					    "connect, or write podLabels: {} for every Pod of namespace %s",
+					    p2, in->ns ? in->ns : "the namespace");
+				bad = 1;
 			}
 		} else {
 			bad = 1;
@@ -414,7 +379,7 @@ read_ingress(struct check *c, struct spec_agent *ag, const struct node *seq,
 		/* ports are required: an ingress rule never opens every port */
 		v = check_required(c, it, path, "ports");
 		if (v)
-			bad |= read_ports(c, v, check_path(p2, path, "ports"), &in->ports,
+			bad |= check_ports(c, v, check_path(p2, path, "ports"), SPEC_MAX_PORTS, &in->ports,
 					  &in->nports) < 0 ||
 			       cnp_limit(c, p, v, p2, in->nports, "ports") < 0;
 		else

@@ -540,9 +540,10 @@ class Evaluator:
         """Does the DNS proxy see subject resolve name (so toFQDNs learns its addresses)?"""
         for server in self.world.dns_servers:
             for proto in ("UDP", "TCP"):
-                d, proxied = self._dns(subject, server, name, proto, 53)
-                if d.allowed and proxied:
-                    return True
+                for port in self.world.server_ports(server):
+                    d, proxied = self._dns(subject, server, name, proto, port)
+                    if d.allowed and proxied:
+                        return True
         return False
 
     def dns_query(self, src: F.Pod, server: F.Pod, name: str, protocol: str = "UDP",
@@ -551,14 +552,16 @@ class Evaluator:
         return self._dns(src, server, name, protocol.upper(), int(port))[0]
 
     def may_resolve(self, src: F.Pod, name: str) -> Decision:
-        """May src ask some DNS server of the World for name (UDP or TCP 53)?"""
+        """May src ask some DNS server of the World for name (UDP or TCP, on
+        the server's DNS ports)?"""
         tried = []
         for server in self.world.dns_servers:
             for proto in ("UDP", "TCP"):
-                d = self.dns_query(src, server, name, proto)
-                if d.allowed:
-                    return d
-                tried.append(d)
+                for port in self.world.server_ports(server):
+                    d = self.dns_query(src, server, name, proto, port)
+                    if d.allowed:
+                        return d
+                    tried.append(d)
         if not tried:
             return Decision(True, None, "the World has no DNS server: names are not filtered")
         return tried[0]

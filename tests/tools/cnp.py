@@ -288,10 +288,11 @@ class Evaluator:
         tried = []
         for server in self.world.dns_servers:
             for proto in ("UDP", "TCP"):
-                d = self.dns_query(src, server, name, proto)
-                if d.allowed:
-                    return d
-                tried.append(d)
+                for port in self.world.server_ports(server):
+                    d = self.dns_query(src, server, name, proto, port)
+                    if d.allowed:
+                        return d
+                    tried.append(d)
         if not tried:
             return Decision(True, None, "the World has no DNS server")
         return tried[0]

@@ -160,6 +160,7 @@ class World:
         self.apiserver_ips = [ip(a) for a in apiserver_ips]
         self.dns: Dict[str, List[IPAddress]] = {}
         self.dns_servers: List[Pod] = []
+        self.dns_ports: Dict[str, tuple] = {}   # server Pod name -> its DNS ports (default 53)
         self.cluster_name = cluster_name
         for name, addrs in (dns or {}).items():
             self.add_dns(name, addrs)
@@ -181,7 +182,7 @@ class World:
     def pod(self, namespace: str, name: str, labels: Optional[Mapping[str, str]] = None,
             ips: Iterable[str] = (), node: Optional[str] = None, host_network: bool = False,
             ports: Optional[Mapping[str, tuple]] = None, service_account: str = "default",
-            dns_server: bool = False) -> Pod:
+            dns_server: bool = False, dns_ports: Sequence[int] = (53,)) -> Pod:
         """A Pod; a host-network Pod takes its node's addresses (node= required)."""
         if host_network:
             if node is None or node not in self.nodes:
@@ -193,7 +194,12 @@ class World:
         self.pods.append(p)
         if dns_server:
             self.dns_servers.append(p)
+            self.dns_ports[p.name] = tuple(int(x) for x in dns_ports)
         return p
+
+    def server_ports(self, server: Pod) -> tuple:
+        """The ports a DNS server Pod answers on (OpenShift's: 5353)."""
+        return self.dns_ports.get(server.name, (53,))
 
     def add_dns(self, name: str, addrs: Iterable[str]) -> None:
         self.dns[dns_name(name)] = [ip(a) for a in addrs]

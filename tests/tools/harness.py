@@ -274,6 +274,9 @@ class Profile:
     blocked: list = field(default_factory=list)
     dns_namespace: str = "kube-system"
     dns_labels: Dict[str, str] = field(default_factory=lambda: {"k8s-app": "kube-dns"})
+    dns_ports: List[int] = field(default_factory=lambda: [53])
+    # dns.localRedirect.podLabels: node-local-dns Pods (in dns_namespace) on 53
+    lrp_labels: Dict[str, str] = field(default_factory=dict)
     nodelocal: Optional[ipaddress._BaseAddress] = None
     default_namespace: str = "default"
     runtime_class: str = "kata-fc"
@@ -327,23 +330,35 @@ class Profile:
 
 def load_profile(path: Optional[str]) -> Profile:
     if path is None:
-        return Profile(None, "default")
+        # the built-in profile names no range: IPv4 only (its private space
+        # is in the catalogue), IPv6 closed
+        return Profile(None, "default", ipv6=False)
     with open(path, "rb") as f:
         doc = yaml.load(f, Loader=yaml.CSafeLoader)
     spec = doc.get("spec") or {}
     p = Profile(str(path), (doc.get("metadata") or {}).get("name") or Path(path).stem)
-    if "ipFamilies" in spec:
-        fams = spec["ipFamilies"] or []
-        p.ipv4, p.ipv6 = "IPv4" in fams, "IPv6" in fams
     p.nat64 = bool(spec.get("nat64", False))
     p.enforcement = str(spec.get("enforcement", "networkpolicy"))
     for key, attr in (("podCIDRs", "pod"), ("serviceCIDRs", "service"),
                       ("nodeCIDRs", "node"), ("blockedCIDRs", "blocked")):
         setattr(p, attr, [net(c) for c in spec.get(key) or []])
+    # families fail closed: open only where the profile names a range
+    named = {n.version for n, _ in p.cluster_ranges()}
+    if "ipFamilies" in spec:
+        fams = spec["ipFamilies"] or []
+        p.ipv4, p.ipv6 = "IPv4" in fams, "IPv6" in fams
+        if (p.ipv4 and 4 not in named) or (p.ipv6 and 6 not in named):
+            raise ValueError(f"{path}: a family is open with no range of it named")
+    else:
+        p.ipv4, p.ipv6 = 4 in named, 6 in named
     dns = spec.get("dns") or {}
     p.dns_namespace = dns.get("namespace", p.dns_namespace)
     if dns.get("podLabels"):
         p.dns_labels = {str(k): str(v) for k, v in dns["podLabels"].items()}
+    if dns.get("localRedirect"):
+        p.lrp_labels = {str(k): str(v) for k, v in dns["localRedirect"]["podLabels"].items()}
+    if dns.get("ports"):
+        p.dns_ports = sorted({int(x) for x in dns["ports"]})
     if dns.get("nodeLocal"):
         p.nodelocal = addr(dns["nodeLocal"])
     d = spec.get("defaults") or {}
@@ -539,7 +554,7 @@ def generated_docs(profile: Profile, gateway: bool = True) -> list:
     allow = [c for c in allow if not allow_conflicts(profile, net(c))]
     prom = [{"from": {"namespace": "monitoring",
                       "podLabels": {"app.kubernetes.io/name": "prometheus"}}, "ports": [9090]},
-            {"from": {"namespace": "ci"}, "ports": [8081, 8080]}]
+            {"from": {"namespace": "ci", "podLabels": {}}, "ports": [8081, 8080]}]
     scrape = [{"from": {"namespace": "monitoring", "podLabels": {"app": "scraper", "tier": "ops"}},
                "ports": [9100]}]
     docs = []

@@ -115,8 +115,10 @@ def guarded_cases() -> list:
         g = ROOT / "tests" / "golden"
         out.append(_case(f"golden/{stem}", g / f"{stem}.yaml", g / f"{stem}.profile.yaml"))
     for pp in H.profile_paths():
+        # the built-in profile as a file: a file must name a range (families
+        # fail closed), and 10.0.0.0/8 is in the catalogue anyway: IPv4 only
         base = {"apiVersion": "agentfence.dev/v1alpha1", "kind": "ClusterProfile",
-                "metadata": {"name": "default"}, "spec": {}}
+                "metadata": {"name": "default"}, "spec": {"podCIDRs": ["10.0.0.0/8"]}}
         if pp:
             with open(pp) as fh:
                 base = yaml.safe_load(fh)
@@ -178,7 +180,11 @@ def build_world(case: H.Case, unlabelled: bool):
     w.node("node-b", [addrs.take("node")])
     w.ns(p.dns_namespace)
     dns = w.pod(p.dns_namespace, "coredns", dict(p.dns_labels), ips=[addrs.take("pod")],
-                node="node-b", dns_server=True)
+                node="node-b", dns_server=True, dns_ports=p.dns_ports)
+    if p.lrp_labels:
+        # NodeLocal DNSCache behind a Local Redirect Policy: a DNS server Pod on 53
+        w.pod(p.dns_namespace, "node-local-dns", dict(p.lrp_labels), ips=[addrs.take("pod")],
+              node="node-a", dns_server=True, dns_ports=(53,))
     internal = {"kube-dns-lookalike": w.pod(p.dns_namespace, "metrics", {"k8s-app": "metrics-server"},
                                             ips=[addrs.take("pod")], node="node-b"),
                 "victim": w.pod("victim", "db", {"app": "db"}, ips=[addrs.take("pod")], node="node-b"),
@@ -284,7 +290,9 @@ class _FenceTests:
                     for label, pod in internal.items():
                         for proto, port in PROBE_PORTS:
                             self.q(ev.egress(src, pod, proto, port), False, f"{tag} -> {label} {proto}/{port}")
-                    for proto, port in (("TCP", 8080), ("TCP", 9153), ("UDP", 5353)):
+                    for proto, port in (("TCP", 8080), ("TCP", 9153), ("UDP", 5353), ("UDP", 53)):
+                        if port in p.dns_ports:
+                            continue   # its DNS port (5353 on OpenShift)
                         self.q(ev.egress(src, dns, proto, port), False, f"{tag} -> DNS Pod {proto}/{port}")
                     for other in pods.values():
                         if other is not src:

@@ -6,8 +6,8 @@ compiler.
 For each row: its "Globally Reachable" verdict, the catalogue entry of
 compiler/catalog.c that blocks it (itself or a wider one) or "open", and
 what a `public` agent compiled by the real binary reaches there, judged by
-the independent NetworkPolicy evaluator (netpol.py), under the built-in
-default profile (dual stack) and an IPv6-only profile with NAT64 (where an
+the independent NetworkPolicy evaluator (netpol.py), under a dual-stack
+profile (tests/tools/profiles/dual-stack.yaml) and an IPv6-only profile with NAT64 (where an
 IPv4 row is reached through its NAT64 image, 64:ff9b::/96 + the address).
 
 Fails when a row that is not globally reachable (False, N/A, or blank for a
@@ -29,6 +29,7 @@ import os
 import re
 import sys
 import unittest
+from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -96,6 +97,7 @@ EXPECTED = {
 }
 
 IPV6_PROFILE = str(H.PROFILES_DIR / "ipv6-only-nat64.yaml")
+DUAL_PROFILE = str(H.PROFILES_DIR / "dual-stack.yaml")
 PROBES = [("TCP", 443), ("UDP", 53), ("TCP", 80)]
 LISTING = []
 
@@ -126,7 +128,7 @@ class World:
 
     def __init__(self, profile_path):
         self.profile = H.load_profile(profile_path)
-        d = H.tmpdir("iana-" + ("default" if profile_path is None else "ipv6"))
+        d = H.tmpdir("iana-" + Path(profile_path).stem)
         spec = d / "agent.yaml"
         H.dump_specs([H._agent("iana-probe", "agents", {"mode": "public"})], spec)
         objs = H.load_yaml_stream(H.compile_raw(str(spec), profile_path))
@@ -153,13 +155,13 @@ def sha256s() -> dict:
 def setUpModule():
     global WORLDS, CAT
     CAT = catalogue()
-    WORLDS = {"default": World(None), "ipv6-nat64": World(IPV6_PROFILE)}
+    WORLDS = {"dual-stack": World(DUAL_PROFILE), "ipv6-nat64": World(IPV6_PROFILE)}
 
 
 def tearDownModule():
     if LISTING:
         sys.stderr.write("\n[test_iana] every registry row: verdict, catalogue, reached by a "
-                         "public agent (default / ipv6-nat64)\n")
+                         "public agent (dual-stack / ipv6-nat64)\n")
         for line in LISTING:
             sys.stderr.write("  " + line + "\n")
 
@@ -223,7 +225,7 @@ class TestEveryRow(unittest.TestCase):
                                             f"unreachable under {wname}")
                 LISTING.append(f"IPv{fam} {r.block:32} {r.reachable or 'blank':9} "
                                f"{'open' if cat == 'open' else 'blocked by ' + cat:28} "
-                               f"{seen['default']} / {seen['ipv6-nat64']}  ({r.name})")
+                               f"{seen['dual-stack']} / {seen['ipv6-nat64']}  ({r.name})")
 
 
 if __name__ == "__main__":

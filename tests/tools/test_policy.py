@@ -94,6 +94,14 @@ class World:
         lbl = dict(p.dns_labels, **{"pod-template-hash": "5d78c9869d"})
         return [N.Pod(ns_obj(p.dns_namespace), lbl, str(a), "dns") for a in self.ips]
 
+    def lrp_pods(self) -> list:
+        """node-local-dns Pods behind a Local Redirect Policy (none without one)."""
+        p = self.p
+        if not p.lrp_labels:
+            return []
+        return [N.Pod(ns_obj(p.dns_namespace), dict(p.lrp_labels), str(a), "node-local-dns")
+                for a in self.ips]
+
     def lookalike_dns_pods(self, ag: H.Agent) -> list:
         p = self.p
         out = []
@@ -135,14 +143,21 @@ def is_dns_pod(p: H.Profile, pod: N.Pod) -> bool:
             and all(pod.labels.get(k) == v for k, v in p.dns_labels.items()))
 
 
+def is_lrp_pod(p: H.Profile, pod: N.Pod) -> bool:
+    """A node-local-dns Pod behind a Cilium Local Redirect Policy (port 53)."""
+    return (bool(p.lrp_labels) and pod.namespace.name == p.dns_namespace
+            and all(pod.labels.get(k) == v for k, v in p.lrp_labels.items()))
+
+
 def expect_egress(p: H.Profile, ag: H.Agent, dest, proto: str, port: int) -> Optional[bool]:
     """True/False, or None where the spec says nothing (an address of an IP
     family the cluster does not have)."""
     if ag.mode == "none":
         return False
     if isinstance(dest, N.Pod):
-        if is_dns_pod(p, dest):
-            return proto in ("UDP", "TCP") and port == 53
+        if is_dns_pod(p, dest) or is_lrp_pod(p, dest):
+            return proto in ("UDP", "TCP") and (
+                (is_dns_pod(p, dest) and port in p.dns_ports) or (is_lrp_pod(p, dest) and port == 53))
         return False
     a = dest
     if p.nodelocal is not None and a == p.nodelocal:
@@ -347,18 +362,26 @@ class _CaseTests:
                 self._egress("allowlist", ag, dests, probes_for(ag))
 
     def test_dns(self):
-        """DNS: UDP/TCP 53 only, only to Pods with the profile's DNS labels in
-        the profile's DNS namespace; never in mode none."""
+        """DNS: UDP/TCP on the profile's DNS ports (53, 5353 on OpenShift)
+        only, only to Pods with the profile's DNS labels in the profile's DNS
+        namespace; never in mode none."""
         p = self.case.profile
         for ag in self.agents():
             with self.subTest(agent=ag.key()):
                 ev = self.world.evaluator(ag)
                 for d in self.world.dns_pods():
                     for proto in ("UDP", "TCP"):
+                        for port in p.dns_ports:
+                            self.assertEqual(ev.egress(d, proto, port), ag.mode != "none",
+                                             f"{pod_desc(d)} {proto}/{port}")
+                            _count()
+                for d in self.world.lrp_pods():
+                    for proto in ("UDP", "TCP"):
                         self.assertEqual(ev.egress(d, proto, 53), ag.mode != "none",
                                          f"{pod_desc(d)} {proto}/53")
                         _count()
                 dests = [(d, "DNS Pod") for d in self.world.dns_pods()]
+                dests += [(d, "node-local-dns Pod") for d in self.world.lrp_pods()]
                 dests += [(d, "look-alike DNS Pod") for d in self.world.lookalike_dns_pods(ag)]
                 self._egress("DNS", ag, dests, sorted(set(DNS_PORTS + probes_for(ag))))
 
