@@ -25,7 +25,7 @@
 #include "tmpl.h"
 
 #define BUILD_MAX_OBJECTS 4
-#define BUILD_MAX_GUARDS 2
+#define BUILD_MAX_GUARDS 4
 
 #define LABEL_JOB "agentfence.dev/job-id"
 #define LABEL_NAMESPACE "agentfence.dev/namespace"
@@ -55,11 +55,13 @@ void build_free(struct build_ctx *ctx);
 int build_agent(const struct build_ctx *ctx, const struct spec_agent *ag,
 		struct arena *a, struct node **objs, size_t *nobjs);
 /*
- * The guard of agent namespace `ns` (cilium, clusternetworkpolicy
- * enforcement; none with networkpolicy: *nobjs = 0): cluster-scoped
- * objects that select every Pod of the namespace, whatever its labels,
- * and deny what no agent may reach with precedence over every
- * NetworkPolicy. At most BUILD_MAX_GUARDS objects. 0, or -1 out of memory.
+ * The guard of agent namespace `ns`: with cilium and clusternetworkpolicy
+ * enforcement, cluster-scoped objects that select every Pod of the
+ * namespace, whatever its labels, and deny what no agent may reach with
+ * precedence over every NetworkPolicy; then, with spec.admission in the
+ * profile, the admission guard (admission.h): a ValidatingAdmissionPolicy
+ * and its binding. None (*nobjs = 0) with networkpolicy enforcement and no
+ * admission. At most BUILD_MAX_GUARDS objects. 0, or -1 out of memory.
  */
 int build_guard(const struct build_ctx *ctx, const char *ns, struct arena *a,
 		struct node **objs, size_t *nobjs);

@@ -32,7 +32,7 @@ emit_guard(struct compiler *c, const struct spec_agent *ag, void *ctx)
 	size_t n, errs = c->d->errors;
 	int fl, rc;
 
-	if (!c->on_guard || c->profile.enforcement == ENF_NETPOL)
+	if (!c->on_guard || (c->profile.enforcement == ENF_NETPOL && !c->profile.writers))
 		return 0;
 	rc = agents_add(&c->namespaces, ag->ns, "", ag->file, ag->line, &ff, &fl);
 	if (rc > 0)

@@ -174,6 +174,71 @@ parse_defaults(struct profile *p, struct check *c, const struct node *v)
 	return bad ? -1 : 0;
 }
 
+/*
+ * spec.admission.writers: distinct usernames, each as the API server puts it
+ * in request.userInfo.username. They go into a CEL string literal, so the
+ * characters CEL would read as an escape or an end of string are refused.
+ */
+#define PROFILE_MAX_WRITERS 64
+#define PROFILE_MAX_WRITER_LEN 512
+
+static int
+parse_admission(struct profile *p, struct check *c, const struct node *v)
+{
+	static const char *const keys[] = { "writers", NULL };
+	const struct node *w, *it, *jt;
+	char path[CHECK_PATH];
+	size_t i = 0;
+	int bad = 0;
+
+	if (check_is_map(c, v, "spec.admission") < 0)
+		return -1;
+	bad |= check_keys(c, v, "spec.admission", keys) != 0;
+	if (!(w = check_required(c, v, "spec.admission", "writers")))
+		return -1;
+	if (check_is_seq(c, w, "spec.admission.writers") < 0)
+		return -1;
+	if (w->count == 0 || w->count > PROFILE_MAX_WRITERS) {
+		check_error(c, w, "spec.admission.writers: must name between 1 and %d usernames (the identities that apply agents: agentfence's, Argo CD's or Flux's controller)",
+			    PROFILE_MAX_WRITERS);
+		return -1;
+	}
+	p->writers = arena_alloc(&p->arena, w->count * sizeof(const char *));
+	if (!p->writers) {
+		check_error(c, w, "out of memory");
+		return -1;
+	}
+	for (it = w->head; it; it = it->next, i++) {
+		const char *s = check_str(c, it, check_index(path, "spec.admission.writers", i));
+		size_t k;
+
+		if (!s) {
+			bad = 1;
+			continue;
+		}
+		for (k = 0; k < it->len; k++)
+			if ((unsigned char)s[k] <= ' ' || s[k] == 0x7f || s[k] == '\\' || s[k] == '\'' ||
+			    s[k] == '"')
+				break;
+		if (k < it->len || it->len > PROFILE_MAX_WRITER_LEN) {
+			check_error(c, it, "%s: \"%s\" is not a username agentfence can write: at most %d characters, no white space, control characters, quotes or backslashes",
+				    path, s, PROFILE_MAX_WRITER_LEN);
+			bad = 1;
+			continue;
+		}
+		for (jt = w->head; jt != it; jt = jt->next)
+			if (jt->kind == NODE_SCALAR && jt->len == it->len && memcmp(jt->str, s, it->len) == 0)
+				break;
+		if (jt != it) {
+			check_error(c, it, "%s: \"%s\" is listed twice", path, s);
+			bad = 1;
+			continue;
+		}
+		p->writers[p->nwriters++] = s;
+	}
+	return bad ? -1 : 0;
+}
+
 /* Every error in the spec is recorded (a section that is not a map is
  * one error, and the others are still read). */
 static const char *const enforcement_names[] = { "networkpolicy", "cilium", "clusternetworkpolicy" };
@@ -205,7 +270,8 @@ static int
 parse_spec(struct profile *p, struct check *c, const struct node *spec)
 {
 	static const char *const keys[] = { "podCIDRs", "serviceCIDRs", "nodeCIDRs",
-		"blockedCIDRs", "ipFamilies", "nat64", "dns", "defaults", "enforcement", NULL };
+		"blockedCIDRs", "ipFamilies", "nat64", "dns", "defaults", "enforcement", "admission",
+		NULL };
 	const struct node *v;
 	int bad = 0, bad_fam = 0;
 
@@ -235,6 +301,8 @@ parse_spec(struct profile *p, struct check *c, const struct node *spec)
 		bad |= parse_defaults(p, c, v) < 0;
 	if ((v = node_map_get(spec, "enforcement")))
 		bad |= parse_enforcement(p, c, v) < 0;
+	if ((v = node_map_get(spec, "admission")))
+		bad |= parse_admission(p, c, v) < 0;
 	return bad ? -1 : 0;
 }
 
