@@ -337,12 +337,54 @@ test_dns_errors(void **state)
 }
 
 static void
+test_admission(void **state)
+{
+	struct profile p;
+
+	(void)state;
+	load_ok(&p, HEAD "spec: {}\n");
+	assert_null(p.writers);
+	assert_int_equal(p.nwriters, 0);
+	profile_free(&p);
+
+	load_ok(&p, HEAD "spec:\n  admission:\n    writers:\n"
+		"    - system:serviceaccount:argocd:argocd-application-controller\n"
+		"    - 'oidc:dev@example.com'\n");
+	assert_int_equal(p.nwriters, 2);
+	assert_string_equal(p.writers[0], "system:serviceaccount:argocd:argocd-application-controller");
+	assert_string_equal(p.writers[1], "oidc:dev@example.com");
+	profile_free(&p);
+}
+
+static void
+test_admission_errors(void **state)
+{
+	(void)state;
+	load_errors(HEAD "spec:\n  admission:\n    writers: [a, '', a, \"b\\\\c\", \"d e\", 1]\n"
+		    "    readers: []\n",
+		    (const char *const[]){
+			    "7:5: unknown field \"spec.admission.readers\"; expected one of: writers",
+			    "6:18: spec.admission.writers[1]: must not be empty",
+			    "6:22: spec.admission.writers[2]: \"a\" is listed twice",
+			    "6:25: spec.admission.writers[3]: \"b\\c\" is not a username agentfence can write: at most 512 characters, no white space, control characters, quotes or backslashes",
+			    "6:33: spec.admission.writers[4]: \"d e\" is not a username agentfence can write: at most 512 characters, no white space, control characters, quotes or backslashes",
+			    "6:40: spec.admission.writers[5]: expected a string, got an integer 1 (quote it to make it a string)",
+			    NULL });
+	load_errors(HEAD "spec:\n  admission: {writers: []}\n",
+		    (const char *const[]){
+			    "5:24: spec.admission.writers: must name between 1 and 64 usernames (the identities that apply agents: agentfence's, Argo CD's or Flux's controller)",
+			    NULL });
+	load_errors(HEAD "spec:\n  admission: []\n",
+		    (const char *const[]){ "5:14: spec.admission: expected a mapping, got a list", NULL });
+}
+
+static void
 test_unknown_fields(void **state)
 {
 	(void)state;
 	load_errors(HEAD "spec:\n  podCIDR: [10.0.0.0/16]\n",
 		    (const char *const[]){
-			    "5:3: unknown field \"spec.podCIDR\"; expected one of: podCIDRs, serviceCIDRs, nodeCIDRs, blockedCIDRs, ipFamilies, nat64, dns, defaults, enforcement",
+			    "5:3: unknown field \"spec.podCIDR\"; expected one of: podCIDRs, serviceCIDRs, nodeCIDRs, blockedCIDRs, ipFamilies, nat64, dns, defaults, enforcement, admission",
 			    NULL });
 	load_errors("apiVersion: agentfence.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {nam: p}\nspec: {}\nstatus: {}\n",
 		    (const char *const[]){
@@ -395,6 +437,8 @@ main(void)
 		cmocka_unit_test(test_blocked_errors),
 		cmocka_unit_test(test_dns),
 		cmocka_unit_test(test_dns_errors),
+		cmocka_unit_test(test_admission),
+		cmocka_unit_test(test_admission_errors),
 		cmocka_unit_test(test_unknown_fields),
 		cmocka_unit_test(test_several_errors),
 		cmocka_unit_test(test_documents),
