@@ -236,6 +236,7 @@ class Profile:
     cpu: str = "1"
     memory: str = "1Gi"
     enforcement: str = "networkpolicy"
+    writers: List[str] = field(default_factory=list)   # spec.admission.writers
 
     def families(self) -> set:
         return {v for v, on in ((4, self.ipv4), (6, self.ipv6)) if on}
@@ -293,6 +294,7 @@ def load_profile(path: Optional[str]) -> Profile:
         p.ipv4, p.ipv6 = "IPv4" in fams, "IPv6" in fams
     p.nat64 = bool(spec.get("nat64", False))
     p.enforcement = str(spec.get("enforcement", "networkpolicy"))
+    p.writers = [str(w) for w in (spec.get("admission") or {}).get("writers") or []]
     for key, attr in (("podCIDRs", "pod"), ("serviceCIDRs", "service"),
                       ("nodeCIDRs", "node"), ("blockedCIDRs", "blocked")):
         setattr(p, attr, [net(c) for c in spec.get(key) or []])
