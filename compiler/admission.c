@@ -111,14 +111,14 @@ static const char *const var_names[] = { "newLabels", "oldLabels", "agentObject"
 static const char *const var_exprs[] = {
 	LABELS_OF("object"),
 	LABELS_OF("oldObject"),
-	"'" LABEL_JOB_ID "' in variables.newLabels || '" LABEL_JOB_ID "' in variables.oldLabels",
+	("'" LABEL_JOB_ID "' in variables.newLabels || '" LABEL_JOB_ID "' in variables.oldLabels"),
 	/* added or altered, then removed */
-	"variables.newLabels.exists(k, k.startsWith('" LABEL_PREFIX "') && "
-	"(!(k in variables.oldLabels) || variables.oldLabels[k] != variables.newLabels[k])) || "
-	"variables.oldLabels.exists(k, k.startsWith('" LABEL_PREFIX "') && !(k in variables.newLabels))",
+	("variables.newLabels.exists(k, k.startsWith('" LABEL_PREFIX "') && "
+	 "(!(k in variables.oldLabels) || variables.oldLabels[k] != variables.newLabels[k])) || "
+	 "variables.oldLabels.exists(k, k.startsWith('" LABEL_PREFIX "') && !(k in variables.newLabels))"),
 	/* the namespace controller empties a namespace being deleted */
-	"request.operation == 'DELETE' && namespaceObject != null && "
-	"has(namespaceObject.metadata.deletionTimestamp)",
+	("request.operation == 'DELETE' && namespaceObject != null && "
+	 "has(namespaceObject.metadata.deletionTimestamp)"),
 };
 
 static const struct validation {
