@@ -28,7 +28,8 @@
 /* --- the resources agentfence writes (data, not code) --- */
 
 /* Policies in the order delete and prune name them; the Pod last. */
-enum res { RES_NETPOL, RES_CNP, RES_CLUSTERNP, RES_CEGP, RES_CCNP, RES_SA, RES_POD, RES_COUNT };
+enum res { RES_NETPOL, RES_CNP, RES_CLUSTERNP, RES_CEGP, RES_CCNP, RES_VAP, RES_VAPB, RES_SA,
+	   RES_POD, RES_COUNT };
 
 static const struct resdef {
 	const char *kind;
@@ -60,6 +61,11 @@ static const struct resdef {
 	  "ciliumclusterwidenetworkpolicy", 0, 0, 1,
 	  "the CiliumClusterwideNetworkPolicy CRD (cilium.io/v2) is not installed: install Cilium, "
 	  "or set the cluster profile's spec.enforcement to networkpolicy" },
+	/* the admission guard (built in since Kubernetes 1.30) */
+	{ "ValidatingAdmissionPolicy", "/apis/admissionregistration.k8s.io/v1",
+	  "validatingadmissionpolicies", "validatingadmissionpolicy", 0, 0, 1, NULL },
+	{ "ValidatingAdmissionPolicyBinding", "/apis/admissionregistration.k8s.io/v1",
+	  "validatingadmissionpolicybindings", "validatingadmissionpolicybinding", 0, 0, 1, NULL },
 	{ "ServiceAccount", "/api/v1", "serviceaccounts", "serviceaccount", 1, 0, 1, NULL },
 	{ "Pod", "/api/v1", "pods", "pod", 1, 1, 0, NULL },
 };

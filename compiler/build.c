@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admission.h"
+
 void
 build_netpol_name(char *out, const struct spec_agent *ag)
 {
@@ -959,6 +961,11 @@ build_guard_names(char out[][256], size_t *n, const struct profile *p, const cha
 		snprintf(out[(*n)++], 256, "agentfence-guard-egress.%s", ns);
 		snprintf(out[(*n)++], 256, "agentfence-guard-ingress.%s", ns);
 	}
+	if (p->writers) {
+		/* the policy, then its binding (one name for both) */
+		admission_name(out[(*n)++], ns);
+		admission_name(out[(*n)++], ns);
+	}
 }
 
 static struct node *
@@ -1266,6 +1273,15 @@ build_guard(const struct build_ctx *ctx, const char *ns, struct arena *a, struct
 		NN(objs[1] = guard_cilium(a, ctx->p, ns, names[0]));
 	else if (ctx->p->enforcement == ENF_CNP)
 		TRY(guard_cnp(a, ctx->p, ns, names, objs + 1));
+	if (ctx->p->writers) {
+		size_t k = n - 2;
+
+		NN(objs[1 + k] = guard_object(a, ADMISSION_API, "ValidatingAdmissionPolicy", names[k], ns));
+		TRY(admission_policy(a, ctx->p, ns, objs[1 + k]));
+		NN(objs[2 + k] = guard_object(a, ADMISSION_API, "ValidatingAdmissionPolicyBinding",
+					      names[k + 1], ns));
+		TRY(admission_binding(a, ns, objs[2 + k]));
+	}
 	*nobjs = 1 + n;
 	return 0;
 }

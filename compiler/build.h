@@ -25,7 +25,7 @@
 #include "tmpl.h"
 
 #define BUILD_MAX_OBJECTS 4
-#define BUILD_MAX_GUARDS 3
+#define BUILD_MAX_GUARDS 5
 
 #define LABEL_JOB "agentfence.dev/job-id"
 #define LABEL_NAMESPACE "agentfence.dev/namespace"
@@ -62,8 +62,9 @@ int build_agent(const struct build_ctx *ctx, const struct spec_agent *ag,
  * (AGENT_SERVICE_ACCOUNT); then, with cilium or clusternetworkpolicy
  * enforcement, cluster-scoped policies that select every Pod of the
  * namespace, whatever its labels, and deny what no agent may reach with
- * precedence over every NetworkPolicy. At most BUILD_MAX_GUARDS objects.
- * 0, or -1 out of memory.
+ * precedence over every NetworkPolicy; then, with spec.admission in the
+ * profile, the admission guard (admission.h): a ValidatingAdmissionPolicy
+ * and its binding. At most BUILD_MAX_GUARDS objects. 0, or -1 out of memory.
  */
 int build_guard(const struct build_ctx *ctx, const char *ns, struct arena *a,
 		struct node **objs, size_t *nobjs);

@@ -102,50 +102,35 @@ names_family(const struct profile *p, int fam)
 }
 
 /*
- * Families fail closed. A family is open only where the profile names its
- * internal ranges in it (podCIDRs, serviceCIDRs, nodeCIDRs, blockedCIDRs):
- * the catalogue knows IPv4's private space, but a VPC's IPv6 is global
- * unicast, and a dual-stack cluster whose IPv6 ranges nobody named would
- * open them with 2000::/3. Without ipFamilies the families are those of
- * the named ranges; a family ipFamilies lists with no range of it is an
- * error. (The built-in profile, with no file, opens IPv4 only.)
+ * Families fail closed. IPv6 is open only where the profile names its
+ * internal IPv6 ranges (podCIDRs, serviceCIDRs, nodeCIDRs, blockedCIDRs):
+ * a VPC's IPv6 is global unicast, and a dual-stack cluster whose IPv6
+ * ranges nobody named would open them with 2000::/3. IPv4's private space
+ * is in the catalogue, so IPv4 may open with no range named (a public one
+ * must be named all the same). Without ipFamilies: IPv6 when an IPv6 range
+ * is named, IPv4 when an IPv4 range is named or no IPv6 one is (the
+ * built-in profile: IPv4 alone). An ipFamilies that lists IPv6 with no
+ * IPv6 range is an error.
  */
 static int
-check_families(struct profile *p, struct check *c, const struct node *spec,
-	       const struct node *fam)
+check_families(struct profile *p, struct check *c, const struct node *fam)
 {
-	static const char *const ranges = "podCIDRs, serviceCIDRs, nodeCIDRs or blockedCIDRs";
-	int has4 = names_family(p, 4), has6 = names_family(p, 6), bad = 0;
+	int has4 = names_family(p, 4), has6 = names_family(p, 6);
 
 	if (!fam) {
-		p->ipv4 = has4;
 		p->ipv6 = has6;
-		if (!has4 && !has6) {
-			check_error(c, spec, "spec: names no cluster range, so no IP family is open; "
-				    "name the cluster's ranges (%s) of each family its agents use", ranges);
-			return -1;
-		}
+		p->ipv4 = has4 || !has6;
 		return 0;
-	}
-	if (p->ipv4 && !has4) {
-		check_error(c, fam, "spec.ipFamilies: IPv4 is open, but no IPv4 range is named "
-			    "(%s): name the cluster's IPv4 ranges, or drop IPv4", ranges);
-		bad = 1;
 	}
 	if (p->ipv6 && !has6) {
 		check_error(c, fam, "spec.ipFamilies: IPv6 is open, but no IPv6 range is named "
-			    "(%s): name the cluster's and the VPC's IPv6 ranges, or drop IPv6", ranges);
-		bad = 1;
+			    "(podCIDRs, serviceCIDRs, nodeCIDRs or blockedCIDRs): name the cluster's and "
+			    "the VPC's IPv6 ranges, or drop IPv6");
+		return -1;
 	}
-	return bad ? -1 : 0;
+	return 0;
 }
 
-/*
- * NodeLocal DNSCache behind a Cilium Local Redirect Policy: the queries to
- * the DNS Service go to the node-local-dns Pod of the node (port 53), not
- * to a host address. Those Pods live in spec.dns.namespace. The two
- * NodeLocal modes exclude each other.
- */
 static int
 parse_local_redirect(struct profile *p, struct check *c, const struct node *v,
 		     const struct node *nodelocal)
@@ -280,6 +265,71 @@ parse_defaults(struct profile *p, struct check *c, const struct node *v)
 	return bad ? -1 : 0;
 }
 
+/*
+ * spec.admission.writers: distinct usernames, each as the API server puts it
+ * in request.userInfo.username. They go into a CEL string literal, so the
+ * characters CEL would read as an escape or an end of string are refused.
+ */
+#define PROFILE_MAX_WRITERS 64
+#define PROFILE_MAX_WRITER_LEN 512
+
+static int
+parse_admission(struct profile *p, struct check *c, const struct node *v)
+{
+	static const char *const keys[] = { "writers", NULL };
+	const struct node *w, *it, *jt;
+	char path[CHECK_PATH];
+	size_t i = 0;
+	int bad = 0;
+
+	if (check_is_map(c, v, "spec.admission") < 0)
+		return -1;
+	bad |= check_keys(c, v, "spec.admission", keys) != 0;
+	if (!(w = check_required(c, v, "spec.admission", "writers")))
+		return -1;
+	if (check_is_seq(c, w, "spec.admission.writers") < 0)
+		return -1;
+	if (w->count == 0 || w->count > PROFILE_MAX_WRITERS) {
+		check_error(c, w, "spec.admission.writers: must name between 1 and %d usernames (the identities that apply agents: agentfence's, Argo CD's or Flux's controller)",
+			    PROFILE_MAX_WRITERS);
+		return -1;
+	}
+	p->writers = arena_alloc(&p->arena, w->count * sizeof(const char *));
+	if (!p->writers) {
+		check_error(c, w, "out of memory");
+		return -1;
+	}
+	for (it = w->head; it; it = it->next, i++) {
+		const char *s = check_str(c, it, check_index(path, "spec.admission.writers", i));
+		size_t k;
+
+		if (!s) {
+			bad = 1;
+			continue;
+		}
+		for (k = 0; k < it->len; k++)
+			if ((unsigned char)s[k] <= ' ' || s[k] == 0x7f || s[k] == '\\' || s[k] == '\'' ||
+			    s[k] == '"')
+				break;
+		if (k < it->len || it->len > PROFILE_MAX_WRITER_LEN) {
+			check_error(c, it, "%s: \"%s\" is not a username agentfence can write: at most %d characters, no white space, control characters, quotes or backslashes",
+				    path, s, PROFILE_MAX_WRITER_LEN);
+			bad = 1;
+			continue;
+		}
+		for (jt = w->head; jt != it; jt = jt->next)
+			if (jt->kind == NODE_SCALAR && jt->len == it->len && memcmp(jt->str, s, it->len) == 0)
+				break;
+		if (jt != it) {
+			check_error(c, it, "%s: \"%s\" is listed twice", path, s);
+			bad = 1;
+			continue;
+		}
+		p->writers[p->nwriters++] = s;
+	}
+	return bad ? -1 : 0;
+}
+
 /* Every error in the spec is recorded (a section that is not a map is
  * one error, and the others are still read). */
 static const char *const enforcement_names[] = { "networkpolicy", "cilium", "clusternetworkpolicy" };
@@ -311,7 +361,8 @@ static int
 parse_spec(struct profile *p, struct check *c, const struct node *spec)
 {
 	static const char *const keys[] = { "podCIDRs", "serviceCIDRs", "nodeCIDRs",
-		"blockedCIDRs", "ipFamilies", "nat64", "dns", "defaults", "enforcement", NULL };
+		"blockedCIDRs", "ipFamilies", "nat64", "dns", "defaults", "enforcement", "admission",
+		NULL };
 	const struct node *v;
 	int bad = 0, bad_fam = 0;
 
@@ -329,7 +380,7 @@ parse_spec(struct profile *p, struct check *c, const struct node *spec)
 	if ((v = node_map_get(spec, "ipFamilies")) && parse_families(p, c, v) < 0)
 		bad = bad_fam = 1;
 	else if (!bad)
-		bad |= check_families(p, c, spec, v) < 0;
+		bad |= check_families(p, c, v) < 0;
 	if ((v = node_map_get(spec, "nat64")))
 		bad |= check_bool(c, v, "spec.nat64", &p->nat64) < 0;
 	/* after a bad ipFamilies the families are unknown: no second error */
@@ -343,6 +394,8 @@ parse_spec(struct profile *p, struct check *c, const struct node *spec)
 		bad |= parse_defaults(p, c, v) < 0;
 	if ((v = node_map_get(spec, "enforcement")))
 		bad |= parse_enforcement(p, c, v) < 0;
+	if ((v = node_map_get(spec, "admission")))
+		bad |= parse_admission(p, c, v) < 0;
 	return bad ? -1 : 0;
 }
 

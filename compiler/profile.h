@@ -61,6 +61,11 @@ struct profile {
 	const char *default_runtime_class;
 	const char *default_cpu, *default_memory;
 
+	/* spec.admission.writers: the usernames that may write agents (NULL:
+	 * no admission guard) */
+	const char **writers;
+	size_t nwriters;
+
 	/* derived */
 	struct cidr_list never;         /* catalogue + profile ranges: what no agent reaches */
 	struct profile_block blocks[3]; /* IPv4, IPv6 global unicast, NAT64 */

@@ -20,6 +20,16 @@ if [ -n "$missing" ]; then
 		exit 1
 	fi
 fi
+# the admission guard's CEL test runs @bufbuild/cel (tests/tools/cel) under Node
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		echo "deps: installing nodejs npm"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >/dev/null ||
+			echo "deps: note: apt-get install nodejs npm failed; the CEL tests will fail" >&2
+	else
+		echo "deps: note: node or npm not found; the CEL tests will fail (apt-get install nodejs npm)" >&2
+	fi
+fi
 command -v kubectl >/dev/null || echo "deps: note: kubectl not found; the kustomize tests will fail" >&2
 python3 -c 'import yaml, jsonschema' 2>/dev/null || {
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -15,7 +15,9 @@ What it serves (HTTPS, HTTP/1.1 keep-alive, JSON only):
     ciliumclusterwidenetworkpolicies and ciliumegressgatewaypolicies
     (cilium.io/v2, cluster scoped) and clusternetworkpolicies
     (policy.networking.k8s.io/v1alpha2, cluster scoped), each of which can be
-    "not installed": GET item, GET list (labelSelector / fieldSelector),
+    "not installed", and validatingadmissionpolicies and
+    validatingadmissionpolicybindings (admissionregistration.k8s.io/v1,
+    cluster scoped, built in; stored, not enforced): GET item, GET list (labelSelector / fieldSelector),
     DELETE, POST (create) and PATCH application/apply-patch+yaml (server-side
     apply with managedFields, conflicts, force, dryRun).
 
@@ -55,6 +57,10 @@ simplification.  References used (all public):
              apis/v1alpha2/clusternetworkpolicy_types.go (tier, priority
              0-1000, subject with exactly one field, rule actions, MinItems/
              MaxItems)
+  [vap]      k8s.io/kubernetes/pkg/apis/admissionregistration/validation/
+             validation.go (ValidateValidatingAdmissionPolicy, ...Binding:
+             failurePolicy, matchConstraints.resourceRules, validations or
+             auditAnnotations, validationActions Deny/Warn/Audit, policyName)
   [wire]     captured real responses (e.g. the 401 body
              {"kind":"Status",...,"message":"Unauthorized","reason":
              "Unauthorized","code":401} with Audit-Id, Cache-Control:
@@ -142,6 +148,10 @@ CCNP = Resource("cilium.io", "v2", "ciliumclusterwidenetworkpolicies",
                 ["ccnp"], crd=True)
 CLUSTERNP = Resource("policy.networking.k8s.io", "v1alpha2", "clusternetworkpolicies",
                      "ClusterNetworkPolicy", False, "clusternetworkpolicy", ["cnp"], crd=True)
+VAP = Resource("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies",
+               "ValidatingAdmissionPolicy", False, "validatingadmissionpolicy")
+VAPB = Resource("admissionregistration.k8s.io", "v1", "validatingadmissionpolicybindings",
+                "ValidatingAdmissionPolicyBinding", False, "validatingadmissionpolicybinding")
 SERVICEACCOUNT = Resource("", "v1", "serviceaccounts", "ServiceAccount", True, "serviceaccount",
                           ["sa"])
 NAMESPACE = Resource("", "v1", "namespaces", "Namespace", False, "namespace",
@@ -149,9 +159,9 @@ NAMESPACE = Resource("", "v1", "namespaces", "Namespace", False, "namespace",
 RUNTIMECLASS = Resource("node.k8s.io", "v1", "runtimeclasses", "RuntimeClass",
                         False, "runtimeclass", writable=False)
 
-ALL_RESOURCES = [POD, NETPOL, CEGP, CILIUMNP, CCNP, CLUSTERNP, SERVICEACCOUNT, NAMESPACE,
-                 RUNTIMECLASS]
-WRITABLE = [POD, NETPOL, CEGP, CILIUMNP, CCNP, CLUSTERNP, SERVICEACCOUNT]
+ALL_RESOURCES = [POD, NETPOL, CEGP, CILIUMNP, CCNP, CLUSTERNP, VAP, VAPB, SERVICEACCOUNT,
+                 NAMESPACE, RUNTIMECLASS]
+WRITABLE = [POD, NETPOL, CEGP, CILIUMNP, CCNP, CLUSTERNP, VAP, VAPB, SERVICEACCOUNT]
 # the CRDs that can be "not installed" (config crds_missing, --no-crd)
 CRDS = [r for r in ALL_RESOURCES if r.crd]
 
@@ -653,12 +663,39 @@ POD_SPEC_FIELDS["containers"] = LIST(CONTAINER_FIELDS)
 POD_SPEC_FIELDS["initContainers"] = LIST(CONTAINER_FIELDS)
 SCHEMA_POD = {"apiVersion": ANY, "kind": ANY, "metadata": META_FIELDS,
               "spec": POD_SPEC_FIELDS, "status": ANY}
+RULE_FIELDS = {k: ANY for k in ("apiGroups", "apiVersions", "operations", "resources",
+                                 "resourceNames", "scope")}
+SCHEMA_VAP = {  # REAL: [vap] ValidatingAdmissionPolicySpec
+    "apiVersion": ANY, "kind": ANY, "metadata": META_FIELDS,
+    "spec": {"paramKind": ANY, "failurePolicy": ANY, "auditAnnotations": ANY,
+             "matchConditions": ANY,
+             "matchConstraints": {"namespaceSelector": LABEL_SELECTOR,
+                                  "objectSelector": LABEL_SELECTOR,
+                                  "resourceRules": LIST(RULE_FIELDS),
+                                  "excludeResourceRules": LIST(RULE_FIELDS),
+                                  "matchPolicy": ANY},
+             "validations": LIST({"expression": ANY, "message": ANY, "reason": ANY,
+                                  "messageExpression": ANY}),
+             "variables": LIST({"name": ANY, "expression": ANY})},
+    "status": ANY,
+}
+SCHEMA_VAPB = {
+    "apiVersion": ANY, "kind": ANY, "metadata": META_FIELDS,
+    "spec": {"policyName": ANY, "paramRef": ANY, "validationActions": ANY,
+             "matchResources": {"namespaceSelector": LABEL_SELECTOR,
+                                "objectSelector": LABEL_SELECTOR,
+                                "resourceRules": LIST(RULE_FIELDS),
+                                "excludeResourceRules": LIST(RULE_FIELDS),
+                                "matchPolicy": ANY}},
+}
 SCHEMA_SA = {"apiVersion": ANY, "kind": ANY, "metadata": META_FIELDS, "secrets": ANY,
              "imagePullSecrets": ANY, "automountServiceAccountToken": ANY}
 SCHEMAS = {"serviceaccounts": SCHEMA_SA, "pods": SCHEMA_POD, "networkpolicies": SCHEMA_NETPOL,
            "ciliumegressgatewaypolicies": SCHEMA_CEGP, "ciliumnetworkpolicies": SCHEMA_CILIUM,
            "ciliumclusterwidenetworkpolicies": SCHEMA_CILIUM,
-           "clusternetworkpolicies": SCHEMA_CLUSTERNP}
+           "clusternetworkpolicies": SCHEMA_CLUSTERNP,
+           "validatingadmissionpolicies": SCHEMA_VAP,
+           "validatingadmissionpolicybindings": SCHEMA_VAPB}
 
 
 def unknown_fields(obj, schema, smd_style):
@@ -1233,11 +1270,75 @@ def validate_clusternp(obj):
     return errs
 
 
-VALIDATORS = {"serviceaccounts": lambda obj: [], "pods": validate_pod, "networkpolicies": validate_netpol,
+def validate_vap(obj):
+    """REAL: [vap] the checks a policy's shape must pass: failurePolicy Fail
+    or Ignore, matchConstraints with resourceRules (each with operations and
+    resources), validations or auditAnnotations, each validation an
+    expression and a known reason, variables named and with an expression."""
+    errs = validate_meta(obj)
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return errs + [FieldErr("required", "spec")]
+    if spec.get("failurePolicy", "Fail") not in ("Fail", "Ignore"):
+        errs.append(FieldErr("notsupported", "spec.failurePolicy", spec.get("failurePolicy"),
+                             'supported values: "Fail", "Ignore"'))
+    rules = (spec.get("matchConstraints") or {}).get("resourceRules")
+    if not rules:
+        errs.append(FieldErr("required", "spec.matchConstraints.resourceRules"))
+    for i, r in enumerate(rules or []):
+        for k in ("operations", "resources"):
+            if not (r or {}).get(k):
+                errs.append(FieldErr("required", f"spec.matchConstraints.resourceRules[{i}].{k}"))
+        if (r or {}).get("scope", "*") not in ("*", "Cluster", "Namespaced"):
+            errs.append(FieldErr("notsupported", f"spec.matchConstraints.resourceRules[{i}].scope",
+                                 r.get("scope"), 'supported values: "*", "Cluster", "Namespaced"'))
+    if not spec.get("validations") and not spec.get("auditAnnotations"):
+        errs.append(FieldErr("required", "spec.validations",
+                             detail="validations or auditAnnotations must contain at least one item"))
+    for i, v in enumerate(spec.get("validations") or []):
+        if not (v or {}).get("expression"):
+            errs.append(FieldErr("required", f"spec.validations[{i}].expression"))
+        if (v or {}).get("reason", "Invalid") not in ("Unauthorized", "Forbidden", "Invalid",
+                                                     "RequestEntityTooLarge"):
+            errs.append(FieldErr("notsupported", f"spec.validations[{i}].reason", v.get("reason"),
+                                 'supported values: "Forbidden", "Invalid", '
+                                 '"RequestEntityTooLarge", "Unauthorized"'))
+    for i, v in enumerate(spec.get("variables") or []):
+        if not (v or {}).get("name") or not (v or {}).get("expression"):
+            errs.append(FieldErr("required", f"spec.variables[{i}]"))
+    return errs
+
+
+def validate_vapb(obj):
+    """REAL: [vap] a binding names its policy and has one or more distinct
+    validationActions among Deny, Warn, Audit (Deny and Warn not both)."""
+    errs = validate_meta(obj)
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return errs + [FieldErr("required", "spec")]
+    if not spec.get("policyName"):
+        errs.append(FieldErr("required", "spec.policyName"))
+    acts = spec.get("validationActions") or []
+    if not acts:
+        errs.append(FieldErr("required", "spec.validationActions"))
+    if len(set(acts)) != len(acts) or ("Deny" in acts and "Warn" in acts):
+        errs.append(FieldErr("invalid", "spec.validationActions", acts,
+                             "must not contain duplicates, nor both Deny and Warn"))
+    for i, a in enumerate(acts):
+        if a not in ("Deny", "Warn", "Audit"):
+            errs.append(FieldErr("notsupported", f"spec.validationActions[{i}]", a,
+                                 'supported values: "Audit", "Deny", "Warn"'))
+    return errs
+
+
+VALIDATORS = {"serviceaccounts": lambda obj: [], "pods": validate_pod,
+              "networkpolicies": validate_netpol,
               "ciliumegressgatewaypolicies": validate_cegp,
               "ciliumnetworkpolicies": validate_cilium,
               "ciliumclusterwidenetworkpolicies": validate_cilium,
-              "clusternetworkpolicies": validate_clusternp}
+              "clusternetworkpolicies": validate_clusternp,
+              "validatingadmissionpolicies": validate_vap,
+              "validatingadmissionpolicybindings": validate_vapb}
 
 # ---------------------------------------------------------------------------
 # Fault injection

@@ -242,7 +242,11 @@ class FakeApiTest(unittest.TestCase):
         self.assertEqual(code, 200)
         self.assertEqual({g["name"] for g in body["groups"]},
                          {"networking.k8s.io", "node.k8s.io", "cilium.io",
-                          "policy.networking.k8s.io"})
+                          "policy.networking.k8s.io", "admissionregistration.k8s.io"})
+        code, _, body = self.c.request("GET", "/apis/admissionregistration.k8s.io/v1")
+        self.assertEqual({r["name"]: r["namespaced"] for r in body["resources"]},
+                         {"validatingadmissionpolicies": False,
+                          "validatingadmissionpolicybindings": False})
         code, _, body = self.c.request("GET", "/apis/cilium.io/v2")
         self.assertEqual({r["name"]: r["namespaced"] for r in body["resources"]},
                          {"ciliumegressgatewaypolicies": False, "ciliumnetworkpolicies": True,
@@ -412,6 +416,42 @@ class FakeApiTest(unittest.TestCase):
                                                       activeDeadlineSeconds=120))
         self.assertEqual(code, 422)
         self.assertIn("must be less than or equal to previous value", b["message"])
+
+    def test_admission_policy_and_binding(self):
+        base = "/apis/admissionregistration.k8s.io/v1/"
+        vap = {"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+               "metadata": {"name": "p.agents"},
+               "spec": {"failurePolicy": "Fail",
+                        "matchConstraints": {"resourceRules": [
+                            {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"],
+                             "resources": ["pods"], "scope": "Namespaced"}]},
+                        "variables": [{"name": "w", "expression": "true"}],
+                        "validations": [{"expression": "variables.w", "message": "m",
+                                         "reason": "Forbidden"}]}}
+        code, _, o = self.c.apply(base + "validatingadmissionpolicies/p.agents", vap)
+        self.assertEqual(code, 201, o)
+        self.assertNotIn("namespace", o["metadata"])
+        bad = json.loads(json.dumps(vap))
+        bad["spec"]["failurePolicy"] = "Deny"
+        bad["spec"]["validations"][0]["reason"] = "Nope"
+        code, _, b = self.c.apply(base + "validatingadmissionpolicies/p.agents", bad)
+        self.assertEqual(code, 422)
+        self.assertEqual({c["field"] for c in b["details"]["causes"]},
+                         {"spec.failurePolicy", "spec.validations[0].reason"})
+        binding = {"apiVersion": "admissionregistration.k8s.io/v1",
+                   "kind": "ValidatingAdmissionPolicyBinding", "metadata": {"name": "p.agents"},
+                   "spec": {"policyName": "p.agents", "validationActions": ["Deny"],
+                            "matchResources": {"namespaceSelector": {"matchLabels": {"a": "b"}}}}}
+        code, _, o = self.c.apply(base + "validatingadmissionpolicybindings/p.agents", binding)
+        self.assertEqual(code, 201, o)
+        binding["spec"]["validationActions"] = ["Deny", "Warn"]
+        code, _, b = self.c.apply(base + "validatingadmissionpolicybindings/p.agents", binding)
+        self.assertEqual(code, 422)
+        binding["spec"]["validationActions"] = ["Deny"]
+        binding["spec"]["matchResources"]["selector"] = {}
+        code, _, b = self.c.apply(base + "validatingadmissionpolicybindings/p.agents", binding)
+        self.assertEqual(code, 500, b)   # an unknown field in an apply patch, as [smm]
+        self.assertIn(".spec.matchResources.selector: field not declared in schema", b["message"])
 
     def test_conflict_and_force(self):
         self.seed(dict(pod("shared", image="nginx:1"), metadata={"name": "shared",

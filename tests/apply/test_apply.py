@@ -802,6 +802,77 @@ class EnforcementTest(Base):
         self.assertEqual(cnp["metadata"]["labels"]["agentfence.dev/job-id"], "job-allow")
         self.assertEqual(len(self.log()), 16)   # the fault sweep below relies on it
 
+    ADMISSION = ("  admission:\n    writers:\n"
+                 "    - system:serviceaccount:argocd:argocd-application-controller\n")
+
+    def apply_admission(self, enf, *args):
+        path = self.write(f"profile-adm-{enf}.yaml", "apiVersion: agentfence.dev/v1alpha1\n"
+                          "kind: ClusterProfile\nmetadata: {name: p}\n"
+                          f"spec:\n  enforcement: {enf}\n" + self.ADMISSION)
+        return self.run_af("apply", "--cluster", path, *args, self.spec)
+
+    def test_admission_guard_before_every_agent_object(self):
+        """With spec.admission, the ValidatingAdmissionPolicy and its binding
+        are stored before any object of the namespace's agents is sent, with
+        networkpolicy enforcement (no other guard) as with cilium."""
+        adm = [("ValidatingAdmissionPolicy", "", "agentfence-admission.agents"),
+               ("ValidatingAdmissionPolicyBinding", "", "agentfence-admission.agents")]
+        for enf in ("networkpolicy", "cilium"):
+            with self.subTest(enf):
+                self.setUp()
+                rc, out, err = self.apply_admission(enf)
+                self.assertEqual(rc, 0, err)
+                lines = out.splitlines()
+                nguard = 3 if enf == "cilium" else 2
+                self.assertEqual(sorted(lines[:nguard]), sorted(
+                    ["validatingadmissionpolicy/agentfence-admission.agents created",
+                     "validatingadmissionpolicybinding/agentfence-admission.agents created"] +
+                    (["ciliumclusterwidenetworkpolicy/agentfence-guard.agents created"]
+                     if enf == "cilium" else [])))
+                self.assertEqual(len(lines), nguard + 9, out)
+                objs = self.objects()
+                for k in adm:
+                    self.assertIn(k, objs)
+                    self.assertEqual(objs[k]["metadata"]["labels"]["agentfence.dev/guard"], "true")
+                self.assertEqual(objs[adm[1]]["spec"]["policyName"], "agentfence-admission.agents")
+                self.assertEqual(objs[adm[1]]["spec"]["matchResources"]["namespaceSelector"],
+                                 {"matchLabels": {"kubernetes.io/metadata.name": NS}})
+                log = self.log()
+                stored = [e for e in log if e.get("kind", "").startswith("ValidatingAdmission")]
+                self.assertEqual(sorted((e["method"], e["status"]) for e in stored),
+                                 [("PATCH", 201), ("PATCH", 201)])
+                last = max(e["seq"] for e in stored)
+                agent = [e for e in log if e.get("kind") in
+                         ("Pod", "NetworkPolicy", "CiliumNetworkPolicy", "CiliumEgressGatewayPolicy")]
+                self.assertEqual(len(agent), 9)
+                self.assertTrue(all(e["seq"] > last for e in agent), log)
+                self.assertFenced(enf)
+                # again: configured, and delete leaves the guard in place
+                rc, out, err = self.apply_admission(enf)
+                self.assertEqual(rc, 0, err)
+                self.assertTrue(all(l.endswith(" configured") for l in out.splitlines()), out)
+                rc, out, err = self.run_af("delete", self.spec)
+                self.assertEqual(rc, 0, err)
+                objs = self.objects()
+                self.assertFalse([k for k in objs if k[0] == "Pod"])
+                for k in adm:
+                    self.assertIn(k, objs)
+
+    def test_admission_guard_refused_sends_no_agent_object(self):
+        """A server that refuses the policy (a cluster before 1.30 has no
+        admissionregistration.k8s.io/v1 policies) gets no agent object."""
+        self.fault(action="403", always=True, method="PATCH",
+                   path="validatingadmissionpolicies/")
+        rc, out, err = self.apply_admission("networkpolicy")
+        self.assertEqual(rc, 3, err)
+        self.assertIn("the guard of the namespace could not be applied", err)
+        for n in MODES:
+            self.assertIn(f"agent agents/{n} failed: its namespace's guard could not "
+                          "be applied, so its Pod was not created", err)
+        self.assertFalse([k for k in self.objects() if k[0] != "ValidatingAdmissionPolicyBinding"])
+        self.assertFalse([e for e in self.log() if e["method"] == "PATCH" and
+                          "/agentfence-admission" not in e["path"]])
+
     def test_guards_of_every_namespace_first(self):
         two = specs({"job-a": "public", "job-b": "none"}) + "---\n" + \
             specs({"job-c": "allowlist"}, ns="default")

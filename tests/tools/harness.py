@@ -283,6 +283,7 @@ class Profile:
     cpu: str = "1"
     memory: str = "1Gi"
     enforcement: str = "networkpolicy"
+    writers: List[str] = field(default_factory=list)   # spec.admission.writers
 
     def families(self) -> set:
         return {v for v, on in ((4, self.ipv4), (6, self.ipv6)) if on}
@@ -339,18 +340,20 @@ def load_profile(path: Optional[str]) -> Profile:
     p = Profile(str(path), (doc.get("metadata") or {}).get("name") or Path(path).stem)
     p.nat64 = bool(spec.get("nat64", False))
     p.enforcement = str(spec.get("enforcement", "networkpolicy"))
+    p.writers = [str(w) for w in (spec.get("admission") or {}).get("writers") or []]
     for key, attr in (("podCIDRs", "pod"), ("serviceCIDRs", "service"),
                       ("nodeCIDRs", "node"), ("blockedCIDRs", "blocked")):
         setattr(p, attr, [net(c) for c in spec.get(key) or []])
-    # families fail closed: open only where the profile names a range
+    # families fail closed: IPv6 only where the profile names an IPv6 range;
+    # IPv4 (whose private space the catalogue holds) unless only IPv6 is named
     named = {n.version for n, _ in p.cluster_ranges()}
     if "ipFamilies" in spec:
         fams = spec["ipFamilies"] or []
         p.ipv4, p.ipv6 = "IPv4" in fams, "IPv6" in fams
-        if (p.ipv4 and 4 not in named) or (p.ipv6 and 6 not in named):
-            raise ValueError(f"{path}: a family is open with no range of it named")
+        if p.ipv6 and 6 not in named:
+            raise ValueError(f"{path}: IPv6 is open with no IPv6 range named")
     else:
-        p.ipv4, p.ipv6 = 4 in named, 6 in named
+        p.ipv4, p.ipv6 = 4 in named or 6 not in named, 6 in named
     dns = spec.get("dns") or {}
     p.dns_namespace = dns.get("namespace", p.dns_namespace)
     if dns.get("podLabels"):

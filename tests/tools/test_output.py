@@ -56,6 +56,8 @@ SCHEMA_FILES = {
     # the experimental channel: domainNames and nodes peers
     "ClusterNetworkPolicy": "clusternetworkpolicy.strict.schema.json",
     "ServiceAccount": "serviceaccount.strict.schema.json",
+    "ValidatingAdmissionPolicy": "validatingadmissionpolicy.strict.schema.json",
+    "ValidatingAdmissionPolicyBinding": "validatingadmissionpolicybinding.strict.schema.json",
 }
 
 # The objects of one agent, in order, per enforcement (ClusterNetworkPolicy:
@@ -70,6 +72,8 @@ GUARD_KINDS = {  # the agents' ServiceAccount first, in every enforcement
     "cilium": ["ServiceAccount", "CiliumClusterwideNetworkPolicy"],
     "clusternetworkpolicy": ["ServiceAccount", "ClusterNetworkPolicy", "ClusterNetworkPolicy"],
 }
+# with spec.admission, after the network guard
+ADMISSION_KINDS = ["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]
 CLUSTER_SCOPED = ("CiliumEgressGatewayPolicy", "CiliumClusterwideNetworkPolicy", "ClusterNetworkPolicy")
 
 _VALIDATORS = {}
@@ -382,7 +386,8 @@ class _OutputTests:
                                 f"{o['kind']} {o['metadata']['name']} not before its Pod")
         self.assertEqual(seen, {a.key() for a in self.case.agents})
         # a guard per agent namespace, before the first object of its namespace
-        want = GUARD_KINDS[self.case.profile.enforcement]
+        want = GUARD_KINDS[self.case.profile.enforcement] + (
+            ADMISSION_KINDS if self.case.profile.writers else [])
         namespaces = {a.namespace for a in self.case.agents}
         for ns in namespaces:
             gs = [i for i, o in enumerate(self.objs) if H.is_guard(o)

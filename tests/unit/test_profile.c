@@ -103,7 +103,7 @@ has(const struct cidr_list *l, const char *s)
 static void
 check_defaults(const struct profile *p)
 {
-	assert_true(p->ipv4 && p->ipv6);
+	assert_true(p->ipv4 && !p->ipv6);   /* no range named: IPv4 alone */
 	assert_false(p->nat64);
 	assert_string_equal(p->dns_namespace, "kube-system");
 	assert_int_equal(p->dns_nlabels, 1);
@@ -114,10 +114,10 @@ check_defaults(const struct profile *p)
 	assert_null(p->default_runtime_class);
 	assert_string_equal(p->default_cpu, "1");
 	assert_string_equal(p->default_memory, "1Gi");
-	/* IPv4 and IPv6 global unicast open, minus the catalogue */
-	assert_int_equal(p->nblocks, 2);
+	/* IPv4 open, minus the catalogue; IPv6 closed (no IPv6 range named) */
+	assert_int_equal(p->nblocks, 1);
 	assert_non_null(find_block(p, "0.0.0.0/0"));
-	assert_non_null(find_block(p, "2000::/3"));
+	assert_null(find_block(p, "2000::/3"));
 	assert_true(has(&find_block(p, "0.0.0.0/0")->except, "10.0.0.0/8"));
 	assert_true(has(&find_block(p, "0.0.0.0/0")->except, "169.254.0.0/16"));
 	assert_int_equal(p->gw_excluded.n, 0);
@@ -201,7 +201,7 @@ test_families(void **state)
 	const struct profile_block *b;
 
 	(void)state;
-	load_ok(&p, HEAD "spec:\n  ipFamilies: [IPv6]\n");
+	load_ok(&p, HEAD "spec:\n  ipFamilies: [IPv6]\n  podCIDRs: ['fd00:10::/56']\n");
 	assert_false(p.ipv4);
 	assert_true(p.ipv6);
 	assert_int_equal(p.nblocks, 1);
@@ -216,12 +216,28 @@ test_families(void **state)
 	profile_free(&p);
 
 	/* nat64 opens 64:ff9b::/96 minus the image of every blocked IPv4 range */
-	load_ok(&p, HEAD "spec:\n  ipFamilies: [IPv6]\n  nat64: true\n");
+	load_ok(&p, HEAD "spec:\n  ipFamilies: [IPv6]\n  nat64: true\n  podCIDRs: ['fd00:10::/56']\n");
 	assert_true(p.nat64);
 	assert_int_equal(p.nblocks, 2);
 	assert_non_null(b = find_block(&p, "64:ff9b::/96"));
 	assert_true(has(&b->except, "64:ff9b::a00:0/104"));   /* 10.0.0.0/8 */
 	assert_false(has(&b->except, "64:ff9b::101:100/120")); /* 1.1.1.0/24 is public */
+	profile_free(&p);
+
+	/* families fail closed: without ipFamilies, IPv6 only where an IPv6
+	 * range is named; IPv4 unless the cluster names IPv6 ranges alone */
+	load_ok(&p, HEAD "spec:\n  podCIDRs: [10.1.0.0/16, 'fd00:10::/56']\n");
+	assert_true(p.ipv4 && p.ipv6);
+	profile_free(&p);
+	load_ok(&p, HEAD "spec:\n  podCIDRs: [10.1.0.0/16]\n  blockedCIDRs: ['2a00:1::/32']\n");
+	assert_true(p.ipv4 && p.ipv6);
+	profile_free(&p);
+	load_ok(&p, HEAD "spec:\n  serviceCIDRs: ['fd00:10:96::/112']\n");
+	assert_true(!p.ipv4 && p.ipv6);
+	profile_free(&p);
+	load_ok(&p, HEAD "spec:\n  podCIDRs: [10.1.0.0/16]\n");
+	assert_true(p.ipv4 && !p.ipv6);
+	assert_int_equal(p.nblocks, 1);
 	profile_free(&p);
 }
 
@@ -239,7 +255,11 @@ test_families_errors(void **state)
 			    NULL });
 	load_errors(HEAD "spec:\n  ipFamilies: [IPv4]\n  nat64: true\n",
 		    (const char *const[]){
-			    "6:10: spec.nat64: NAT64 serves IPv6 Pods, but spec.ipFamilies has no IPv6", NULL });
+			    "6:10: spec.nat64: NAT64 serves IPv6 Pods, but IPv6 is not open (spec.ipFamilies, or no IPv6 range named)", NULL });
+	load_errors(HEAD "spec:\n  podCIDRs: [10.1.0.0/16]\n  ipFamilies: [IPv4, IPv6]\n",
+		    (const char *const[]){
+			    "6:15: spec.ipFamilies: IPv6 is open, but no IPv6 range is named (podCIDRs, serviceCIDRs, nodeCIDRs or blockedCIDRs): name the cluster's and the VPC's IPv6 ranges, or drop IPv6",
+			    NULL });
 	/* a bad ipFamilies says nothing of the families: no second error on nat64 */
 	load_errors(HEAD "spec:\n  ipFamilies: IPv6\n  nat64: 1\n",
 		    (const char *const[]){
@@ -325,7 +345,7 @@ test_dns_errors(void **state)
 	load_errors(HEAD "spec:\n  dns:\n    namespace: Kube_System\n    podLabels: {}\n"
 		    "    nodeLocal: 169.254.20.10/32\n    search: []\n",
 		    (const char *const[]){
-			    "9:5: unknown field \"spec.dns.search\"; expected one of: namespace, podLabels, nodeLocal",
+			    "9:5: unknown field \"spec.dns.search\"; expected one of: namespace, podLabels, ports, nodeLocal, localRedirect",
 			    "6:16: spec.dns.namespace: \"Kube_System\" is not a valid namespace name",
 			    "7:16: spec.dns.podLabels: must select the DNS Pods (empty matches every Pod)",
 			    "8:16: spec.dns.nodeLocal: \"169.254.20.10/32\" is a CIDR; write the address alone",
@@ -337,12 +357,54 @@ test_dns_errors(void **state)
 }
 
 static void
+test_admission(void **state)
+{
+	struct profile p;
+
+	(void)state;
+	load_ok(&p, HEAD "spec: {}\n");
+	assert_null(p.writers);
+	assert_int_equal(p.nwriters, 0);
+	profile_free(&p);
+
+	load_ok(&p, HEAD "spec:\n  admission:\n    writers:\n"
+		"    - system:serviceaccount:argocd:argocd-application-controller\n"
+		"    - 'oidc:dev@example.com'\n");
+	assert_int_equal(p.nwriters, 2);
+	assert_string_equal(p.writers[0], "system:serviceaccount:argocd:argocd-application-controller");
+	assert_string_equal(p.writers[1], "oidc:dev@example.com");
+	profile_free(&p);
+}
+
+static void
+test_admission_errors(void **state)
+{
+	(void)state;
+	load_errors(HEAD "spec:\n  admission:\n    writers: [a, '', a, \"b\\\\c\", \"d e\", 1]\n"
+		    "    readers: []\n",
+		    (const char *const[]){
+			    "7:5: unknown field \"spec.admission.readers\"; expected one of: writers",
+			    "6:18: spec.admission.writers[1]: must not be empty",
+			    "6:22: spec.admission.writers[2]: \"a\" is listed twice",
+			    "6:25: spec.admission.writers[3]: \"b\\c\" is not a username agentfence can write: at most 512 characters, no white space, control characters, quotes or backslashes",
+			    "6:33: spec.admission.writers[4]: \"d e\" is not a username agentfence can write: at most 512 characters, no white space, control characters, quotes or backslashes",
+			    "6:40: spec.admission.writers[5]: expected a string, got an integer 1 (quote it to make it a string)",
+			    NULL });
+	load_errors(HEAD "spec:\n  admission: {writers: []}\n",
+		    (const char *const[]){
+			    "5:24: spec.admission.writers: must name between 1 and 64 usernames (the identities that apply agents: agentfence's, Argo CD's or Flux's controller)",
+			    NULL });
+	load_errors(HEAD "spec:\n  admission: []\n",
+		    (const char *const[]){ "5:14: spec.admission: expected a mapping, got a list", NULL });
+}
+
+static void
 test_unknown_fields(void **state)
 {
 	(void)state;
 	load_errors(HEAD "spec:\n  podCIDR: [10.0.0.0/16]\n",
 		    (const char *const[]){
-			    "5:3: unknown field \"spec.podCIDR\"; expected one of: podCIDRs, serviceCIDRs, nodeCIDRs, blockedCIDRs, ipFamilies, nat64, dns, defaults, enforcement",
+			    "5:3: unknown field \"spec.podCIDR\"; expected one of: podCIDRs, serviceCIDRs, nodeCIDRs, blockedCIDRs, ipFamilies, nat64, dns, defaults, enforcement, admission",
 			    NULL });
 	load_errors("apiVersion: agentfence.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {nam: p}\nspec: {}\nstatus: {}\n",
 		    (const char *const[]){
@@ -395,6 +457,8 @@ main(void)
 		cmocka_unit_test(test_blocked_errors),
 		cmocka_unit_test(test_dns),
 		cmocka_unit_test(test_dns_errors),
+		cmocka_unit_test(test_admission),
+		cmocka_unit_test(test_admission_errors),
 		cmocka_unit_test(test_unknown_fields),
 		cmocka_unit_test(test_several_errors),
 		cmocka_unit_test(test_documents),

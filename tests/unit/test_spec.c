@@ -62,8 +62,13 @@ setup(void **state)
 {
 	struct diags d = DIAGS_INIT;
 
+	/* the built-in profile with both families open: ranges inside the
+	 * catalogue name IPv4 and IPv6 and block nothing more */
+	static const char dual[] = "apiVersion: agentfence.dev/v1alpha1\nkind: ClusterProfile\n"
+		"spec:\n  podCIDRs: [10.0.0.0/8, 'fc00::/7']\n";
+
 	(void)state;
-	if (profile_default(&builtin, &d) < 0)
+	if (profile_read(&builtin, "dual.yaml", dual, strlen(dual), &d) < 0)
 		return -1;
 	diags_free(&d);
 	return 0;
@@ -353,7 +358,7 @@ test_several_errors(void **state)
 		    "  resources: {cpu: lots, memory: -1}\n  runtimeClassName: Kata\n"
 		    "  env: [{name: 1X, value: v}, {name: A}]\n"
 		    "  egress: {mode: allowlist, allow: [10.0.0.0/8]}\n"
-		    "  ingress: [{from: {namespace: web}}]\n",
+		    "  ingress: [{from: {namespace: web, podLabels: {}}}]\n",
 		    (const char *const[]){
 		"3:18: metadata.name: \"Job_1\" is not a valid job id (a DNS-1123 label: at most 63 of a-z, 0-9 and '-', starting and ending with a letter or digit)",
 		"5:10: spec.image: \"a b\" contains white space",
