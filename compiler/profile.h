@@ -54,6 +54,9 @@ struct profile {
 	const char *default_runtime_class;
 	const char *default_cpu, *default_memory;
 
+	const char *probe_image;    /* NULL: no probe init container */
+	long probe_wait_s;          /* its --wait, in seconds */
+
 	/* derived */
 	struct cidr_list never;         /* catalogue + profile ranges: what no agent reaches */
 	struct profile_block blocks[3]; /* IPv4, IPv6 global unicast, NAT64 */
