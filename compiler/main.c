@@ -1010,10 +1010,17 @@ cmd_probe(struct opts *o)
 	}
 	for (int i = 0; i < o->nspecs; i++)
 		if ((rc = probe_add(&s, o->specs[i])) < 0) {
-			cmd_error(o->cmd, "\"%s\": %s", o->specs[i], probe_strerror(rc));
+			if (rc == PROBE_E_NOMEM)
+				fprintf(stderr, "agentfence probe: error: out of memory\n");
+			else
+				cmd_error(o->cmd, "\"%s\": %s", o->specs[i], probe_strerror(rc));
 			goto out;
 		}
-	if ((rc = probe_add_env(&s, env_get, &bad)) < 0) {
+	if ((rc = probe_add_env(&s, env_get, &bad)) < 0 && rc == PROBE_E_NOMEM) {
+		fprintf(stderr, "agentfence probe: error: out of memory\n");
+		goto out;
+	}
+	if (rc < 0) {
 		cmd_error(o->cmd, "$%s=\"%s\": %s", bad, getenv(bad), probe_strerror(rc));
 		goto out;
 	}
