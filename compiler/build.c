@@ -865,7 +865,7 @@ probe_container(struct arena *a, const struct profile *p, const struct node *csc
 	    node_map_put(a, c, "image", str(a, p->probe_image)) < 0)
 		return NULL;
 	node_seq_add(args, node_new_lit(a, "probe"));
-	node_seq_add(args, node_new_lit(a, "--wait"));
+	node_seq_add(args, str(a, "--wait"));   /* a leading - : not a literal */
 	node_seq_add(args, p->probe_wait_s ? strf(a, "%lds", p->probe_wait_s) : str(a, "0"));
 	if (args->count != 3 ||
 	    probe_range_args(a, args, &p->pod, 80, "pod range") < 0 ||
@@ -884,11 +884,11 @@ probe_container(struct arena *a, const struct profile *p, const struct node *csc
 	if (node_map_put(a, c, "env", env) < 0 ||
 	    !(res = node_map_sub_put(a, c, "resources")) ||
 	    !(lim = node_map_sub_put(a, res, "limits")) ||
-	    node_map_put(a, lim, "cpu", node_new_lit(a, "100m")) < 0 ||
-	    node_map_put(a, lim, "memory", node_new_lit(a, "32Mi")) < 0 ||
+	    node_map_put(a, lim, "cpu", str(a, "100m")) < 0 ||
+	    node_map_put(a, lim, "memory", str(a, "32Mi")) < 0 ||
 	    !(req = node_map_sub_put(a, res, "requests")) ||
-	    node_map_put(a, req, "cpu", node_new_lit(a, "100m")) < 0 ||
-	    node_map_put(a, req, "memory", node_new_lit(a, "32Mi")) < 0 ||
+	    node_map_put(a, req, "cpu", str(a, "100m")) < 0 ||
+	    node_map_put(a, req, "memory", str(a, "32Mi")) < 0 ||
 	    node_map_put(a, c, "securityContext", node_clone(a, csc)) < 0)
 		return NULL;
 	return c;

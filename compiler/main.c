@@ -68,28 +68,28 @@ static const struct command {
 		"List), or with -o DIR one file per agent plus kustomization.yaml",
 		"agentfence compile agents.yaml > agents.k8s.yaml\n"
 		"agentfence compile --cluster profile.yaml -o deploy/agents agents.yaml\n"
-		"agentfence compile --format json - < agents.yaml" },
+		"agentfence compile --format json - < agents.yaml", NULL, NULL },
 	[CMD_VALIDATE] = { "validate", NULL,
 		"check the specs (and the profile and templates); write nothing",
 		"agentfence validate agents.yaml\n"
-		"agentfence validate --cluster profile.yaml --templates site/ agents/*.yaml" },
+		"agentfence validate --cluster profile.yaml --templates site/ agents/*.yaml", NULL, NULL },
 	[CMD_CHECK] = { "check", NULL,
 		"exit 1 when DIR differs in any byte from what compile -o DIR would\n"
 		"write (a CI gate for a committed folder)",
 		"agentfence check -o deploy/agents agents.yaml\n"
-		"agentfence check --cluster profile.yaml -o deploy/agents agents/*.yaml" },
+		"agentfence check --cluster profile.yaml -o deploy/agents agents/*.yaml", NULL, NULL },
 	[CMD_APPLY] = { "apply", "--apply",
 		"put the agents on the cluster (server-side apply): each agent's\n"
 		"policies first, its Pod only once the server stored them all; an\n"
 		"agent whose policies fail gets no Pod (an old one is deleted)",
 		"agentfence apply --dry-run agents.yaml\n"
 		"agentfence apply --cluster profile.yaml --prune agents.yaml\n"
-		"agentfence apply --context prod --recreate --wait agents.yaml" },
+		"agentfence apply --context prod --recreate --wait agents.yaml", NULL, NULL },
 	[CMD_DELETE] = { "delete", NULL,
 		"take the agents off the cluster: each Pod first, its policies once\n"
 		"the Pod is gone",
 		"agentfence delete agents.yaml\n"
-		"agentfence delete --context prod --timeout 2m agents.yaml" },
+		"agentfence delete --context prod --timeout 2m agents.yaml", NULL, NULL },
 	[CMD_PROBE] = { "probe", NULL,
 		"from inside an agent's Pod (its init container): exit 1, one\n"
 		"line each, when a destination the agent must never reach is\n"
