@@ -10,17 +10,18 @@ BUILD   ?= build
 VERSION := 0.1.0
 
 # Debian packages the build and the tests need (Debian's versions are the contract).
+# util-linux and iproute2: tests/probe builds its network namespaces with unshare and ip.
 DEB_PKGS := gcc make libyaml-dev libjansson-dev libcmocka-dev \
-            libcurl4-openssl-dev openssl
+            libcurl4-openssl-dev openssl util-linux iproute2
 
 # compiler/: the compiler; cluster/: the client that puts its output on a
 # cluster (kubeconfig, API client, apply). compiler/ never includes a
 # cluster/ header (its objects are built without -Icluster); main.c, the
 # CLI of both, sees both.
-SRCS := $(filter-out compiler/main.c,$(wildcard compiler/*.c cluster/*.c))
-HDRS := $(wildcard compiler/*.h cluster/*.h)
+SRCS := $(filter-out compiler/main.c,$(wildcard compiler/*.c cluster/*.c probe/*.c))
+HDRS := $(wildcard compiler/*.h cluster/*.h probe/*.h)
 OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(notdir $(SRCS))) $(BUILD)/obj/templates.o
-INC  := -Icompiler -Icluster
+INC  := -Icompiler -Icluster -Iprobe
 TEMPLATES := templates/pod.yaml templates/networkpolicy.yaml templates/egressgatewaypolicy.yaml
 
 .PHONY: all run test deps unit golden e2e update-golden bench asan ubsan valgrind clean \
@@ -38,6 +39,10 @@ $(BUILD)/obj/%.o: compiler/%.c $(wildcard compiler/*.h)
 
 $(BUILD)/obj/%.o: cluster/%.c $(HDRS)
 	$(call CC_OBJ,$(INC))
+
+# probe/: `agentfence probe`, run inside an agent's Pod (it reads the catalogue)
+$(BUILD)/obj/%.o: probe/%.c $(HDRS)
+	$(call CC_OBJ,-Icompiler -Iprobe)
 
 # templates/ embedded as C strings
 $(BUILD)/templates.c: $(TEMPLATES) tests/embed.sh
@@ -165,8 +170,8 @@ safety: all
 
 # static analysis: cppcheck, and clang-tidy with .clang-tidy (findings are errors)
 lint: check-deps
-	cppcheck -q --enable=warning,performance,portability --error-exitcode=1 --inline-suppr $(INC) compiler/ cluster/
-	clang-tidy --quiet $(wildcard compiler/*.c cluster/*.c) -- $(WARN) -DAGENTFENCE_VERSION='"$(VERSION)"' $(INC)
+	cppcheck -q --enable=warning,performance,portability --error-exitcode=1 --inline-suppr $(INC) compiler/ cluster/ probe/
+	clang-tidy --quiet $(wildcard compiler/*.c cluster/*.c probe/*.c) -- $(WARN) -DAGENTFENCE_VERSION='"$(VERSION)"' $(INC)
 
 clean:
 	rm -rf build out

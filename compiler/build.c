@@ -880,8 +880,77 @@ agent_container(struct arena *a, const struct spec_agent *ag)
 	return c;
 }
 
+/* "ADDR:PORT=LABEL" for the first host address of each range (the
+ * network address itself for a /31, /32, /127, /128). */
+static int
+probe_range_args(struct arena *a, struct node *args, const struct cidr_list *l, unsigned port,
+		 const char *what)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		struct cidr h = l->items[i];
+		char addr[CIDR_STRLEN], range[CIDR_STRLEN];
+		struct node *arg;
+		int v6 = h.family == CIDR_V6;
+
+		cidr_format(&l->items[i], range, 1);
+		if (h.len < (v6 ? 127 : 31))
+			h.addr[v6 ? 15 : 3] |= 1;  /* host bits are zero: no carry */
+		h.len = v6 ? 128 : 32;
+		cidr_format(&h, addr, 0);
+		if (!(arg = strf(a, v6 ? "[%s]:%u=%s %s" : "%s:%u=%s %s", addr, port, what, range)))
+			return -1;
+		node_seq_add(args, arg);
+	}
+	return 0;
+}
+
+/*
+ * The init container that runs `agentfence probe` (profile spec.probe):
+ * it shares the Pod's network namespace, hence its fence, and fails the
+ * Pod before the agent starts when a destination it must never reach
+ * answers. `csc` is the agent container's securityContext, copied.
+ */
 static struct node *
-pod(const struct spec_agent *ag, const struct tmpl *t, struct arena *a)
+probe_container(struct arena *a, const struct profile *p, const struct node *csc)
+{
+	struct node *c = node_new_map(a), *args = node_new_seq(a), *env = node_new_seq(a), *e, *vf,
+		    *fr, *res, *lim, *req;
+
+	if (!c || !args || !env || node_map_put(a, c, "name", node_new_lit(a, "probe")) < 0 ||
+	    node_map_put(a, c, "image", str(a, p->probe_image)) < 0)
+		return NULL;
+	node_seq_add(args, node_new_lit(a, "probe"));
+	node_seq_add(args, str(a, "--wait"));   /* a leading - : not a literal */
+	node_seq_add(args, p->probe_wait_s ? strf(a, "%lds", p->probe_wait_s) : str(a, "0"));
+	if (args->count != 3 ||
+	    probe_range_args(a, args, &p->pod, 80, "pod range") < 0 ||
+	    probe_range_args(a, args, &p->service, 443, "service range") < 0 ||
+	    probe_range_args(a, args, &p->node, 10250, "node range") < 0 ||
+	    node_map_put(a, c, "args", args) < 0)
+		return NULL;
+	/* the node's address, for its kubelet (10250) */
+	if (!(e = node_new_map(a)) ||
+	    node_map_put(a, e, "name", node_new_lit(a, "AGENTFENCE_NODE_IP")) < 0 ||
+	    !(vf = node_map_sub_put(a, e, "valueFrom")) ||
+	    !(fr = node_map_sub_put(a, vf, "fieldRef")) ||
+	    node_map_put(a, fr, "fieldPath", node_new_lit(a, "status.hostIP")) < 0)
+		return NULL;
+	node_seq_add(env, e);
+	if (node_map_put(a, c, "env", env) < 0 ||
+	    !(res = node_map_sub_put(a, c, "resources")) ||
+	    !(lim = node_map_sub_put(a, res, "limits")) ||
+	    node_map_put(a, lim, "cpu", str(a, "100m")) < 0 ||
+	    node_map_put(a, lim, "memory", str(a, "32Mi")) < 0 ||
+	    !(req = node_map_sub_put(a, res, "requests")) ||
+	    node_map_put(a, req, "cpu", str(a, "100m")) < 0 ||
+	    node_map_put(a, req, "memory", str(a, "32Mi")) < 0 ||
+	    node_map_put(a, c, "securityContext", node_clone(a, csc)) < 0)
+		return NULL;
+	return c;
+}
+
+static struct node *
+pod(const struct spec_agent *ag, const struct profile *p, const struct tmpl *t, struct arena *a)
 {
 	struct node *pod = node_clone(a, t->obj[TMPL_POD]), *spec, *sc, *seccomp, *ctr, *csc,
 		    *caps, *drop, *cs;
@@ -946,6 +1015,15 @@ pod(const struct spec_agent *ag, const struct tmpl *t, struct arena *a)
 	    !(seccomp = node_map_sub_put(a, csc, "seccompProfile")) ||
 	    node_map_put(a, seccomp, "type", node_new_lit(a, "RuntimeDefault")) < 0)
 		return NULL;
+	if (p->probe_image) {
+		struct node *ics = node_new_seq(a), *pc = probe_container(a, p, csc);
+
+		if (!ics || !pc)
+			return NULL;
+		node_seq_add(ics, pc);
+		if (node_map_put(a, spec, "initContainers", ics) < 0)
+			return NULL;
+	}
 	return pod;
 }
 
@@ -1319,7 +1397,7 @@ build_agent(const struct build_ctx *ctx, const struct spec_agent *ag, struct are
 	}
 	if (ag->mode == MODE_GATEWAY)
 		NN(objs[n++] = egw(ag, ctx->p, ctx->t, a));
-	NN(objs[n++] = pod(ag, ctx->t, a));
+	NN(objs[n++] = pod(ag, ctx->p, ctx->t, a));
 	*nobjs = n;
 	return 0;
 }

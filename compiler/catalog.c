@@ -56,3 +56,17 @@ const struct catalog_entry catalog_v6[] = {
 	{ "ff00::/8", "multicast" },
 };
 const size_t catalog_v6_len = sizeof(catalog_v6) / sizeof(catalog_v6[0]);
+
+const struct catalog_endpoint catalog_endpoints[] = {
+	{ "169.254.169.254", 80, "cloud metadata: AWS, GCP, Azure, OCI, OpenStack" },
+	{ "fd00:ec2::254", 80, "AWS instance metadata over IPv6" },
+	{ "169.254.170.2", 80, "AWS ECS task metadata and credentials" },
+	{ "169.254.170.23", 80, "EKS Pod Identity agent" },
+	{ "fd00:ec2::23", 80, "EKS Pod Identity agent over IPv6" },
+	{ "fd20:ce::254", 80, "GCP metadata over IPv6" },
+	{ "100.100.100.200", 80, "Alibaba Cloud metadata" },
+	{ "168.63.129.16", 80, "Azure WireServer" },
+	{ "168.63.129.16", 32526, "Azure guest agent host plugin" },
+	{ "192.0.0.192", 80, "Oracle Cloud legacy metadata" },
+};
+const size_t catalog_endpoints_len = sizeof(catalog_endpoints) / sizeof(catalog_endpoints[0]);

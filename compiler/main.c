@@ -26,6 +26,7 @@
 #include "kubeconfig.h"
 #include "node.h"
 #include "outdir.h"
+#include "probe.h"
 #include "profile.h"
 #include "sink.h"
 #include "spec.h"
@@ -45,12 +46,13 @@ enum {
 
 /* --- the command line, as data --- */
 
-enum cmd { CMD_COMPILE, CMD_VALIDATE, CMD_CHECK, CMD_APPLY, CMD_DELETE, CMD_COUNT };
+enum cmd { CMD_COMPILE, CMD_VALIDATE, CMD_CHECK, CMD_APPLY, CMD_DELETE, CMD_PROBE, CMD_COUNT };
 
 #define IN(c) (1u << (c))
 #define IN_COMPILE (IN(CMD_COMPILE) | IN(CMD_VALIDATE) | IN(CMD_CHECK))
 #define IN_CLUSTER (IN(CMD_APPLY) | IN(CMD_DELETE))
-#define IN_ALL (IN_COMPILE | IN_CLUSTER)
+#define IN_SPECS (IN_COMPILE | IN_CLUSTER)   /* the commands that read specs */
+#define IN_ALL (IN_SPECS | IN(CMD_PROBE))
 
 /* Help texts: a '\n' continues the text on the next line, indented. */
 static const struct command {
@@ -58,40 +60,55 @@ static const struct command {
 	const char *alias;      /* another name, or NULL */
 	const char *about;
 	const char *examples;
+	const char *operands;   /* the usage line's last word; NULL: SPEC... */
+	const char *operands_text;  /* what they are; NULL: spec_text */
 } commands[CMD_COUNT] = {
 	[CMD_COMPILE] = { "compile", NULL,
 		"write the objects: a YAML stream on stdout (--format json: a v1\n"
 		"List), or with -o DIR one file per agent plus kustomization.yaml",
 		"agentfence compile agents.yaml > agents.k8s.yaml\n"
 		"agentfence compile --cluster profile.yaml -o deploy/agents agents.yaml\n"
-		"agentfence compile --format json - < agents.yaml" },
+		"agentfence compile --format json - < agents.yaml", NULL, NULL },
 	[CMD_VALIDATE] = { "validate", NULL,
 		"check the specs (and the profile and templates); write nothing",
 		"agentfence validate agents.yaml\n"
-		"agentfence validate --cluster profile.yaml --templates site/ agents/*.yaml" },
+		"agentfence validate --cluster profile.yaml --templates site/ agents/*.yaml", NULL, NULL },
 	[CMD_CHECK] = { "check", NULL,
 		"exit 1 when DIR differs in any byte from what compile -o DIR would\n"
 		"write (a CI gate for a committed folder)",
 		"agentfence check -o deploy/agents agents.yaml\n"
-		"agentfence check --cluster profile.yaml -o deploy/agents agents/*.yaml" },
+		"agentfence check --cluster profile.yaml -o deploy/agents agents/*.yaml", NULL, NULL },
 	[CMD_APPLY] = { "apply", "--apply",
 		"put the agents on the cluster (server-side apply): each agent's\n"
 		"policies first, its Pod only once the server stored them all; an\n"
 		"agent whose policies fail gets no Pod (an old one is deleted)",
 		"agentfence apply --dry-run agents.yaml\n"
 		"agentfence apply --cluster profile.yaml --prune agents.yaml\n"
-		"agentfence apply --context prod --recreate --wait agents.yaml" },
+		"agentfence apply --context prod --recreate --wait agents.yaml", NULL, NULL },
 	[CMD_DELETE] = { "delete", NULL,
 		"take the agents off the cluster: each Pod first, its policies once\n"
 		"the Pod is gone",
 		"agentfence delete agents.yaml\n"
-		"agentfence delete --context prod --timeout 2m agents.yaml" },
+		"agentfence delete --context prod --timeout 2m agents.yaml", NULL, NULL },
+	[CMD_PROBE] = { "probe", NULL,
+		"from inside an agent's Pod (its init container): exit 1, one\n"
+		"line each, when a destination the agent must never reach is\n"
+		"reachable: the cloud metadata endpoints, the API server\n"
+		"($KUBERNETES_SERVICE_HOST), the node ($AGENTFENCE_NODE_IP:10250)\n"
+		"and each TARGET",
+		"agentfence probe\n"
+		"agentfence probe --wait 1m 10.0.0.1:80=pod-range [fd00::1]:443",
+		"[TARGET]...",
+		"TARGET is ADDRESS:PORT or [IPv6]:PORT, with an optional =LABEL.\n"
+		"A destination is reachable when a TCP connect succeeds or is refused\n"
+		"(the refusal came back through the fence); a timeout, no route or a\n"
+		"local reject makes it unreachable.\n" },
 };
 
 enum opt_id {
 	OPT_CLUSTER, OPT_TEMPLATES, OPT_OUTPUT, OPT_FORMAT, OPT_KUBECONFIG, OPT_CONTEXT,
 	OPT_DRY_RUN, OPT_PRUNE, OPT_RECREATE, OPT_WAIT, OPT_REQUEST_TIMEOUT, OPT_TIMEOUT,
-	OPT_VERBOSE, OPT_HELP, OPT_COUNT
+	OPT_PROBE_TIMEOUT, OPT_PROBE_WAIT, OPT_VERBOSE, OPT_PROBE_VERBOSE, OPT_HELP, OPT_COUNT
 };
 
 /* getopt_long returns this plus the option's index for a long option */
@@ -106,9 +123,9 @@ static const struct option_def {
 	unsigned required;      /* ... and those that need it */
 	const char *help;
 } options[OPT_COUNT] = {
-	[OPT_CLUSTER] = { "cluster", 0, "PROFILE", IN_ALL, 0,
+	[OPT_CLUSTER] = { "cluster", 0, "PROFILE", IN_SPECS, 0,
 		"a ClusterProfile file (cluster ranges, DNS, defaults)" },
-	[OPT_TEMPLATES] = { "templates", 0, "DIR", IN_ALL, 0,
+	[OPT_TEMPLATES] = { "templates", 0, "DIR", IN_SPECS, 0,
 		"the site's base objects: a folder holding any of\n"
 		"pod.yaml, networkpolicy.yaml, egressgatewaypolicy.yaml\n"
 		"and nothing else (built-in ones for the files it lacks)" },
@@ -141,8 +158,16 @@ static const struct option_def {
 		"e.g. 10s, 500ms, 2m)" },
 	[OPT_TIMEOUT] = { "timeout", 0, "D", IN_CLUSTER, 0,
 		"how long to wait for a Pod to be gone (default 5m)" },
+	[OPT_PROBE_TIMEOUT] = { "timeout", 0, "D", IN(CMD_PROBE), 0,
+		"the limit of each connect attempt (default 1s)" },
+	[OPT_PROBE_WAIT] = { "wait", 0, "D", IN(CMD_PROBE), 0,
+		"retry the reachable destinations until none is left\n"
+		"or D has passed (default 30s; 0: one attempt): some\n"
+		"CNIs fence a new Pod only seconds after it starts" },
 	[OPT_VERBOSE] = { "verbose", 'v', NULL, IN_CLUSTER, 0,
 		"one line per request (never headers, tokens or keys)" },
+	[OPT_PROBE_VERBOSE] = { "verbose", 'v', NULL, IN(CMD_PROBE), 0,
+		"one line per destination: its verdict and why" },
 	[OPT_HELP] = { "help", 'h', NULL, IN_ALL, 0,
 		"this help" },
 };
@@ -153,9 +178,11 @@ static const struct {
 	const char *text;
 } exit_codes[] = {
 	{ EXIT_OK, IN_ALL, "success" },
-	{ EXIT_INVALID, IN_ALL,
+	{ EXIT_INVALID, IN_SPECS,
 	  "invalid input (specs, profile, templates, kubeconfig), or stale\n"
 	  "output (check); nothing was written or sent" },
+	{ EXIT_INVALID, IN(CMD_PROBE),
+	  "probe: a destination the agent must never reach is reachable" },
 	{ EXIT_USAGE, IN_ALL, "usage error" },
 	{ EXIT_CLUSTER, IN_CLUSTER, "apply/delete: something failed on the cluster (or reaching it)" },
 };
@@ -234,7 +261,7 @@ print_usage_line(FILE *f, const char *lead, enum cmd c, int pad)
 			put_word(f, word, indent, &col);
 		}
 	}
-	put_word(f, "SPEC...", indent, &col);
+	put_word(f, commands[c].operands ? commands[c].operands : "SPEC...", indent, &col);
 	fputc('\n', f);
 }
 
@@ -293,7 +320,7 @@ print_command_help(enum cmd c)
 		printf("  %-20s ", flag);
 		print_text(stdout, 23, options[i].help);
 	}
-	printf("\n%s\nexamples:\n  ", spec_text);
+	printf("\n%s\nexamples:\n  ", commands[c].operands_text ? commands[c].operands_text : spec_text);
 	print_text(stdout, 2, commands[c].examples);
 	print_exit_codes(stdout, IN(c));
 }
@@ -305,6 +332,8 @@ struct opts {
 	const char *cluster, *templates, *outdir, *kubeconfig, *context;
 	int json, verbose;
 	long request_timeout_ms;
+	long probe_timeout_ms, probe_wait_ms;
+	int probe_waiting;      /* "waiting for the fence" was said */
 	struct apply_opts ao;
 	char **specs;
 	int nspecs;
@@ -408,7 +437,20 @@ set_option(struct opts *o, enum opt_id id, char *arg)
 		else
 			o->ao.wait_timeout_ms = ms;
 		break;
+	case OPT_PROBE_TIMEOUT:
+	case OPT_PROBE_WAIT:
+		/* --wait 0: one attempt, no retry */
+		ms = id == OPT_PROBE_WAIT && strcmp(arg, "0") == 0 ? 0 : parse_duration(arg);
+		if (ms < 0)
+			return cmd_error(o->cmd, "--%s: \"%s\" is not a duration (e.g. 30s, 500ms, 2m)",
+					 options[id].name, arg);
+		if (id == OPT_PROBE_WAIT)
+			o->probe_wait_ms = ms;
+		else
+			o->probe_timeout_ms = ms;
+		break;
 	case OPT_VERBOSE:
+	case OPT_PROBE_VERBOSE:
 		o->verbose = 1;
 		break;
 	case OPT_HELP:
@@ -433,9 +475,10 @@ elsewhere(const char *name, size_t len, char short_name, char *buf, size_t size)
 			if (options[i].cmds & IN(c))
 				n += (size_t)snprintf(buf + n, size - n, "%s%s", n ? ", " : " (it is an option of ",
 						      commands[c].name);
-		if (n && n < size)
-			snprintf(buf + n, size - n, ")");
 	}
+	/* after the loop: two options of one name (--wait) make one list */
+	if (n && n < size)
+		snprintf(buf + n, size - n, ")");
 	return buf;
 }
 
@@ -538,7 +581,7 @@ parse_options(struct opts *o, int argc, char **argv)
 			flag_text(flag, sizeof(flag), &options[i], 0);
 			return cmd_error(o->cmd, "needs %s", flag);
 		}
-	if (o->nspecs == 0)
+	if (o->nspecs == 0 && o->cmd != CMD_PROBE)
 		return cmd_error(o->cmd, "no SPEC given (a file, or - for standard input)");
 	return -1;
 }
@@ -931,6 +974,83 @@ out:
 	return code;
 }
 
+static const char *
+env_get(const char *name)
+{
+	return getenv(name);
+}
+
+/* Before a retry: say what is still open, once. */
+static void
+on_probe_round(void *ctx, const struct probe_set *s, size_t reachable)
+{
+	struct opts *o = ctx;
+
+	if (reachable && o->probe_wait_ms && !o->probe_waiting) {
+		o->probe_waiting = 1;
+		fprintf(stderr, "agentfence probe: %zu of %zu destinations reachable; waiting up to %ldms for the fence\n",
+			reachable, s->n, o->probe_wait_ms);
+	}
+}
+
+/* `agentfence probe`: the exit code says whether the fence holds. */
+static int
+cmd_probe(struct opts *o)
+{
+	struct probe_set s;
+	const char *bad = NULL;
+	size_t reachable;
+	long t0;
+	int rc, code = EXIT_USAGE;
+
+	memset(&s, 0, sizeof(s));
+	if ((rc = probe_add_catalog(&s)) < 0) {
+		fprintf(stderr, "agentfence probe: error: the built-in destinations: %s\n", probe_strerror(rc));
+		goto out;
+	}
+	for (int i = 0; i < o->nspecs; i++)
+		if ((rc = probe_add(&s, o->specs[i])) < 0) {
+			if (rc == PROBE_E_NOMEM)
+				fprintf(stderr, "agentfence probe: error: out of memory\n");
+			else
+				cmd_error(o->cmd, "\"%s\": %s", o->specs[i], probe_strerror(rc));
+			goto out;
+		}
+	if ((rc = probe_add_env(&s, env_get, &bad)) < 0 && rc == PROBE_E_NOMEM) {
+		fprintf(stderr, "agentfence probe: error: out of memory\n");
+		goto out;
+	}
+	if (rc < 0) {
+		cmd_error(o->cmd, "$%s=\"%s\": %s", bad, getenv(bad), probe_strerror(rc));
+		goto out;
+	}
+	t0 = sys_now_ms();
+	reachable = probe_run(&s, o->probe_timeout_ms, o->probe_wait_ms, 1000, on_probe_round, o);
+	for (size_t i = 0; i < s.n; i++) {
+		const struct probe_target *t = &s.t[i];
+
+		if (!t->reachable && !o->verbose)
+			continue;
+		fprintf(stderr, "agentfence probe: %s: %s%s%s%s", t->reachable ? "reachable" : "unreachable",
+			t->text, *t->label ? " (" : "", t->label, *t->label ? ")" : "");
+		if (o->verbose)
+			fprintf(stderr, ": %s", t->err == 0 ? "connected" : t->err == ETIMEDOUT ?
+				"no answer in time" : strerror(t->err));
+		fputc('\n', stderr);
+	}
+	if (reachable) {
+		fprintf(stderr, "agentfence probe: %zu of %zu destinations reachable after %ldms: the fence is not in place\n",
+			reachable, s.n, sys_now_ms() - t0);
+		code = EXIT_INVALID;
+	} else {
+		fprintf(stderr, "agentfence probe: all %zu destinations unreachable\n", s.n);
+		code = EXIT_OK;
+	}
+out:
+	probe_set_free(&s);
+	return code;
+}
+
 /* `agentfence help [CMD]` (and --help, -h) */
 static int
 cmd_help(int argc, char **argv)
@@ -981,7 +1101,11 @@ main(int argc, char **argv)
 	}
 	memset(&o, 0, sizeof(o));
 	o.cmd = (enum cmd)c;
+	o.probe_timeout_ms = 1000;
+	o.probe_wait_ms = 30000;
 	if ((code = parse_options(&o, argc, argv)) >= 0)
 		return code;
+	if (o.cmd == CMD_PROBE)
+		return cmd_probe(&o);
 	return IN(o.cmd) & IN_CLUSTER ? cmd_apply(&o) : cmd_compile(&o);
 }

@@ -51,6 +51,7 @@ profile_init(struct profile *p)
 	p->dns_nports = 1;
 	p->default_cpu = "1";
 	p->default_memory = "1Gi";
+	p->probe_wait_s = 30;
 }
 
 static const char *const dns_labels_default_k[] = { "k8s-app" };
@@ -330,6 +331,30 @@ parse_admission(struct profile *p, struct check *c, const struct node *v)
 	return bad ? -1 : 0;
 }
 
+/* spec.probe: the image of the init container that runs `agentfence probe` */
+static int
+parse_probe(struct profile *p, struct check *c, const struct node *v)
+{
+	static const char *const keys[] = { "image", "waitSeconds", NULL };
+	const struct node *w;
+	int bad = 0;
+
+	if (check_is_map(c, v, "spec.probe") < 0)
+		return -1;
+	bad |= check_keys(c, v, "spec.probe", keys) != 0;
+	if ((w = check_required(c, v, "spec.probe", "image"))) {
+		p->probe_image = check_str(c, w, "spec.probe.image");
+		if (p->probe_image && strpbrk(p->probe_image, " \t\n")) {
+			check_error(c, w, "spec.probe.image: \"%s\" contains white space", p->probe_image);
+			p->probe_image = NULL;
+		}
+	}
+	bad |= !p->probe_image;
+	if ((w = node_map_get(v, "waitSeconds")))
+		bad |= check_int(c, w, "spec.probe.waitSeconds", 0, 600, &p->probe_wait_s) < 0;
+	return bad ? -1 : 0;
+}
+
 /* Every error in the spec is recorded (a section that is not a map is
  * one error, and the others are still read). */
 static const char *const enforcement_names[] = { "networkpolicy", "cilium", "clusternetworkpolicy" };
@@ -362,7 +387,7 @@ parse_spec(struct profile *p, struct check *c, const struct node *spec)
 {
 	static const char *const keys[] = { "podCIDRs", "serviceCIDRs", "nodeCIDRs",
 		"blockedCIDRs", "ipFamilies", "nat64", "dns", "defaults", "enforcement", "admission",
-		NULL };
+		"probe", NULL };
 	const struct node *v;
 	int bad = 0, bad_fam = 0;
 
@@ -396,6 +421,8 @@ parse_spec(struct profile *p, struct check *c, const struct node *spec)
 		bad |= parse_enforcement(p, c, v) < 0;
 	if ((v = node_map_get(spec, "admission")))
 		bad |= parse_admission(p, c, v) < 0;
+	if ((v = node_map_get(spec, "probe")))
+		bad |= parse_probe(p, c, v) < 0;
 	return bad ? -1 : 0;
 }
 

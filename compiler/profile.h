@@ -65,6 +65,8 @@ struct profile {
 	 * no admission guard) */
 	const char **writers;
 	size_t nwriters;
+	const char *probe_image;    /* NULL: no probe init container */
+	long probe_wait_s;          /* its --wait, in seconds */
 
 	/* derived */
 	struct cidr_list never;         /* catalogue + profile ranges: what no agent reaches */

@@ -9,7 +9,8 @@
 # with the complete, correct output when the failure was absorbed. Never a
 # signal, never a sanitizer or leak report. Walked four times: the YAML
 # stream on stdout, an -o folder holding an older output, JSON on stdout,
-# and examples/eks.yaml with its --cluster profile.
+# examples/eks.yaml with its --cluster profile, and the probe init
+# container's golden case (tests/golden/040-probe).
 set -u
 bin=${1:?usage: alloc.sh BINARY}
 export ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=halt_on_error=1:exitcode=87
@@ -93,5 +94,7 @@ walk_stdout yaml $ex
 walk_dir
 walk_stdout json $ex --format json
 walk_stdout profile examples/eks.yaml --cluster examples/profile-eks.yaml
+walk_stdout probe tests/golden/040-probe.yaml --cluster tests/golden/040-probe.profile.yaml \
+	--templates tests/golden/040-probe.templates
 echo "alloc: $runs runs, $absorbed absorbed (exit 0, complete output), $fail failed"
 [ $fail -eq 0 ]

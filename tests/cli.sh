@@ -15,7 +15,9 @@ fail=0 n=0
 ok() { n=$((n + 1)); }
 bad() { n=$((n + 1)); fail=$((fail + 1)); echo "FAIL: $*"; }
 ex=examples/agents.yaml
-cmds="compile validate check apply delete"
+cmds="compile validate check apply delete probe"
+# the commands README's ## Commands gives a usage line (probe: to add there)
+readme_cmds="compile validate check apply delete"
 
 # run ARGS...: stdout in $tmp/o, stderr in $tmp/e, exit code in $rc
 run() { af "$@" >"$tmp/o" 2>"$tmp/e"; rc=$?; }
@@ -93,7 +95,7 @@ sed -n '/^## Commands/,/^SPEC is/p' README.md | awk '
 	/^    agentfence [a-z]/ { c = $2 }
 	/^    / && c { for (i = 1; i <= NF; i++) if ($i ~ /^\[?-/) { o = $i; gsub(/[][]/, "", o); print c, o } }
 	/^$/ { c = "" }' >"$tmp/readme"
-for c in $cmds; do
+for c in $readme_cmds; do
 	grep "^$c " "$tmp/readme" | cut -d' ' -f2 | sort >"$tmp/want"
 	[ -s "$tmp/want" ] && ok || bad "README's ## Commands has no usage line for $c"
 	sed -n '1,/^$/p' "$tmp/help.$c" | tr ' ' '\n' | grep '^\[*-' | tr -d '[]' | sort >"$tmp/got"
@@ -119,6 +121,8 @@ usage_error "an abbreviated option" "agentfence: compile: unknown option --clus 
 $(try compile)" compile --clus examples/profile-eks.yaml $ex
 usage_error "an option of another command" "agentfence: delete: unknown option --prune (it is an option of apply)
 $(try delete)" delete --prune $ex
+usage_error "an option two commands spell alike" "agentfence: compile: unknown option --wait (it is an option of apply, delete, probe)
+$(try compile)" compile --wait $ex
 usage_error "-o for validate" "agentfence: validate: unknown option -o (it is an option of compile, check)
 $(try validate)" validate -o "$tmp/out" $ex
 usage_error "a value for a flag" "agentfence: apply: option --dry-run takes no value (given: --dry-run=client)

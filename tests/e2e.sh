@@ -145,6 +145,12 @@ grep_err "spec.containers\[0\].securityContext.privileged" "privileged message"
 printf 'apiVersion: v1\nkind: Pod\nspec:\n  volumes:\n  - name: h\n    hostPath: {path: /}\n' >"$tmp/tpl/pod.yaml"
 expect_rc 1 "template with a hostPath volume" -- af compile --templates "$tmp/tpl" $ex
 grep_err "spec.volumes: not allowed in a template" "volumes message"
+# init and ephemeral containers would run in the agent's network namespace
+# outside agentfence's hardening (the probe is the compiler's own)
+printf 'apiVersion: v1\nkind: Pod\nspec:\n  initContainers:\n  - {name: probe, image: x}\n  ephemeralContainers: []\n' >"$tmp/tpl/pod.yaml"
+expect_rc 1 "template with init containers" -- af compile --templates "$tmp/tpl" --cluster tests/golden/040-probe.profile.yaml $ex
+grep_err "pod.yaml:4:3: error: spec.initContainers: not allowed in a template" "initContainers message"
+grep_err "pod.yaml:6:3: error: spec.ephemeralContainers: not allowed in a template" "ephemeralContainers message"
 printf 'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: agent\n  - name: sidecar\n' >"$tmp/tpl/pod.yaml"
 expect_rc 1 "template with a sidecar" -- af compile --templates "$tmp/tpl" $ex
 printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  labels:\n    agentfence.dev/job-id: x\n' >"$tmp/tpl/pod.yaml"

@@ -65,6 +65,16 @@ class SchemaAgrees(unittest.TestCase):
                     r = subprocess.run([BIN, "validate", *args, path], capture_output=True, text=True)
                     self.assertEqual(r.returncode, 0, r.stderr)
 
+    def test_golden_profiles_valid(self):
+        # the profiles of the golden cases and of tests/tools (spec.probe among them)
+        paths = sorted(glob.glob(os.path.join(ROOT, "tests", "golden", "*.profile.yaml")) +
+                       glob.glob(os.path.join(ROOT, "tests", "tools", "profiles", "*.yaml")))
+        self.assertGreater(len(paths), 5)
+        for path in paths:
+            with self.subTest(path=path):
+                for d in docs(path):
+                    self.assertEqual([e.message for e in PROFILE.iter_errors(d)], [], path)
+
     def check_cases(self, pattern, validator):
         n = 0
         for path in sorted(glob.glob(os.path.join(ROOT, pattern))):

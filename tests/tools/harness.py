@@ -284,6 +284,7 @@ class Profile:
     memory: str = "1Gi"
     enforcement: str = "networkpolicy"
     writers: List[str] = field(default_factory=list)   # spec.admission.writers
+    probe: Optional[dict] = None     # spec.probe: {image, waitSeconds}
 
     def families(self) -> set:
         return {v for v, on in ((4, self.ipv4), (6, self.ipv6)) if on}
@@ -370,6 +371,7 @@ def load_profile(path: Optional[str]) -> Profile:
     res = d.get("resources") or {}
     p.cpu = str(res.get("cpu", p.cpu))
     p.memory = str(res.get("memory", p.memory))
+    p.probe = spec.get("probe")
     return p
 
 

@@ -347,6 +347,35 @@ class _OutputTests:
                     self.assertEqual([(e["name"], e.get("value")) for e in agent_c.get("env") or []],
                                      [(str(e["name"]), str(e["value"])) for e in ag.doc["spec"]["env"]])
                 _count(30)
+                self.check_probe(spec, agent_c)
+
+    def check_probe(self, spec, agent_c):
+        """The probe init container: only with spec.probe, the agent's
+        securityContext, and one target per cluster range (its first host
+        address, computed here with ipaddress)."""
+        prof = self.case.profile
+        inits = spec.get("initContainers") or []
+        if not prof.probe:
+            self.assertEqual(inits, [])
+            return
+        self.assertEqual([c["name"] for c in inits], ["probe"])
+        c = inits[0]
+        self.assertEqual(c["image"], prof.probe["image"])
+        self.assertNotIn("command", c)   # the image's entrypoint is agentfence
+        wait = prof.probe.get("waitSeconds", 30)
+        self.assertEqual(c["args"][:3], ["probe", "--wait", f"{wait}s" if wait else "0"])
+        want = []
+        for lst, port, what in ((prof.pod, 80, "pod range"), (prof.service, 443, "service range"),
+                                (prof.node, 10250, "node range")):
+            for net in lst:
+                host = net.network_address + (1 if net.num_addresses > 2 else 0)
+                addr = f"[{host}]" if net.version == 6 else str(host)
+                want.append(f"{addr}:{port}={what} {net}")
+        self.assertEqual(c["args"][3:], want)
+        self.assertEqual(c["env"], [{"name": "AGENTFENCE_NODE_IP",
+                                     "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}}])
+        self.assertEqual(c["securityContext"], agent_c["securityContext"])
+        _count(7)
 
     def test_f_order_and_sync_waves(self):
         groups = H.group_objects(self.objs)

@@ -404,7 +404,7 @@ test_unknown_fields(void **state)
 	(void)state;
 	load_errors(HEAD "spec:\n  podCIDR: [10.0.0.0/16]\n",
 		    (const char *const[]){
-			    "5:3: unknown field \"spec.podCIDR\"; expected one of: podCIDRs, serviceCIDRs, nodeCIDRs, blockedCIDRs, ipFamilies, nat64, dns, defaults, enforcement, admission",
+			    "5:3: unknown field \"spec.podCIDR\"; expected one of: podCIDRs, serviceCIDRs, nodeCIDRs, blockedCIDRs, ipFamilies, nat64, dns, defaults, enforcement, admission, probe",
 			    NULL });
 	load_errors("apiVersion: agentfence.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {nam: p}\nspec: {}\nstatus: {}\n",
 		    (const char *const[]){
@@ -443,6 +443,34 @@ test_documents(void **state)
 			    NULL });
 }
 
+static void
+test_probe(void **state)
+{
+	struct profile p;
+	static const char *const no_image[] = {
+		"7:5: spec.probe.image is required", NULL };
+	static const char *const bad[] = {
+		"6:37: unknown field \"spec.probe.timeout\"; expected one of: image, waitSeconds",
+		"6:13: spec.probe.image: \"a b\" contains white space",
+		"6:33: spec.probe.waitSeconds: -1 is out of range (0 to 600)", NULL };
+	static const char *const not_map[] = { "4:36: spec.probe: expected a mapping, got a string", NULL };
+
+	(void)state;
+	load_ok(&p, HEAD "spec: {}\n");
+	assert_null(p.probe_image);
+	profile_free(&p);
+	load_ok(&p, HEAD "spec:\n  probe: {image: ghcr.io/acme/agentfence:0.1.0}\n");
+	assert_string_equal(p.probe_image, "ghcr.io/acme/agentfence:0.1.0");
+	assert_int_equal(p.probe_wait_s, 30);
+	profile_free(&p);
+	load_ok(&p, HEAD "spec:\n  probe: {image: x, waitSeconds: 0}\n");
+	assert_int_equal(p.probe_wait_s, 0);
+	profile_free(&p);
+	load_errors(HEAD "spec:\n  probe:\n  \n    waitSeconds: 5\n", no_image);
+	load_errors(HEAD "spec:\n  probe:\n    {image: \"a b\", waitSeconds: -1, timeout: 1}\n", bad);
+	load_errors(HEAD "spec: {enforcement: cilium, probe: x}\n", not_map);
+}
+
 int
 main(void)
 {
@@ -460,6 +488,7 @@ main(void)
 		cmocka_unit_test(test_admission),
 		cmocka_unit_test(test_admission_errors),
 		cmocka_unit_test(test_unknown_fields),
+		cmocka_unit_test(test_probe),
 		cmocka_unit_test(test_several_errors),
 		cmocka_unit_test(test_documents),
 	};
