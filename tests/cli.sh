@@ -17,7 +17,7 @@ bad() { n=$((n + 1)); fail=$((fail + 1)); echo "FAIL: $*"; }
 ex=examples/agents.yaml
 cmds="compile validate check apply delete probe"
 # the commands README's ## Commands gives a usage line (probe: to add there)
-readme_cmds="compile validate check apply delete"
+readme_cmds="compile validate check apply delete probe"
 
 # run ARGS...: stdout in $tmp/o, stderr in $tmp/e, exit code in $rc
 run() { af "$@" >"$tmp/o" 2>"$tmp/e"; rc=$?; }
