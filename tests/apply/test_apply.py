@@ -823,9 +823,10 @@ class EnforcementTest(Base):
                 rc, out, err = self.apply_admission(enf)
                 self.assertEqual(rc, 0, err)
                 lines = out.splitlines()
-                nguard = 3 if enf == "cilium" else 2
+                nguard = 4 if enf == "cilium" else 3
                 self.assertEqual(sorted(lines[:nguard]), sorted(
-                    ["validatingadmissionpolicy/agentfence-admission.agents created",
+                    ["serviceaccount/agentfence-agent created",
+                     "validatingadmissionpolicy/agentfence-admission.agents created",
                      "validatingadmissionpolicybinding/agentfence-admission.agents created"] +
                     (["ciliumclusterwidenetworkpolicy/agentfence-guard.agents created"]
                      if enf == "cilium" else [])))
@@ -871,7 +872,8 @@ class EnforcementTest(Base):
                           "be applied, so its Pod was not created", err)
         self.assertFalse([k for k in self.objects() if k[0] != "ValidatingAdmissionPolicyBinding"])
         self.assertFalse([e for e in self.log() if e["method"] == "PATCH" and
-                          "/agentfence-admission" not in e["path"]])
+                          "/agentfence-admission" not in e["path"] and
+                          e.get("kind") != "ServiceAccount"])
 
     def test_guards_of_every_namespace_first(self):
         two = specs({"job-a": "public", "job-b": "none"}) + "---\n" + \
