@@ -142,9 +142,10 @@ NAMESPACE = Resource("", "v1", "namespaces", "Namespace", False, "namespace",
                      ["ns"], writable=False)
 RUNTIMECLASS = Resource("node.k8s.io", "v1", "runtimeclasses", "RuntimeClass",
                         False, "runtimeclass", writable=False)
+LEASE = Resource("coordination.k8s.io", "v1", "leases", "Lease", True, "lease")
 
-ALL_RESOURCES = [POD, NETPOL, CEGP, CILIUMNP, CCNP, CLUSTERNP, NAMESPACE, RUNTIMECLASS]
-WRITABLE = [POD, NETPOL, CEGP, CILIUMNP, CCNP, CLUSTERNP]
+ALL_RESOURCES = [POD, NETPOL, CEGP, CILIUMNP, CCNP, CLUSTERNP, NAMESPACE, RUNTIMECLASS, LEASE]
+WRITABLE = [POD, NETPOL, CEGP, CILIUMNP, CCNP, CLUSTERNP, LEASE]
 # the CRDs that can be "not installed" (config crds_missing, --no-crd)
 CRDS = [r for r in ALL_RESOURCES if r.crd]
 
@@ -646,7 +647,11 @@ POD_SPEC_FIELDS["containers"] = LIST(CONTAINER_FIELDS)
 POD_SPEC_FIELDS["initContainers"] = LIST(CONTAINER_FIELDS)
 SCHEMA_POD = {"apiVersion": ANY, "kind": ANY, "metadata": META_FIELDS,
               "spec": POD_SPEC_FIELDS, "status": ANY}
-SCHEMAS = {"pods": SCHEMA_POD, "networkpolicies": SCHEMA_NETPOL,
+SCHEMA_LEASE = {"apiVersion": ANY, "kind": ANY, "metadata": META_FIELDS,
+                "spec": {k: ANY for k in (  # REAL: coordination/v1 LeaseSpec
+                    "holderIdentity", "leaseDurationSeconds", "acquireTime", "renewTime",
+                    "leaseTransitions", "strategy", "preferredHolder")}}
+SCHEMAS = {"leases": SCHEMA_LEASE, "pods": SCHEMA_POD, "networkpolicies": SCHEMA_NETPOL,
            "ciliumegressgatewaypolicies": SCHEMA_CEGP, "ciliumnetworkpolicies": SCHEMA_CILIUM,
            "ciliumclusterwidenetworkpolicies": SCHEMA_CILIUM,
            "clusternetworkpolicies": SCHEMA_CLUSTERNP}
@@ -1224,11 +1229,52 @@ def validate_clusternp(obj):
     return errs
 
 
-VALIDATORS = {"pods": validate_pod, "networkpolicies": validate_netpol,
+MICROTIME = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
+
+
+def lease_times(obj):
+    """REAL: MicroTime fields are decoded (a bad one fails the decoding:
+    400) and written back as RFC 3339 with exactly six fraction digits, in
+    UTC (metav1.MicroTime.MarshalJSON)."""
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return
+    for f in ("acquireTime", "renewTime"):
+        v = spec.get(f)
+        if v is None:
+            continue
+        m = MICROTIME.match(v) if isinstance(v, str) else None
+        if not m:
+            raise err_bad_request(f'Lease in version "v1" cannot be handled as a Lease: parsing '
+                                  f'time {json.dumps(v)} as "2006-01-02T15:04:05.000000Z07:00": '
+                                  "cannot parse")
+        t = _dt.datetime.fromisoformat(m.group(1) + (m.group(3) if m.group(3) != "Z" else "+00:00"))
+        frac = (m.group(2) or ".0")[1:]
+        t = t.replace(microsecond=int((frac + "000000")[:6])).astimezone(_dt.timezone.utc)
+        spec[f] = t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def validate_lease(obj):
+    """REAL: [coordination] ValidateLeaseSpec: durations and transitions
+    must not be negative (leaseDurationSeconds must be positive)."""
+    errs = validate_meta(obj)
+    spec = obj.get("spec") or {}
+    d = spec.get("leaseDurationSeconds")
+    if d is not None and (not isinstance(d, int) or isinstance(d, bool) or d <= 0):
+        errs.append(FieldErr("invalid", "spec.leaseDurationSeconds", d, "must be greater than 0"))
+    t = spec.get("leaseTransitions")
+    if t is not None and (not isinstance(t, int) or isinstance(t, bool) or t < 0):
+        errs.append(FieldErr("invalid", "spec.leaseTransitions", t,
+                             "must be greater than or equal to 0"))
+    return errs
+
+
+VALIDATORS = {"leases": validate_lease, "pods": validate_pod, "networkpolicies": validate_netpol,
               "ciliumegressgatewaypolicies": validate_cegp,
               "ciliumnetworkpolicies": validate_cilium,
               "ciliumclusterwidenetworkpolicies": validate_cilium,
               "clusternetworkpolicies": validate_clusternp}
+DEFAULTERS["leases"] = lease_times
 
 # ---------------------------------------------------------------------------
 # Fault injection
@@ -1800,6 +1846,79 @@ class FakeCluster:
         req.write["write_seq"] = self.write_seq
         req.write["resourceVersion"] = cm["resourceVersion"]
         return Response(201 if creating else 200, self.render(new_st), _warning_headers(warnings))
+
+    # ------------------------------------------------------------------------
+    # Update (PUT): only Leases, as a leader election uses them
+    # ------------------------------------------------------------------------
+    def update(self, req):
+        """REAL: [update] for coordination.k8s.io/v1 Lease: optimistic
+        concurrency through metadata.resourceVersion. The lease strategy
+        refuses unconditional updates (422 when it is missing) and creation
+        on update (404); a stale resourceVersion gets 409 Conflict."""
+        res = req.res
+        manager = qget(req.query, "fieldManager", "") or \
+            ((req.headers.get("User-Agent", "") or "unknown").split("/")[0] or "unknown")
+        dry = req.query.get("dryRun", [])
+        req.dry_run = bool(dry)
+        try:
+            body, _ = decode_body(req.body)
+        except (ValueError, yaml.YAMLError, UnicodeDecodeError) as e:
+            raise err_bad_request(f"the object provided is unrecognized: {e}")
+        if not isinstance(body, dict) or body.get("kind") != res.kind or body.get("apiVersion") != res.gv:
+            raise err_bad_request(f"the object provided is unrecognized (must be of type {res.kind})")
+        unk = unknown_fields(body, SCHEMAS[res.plural], smd_style=False)
+        _drop_paths(body, unk)
+        meta = body.setdefault("metadata", {})
+        if (meta.get("name") or "") != req.name:
+            raise err_bad_request(f"the name of the object ({meta.get('name') or ''}) does not "
+                                  f"match the name on the URL ({req.name})")
+        if meta.get("namespace") not in (None, "", req.ns):
+            raise err_bad_request("the namespace of the provided object does not match the "
+                                  "namespace sent on the request")
+        meta["namespace"] = req.ns
+        lease_times(body)
+        with self.lock:
+            key = (res.plural, req.ns, req.name)
+            st = self.objects.get(key)
+            if st is None:
+                raise err_not_found(res, req.name)
+            rv = meta.get("resourceVersion")
+            if not rv:
+                raise err_invalid_res(res, req.name, [FieldErr(
+                    "invalid", "metadata.resourceVersion", 0,
+                    "must be specified for an update")])
+            if rv != st.obj["metadata"].get("resourceVersion"):
+                raise ApiError(409, "Conflict",
+                               f'Operation cannot be fulfilled on {res.qualified} "{req.name}": '
+                               "the object has been modified; please apply your changes to the "
+                               "latest version and try again",
+                               _details(req.name, res.group, res.plural))
+            errs = VALIDATORS[res.plural](body)
+            if errs:
+                raise err_invalid_res(res, req.name, errs)
+            old = st.obj
+            new = copy.deepcopy(body)
+            nm = new["metadata"]
+            for k in ("uid", "creationTimestamp", "generation"):
+                if k in old["metadata"]:
+                    nm[k] = old["metadata"][k]
+                else:
+                    nm.pop(k, None)
+            nm.pop("managedFields", None)
+            managers = copy.deepcopy(st.managers)
+            managers[manager] = {"operation": "Update", "apiVersion": res.gv, "time": now_rfc3339(),
+                                 "fields": set(leaves(body))}
+            req.write = {"kind": res.kind, "namespace": req.ns, "name": req.name, "op": "update"}
+            if req.dry_run:
+                req.write["dryRun"] = True
+                return Response(200, self.render(Stored(res, new, managers)))
+            nm["resourceVersion"] = self.next_rv()
+            new_st = Stored(res, new, managers)
+            self.objects[key] = new_st
+            self.write_seq += 1
+            req.write["write_seq"] = self.write_seq
+            req.write["resourceVersion"] = nm["resourceVersion"]
+            return Response(200, self.render(new_st))
 
     # ------------------------------------------------------------------------
     # Reads and deletes
@@ -2378,6 +2497,8 @@ class ApiHandler(BaseHTTPRequestHandler):
             return cluster.write(req, "create")
         if m == "DELETE" and req.name:
             return cluster.delete(req)
+        if m == "PUT" and req.name and res is LEASE:
+            return cluster.update(req)
         raise err_method_not_allowed(res, VERB_BY_METHOD.get(m, m.lower()) +
                                      ("collection" if m == "DELETE" else ""))
 
