@@ -394,6 +394,7 @@ struct victim {
 	size_t nobjs, npods;
 	size_t cur, pending;
 	int failed;
+	int live;               /* its agent stays (prune of a stale policy): no Pod check */
 	struct podwait pw;
 };
 
@@ -403,6 +404,7 @@ struct found {
 	char *ns, *job, *name;
 	char uid[80];           /* as listed (prune); "" when named by the plan */
 	int skip;
+	int live;               /* an object of an agent still in the plan (prune) */
 	struct victim *v;
 };
 
@@ -750,7 +752,7 @@ pw_delete(struct podwait *pw)
 			 "{\"uid\":\"%s\"}}", pw->pre);
 		body = pw->body;
 	}
-	if (submit_ct(pw->run, "DELETE", path, delete_query(pw->run), "application/json", body,
+	if (submit_ct(pw->run, "DELETE", path, delete_query(pw->run), KAPI_JSON_TYPE, body,
 		      body ? strlen(body) : 0, 0, pw_on_delete, pw) < 0)
 		pw->then(pw, PW_FAILED);
 }
@@ -1043,8 +1045,7 @@ agent_start(struct run *run, struct pagent *a)
 	}
 	if (a->blocked) {
 		/* another run holds its namespace: nothing of it is sent */
-		agent_done(run, a, 0,
-			   "not applied: another agentfence run held its namespace's lease");
+		agent_done(run, a, 0, "not applied: its namespace's lease was not taken (see above)");
 		return;
 	}
 	if (a->guard && a->guard->failed) {
@@ -1330,8 +1331,8 @@ victim_check_pods(struct victim *v)
 	char path[PATH_LEN], sel[512];
 	const char *query[] = { "labelSelector", sel, NULL };
 
-	if (run->o.dry_run) {
-		/* nothing was deleted: the Pods are still there */
+	if (run->o.dry_run || v->live) {
+		/* nothing was deleted: the Pods are still there (or rightly so) */
 		victim_policies(v);
 		return;
 	}
@@ -1369,7 +1370,7 @@ start_victims(struct run *run)
 		v->cur = 0;
 		if (!leases_held(run->leases, v->ns) && !run->o.dry_run) {
 			report(run, APPLY_EV_AGENT_FAILED, v->ns, v->job, -1, NULL, NULL,
-			       "not deleted: another agentfence run held its namespace's lease", NULL);
+			       "not deleted: its namespace's lease was not taken (see above)", NULL);
 			victim_done(v, 0);
 			continue;
 		}
@@ -1458,6 +1459,7 @@ run_victims(struct run *run)
 		v->nobjs = j - i;
 		for (size_t k = i; k < j; k++) {
 			run->found[k].v = v;
+			v->live |= run->found[k].live;
 			if (run->found[k].res == RES_POD)
 				v->npods++;
 		}
@@ -1657,6 +1659,7 @@ prune(struct run *run)
 				if (a->objs[k].res == f->res && strcmp(a->objs[k].name, f->name) == 0)
 					keep = 1;
 		}
+		f->live = a != NULL;
 		if (keep) {
 			free(f->ns);
 			free(f->job);
@@ -1708,11 +1711,13 @@ plan_namespaces(struct run *run)
 }
 
 static const char *
-lease_hint(const struct kapi_response *r)
+lease_hint(const char *ns, const struct kapi_response *r, char *out, size_t n)
 {
 	if (r && !r->error && r->status == 403)
 		return "the credentials lack permission: agentfence needs get, create, update and "
 		       "delete on leases.coordination.k8s.io in each agent namespace";
+	if (r)
+		return hint_for(-1, ns, r, out, n);
 	return "another agentfence run (apply, delete or prune) is writing this namespace's "
 	       "agents: run again once it is done, or give --timeout more time";
 }
@@ -1722,26 +1727,27 @@ on_lease_note(void *ctx, const char *ns, enum lease_note t, const char *msg,
 	      const struct kapi_response *r)
 {
 	struct run *run = ctx;
-	char desc[1024], line[1800];
+	char desc[1024], line[1800], hint[600];
 
+	if (r) {
+		describe(r, desc, sizeof(desc));
+		snprintf(line, sizeof(line), "%s: %s", msg, desc);
+	} else {
+		snprintf(line, sizeof(line), "%s", msg);
+	}
 	switch (t) {
 	case LEASE_WAITING:
 	case LEASE_TAKEN_OVER:
-		report(run, APPLY_EV_WARNING, ns, NULL, -1, NULL, NULL, msg, NULL);
+	case LEASE_NOT_RELEASED:
+		report(run, APPLY_EV_WARNING, ns, NULL, -1, NULL, NULL, line, NULL);
 		break;
 	case LEASE_FAILED:
 	case LEASE_LOST:
 		run->s->errors = 1;
-		if (r) {
-			describe(r, desc, sizeof(desc));
-			snprintf(line, sizeof(line), "%s: %s", msg, desc);
-		} else {
-			snprintf(line, sizeof(line), "%s", msg);
-		}
 		report(run, APPLY_EV_ERROR, ns, NULL, -1, NULL, NULL, line,
 		       t == LEASE_LOST ? "another run may have written this namespace at the same "
 					  "time: run again to make sure every agent is as specified"
-				       : lease_hint(r));
+				       : lease_hint(ns, r, hint, sizeof(hint)));
 		break;
 	}
 }

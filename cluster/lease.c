@@ -19,6 +19,7 @@
 #define LEASE_PREFIX "/apis/coordination.k8s.io/v1/namespaces/"
 #define POLL_MS 500             /* a waiting run reads the Lease this often */
 #define PATH_MAX_LEN 400
+#define MAX_RACES 20            /* writes lost in a row: something else is wrong */
 
 enum lstate { L_IDLE, L_WAITING, L_HELD, L_FAILED, L_LOST, L_RELEASED };
 
@@ -37,6 +38,8 @@ struct lease {
 	char seen_holder[256], seen_renew[64];
 	long seen_ms, seen_dur;
 	int announced;
+	int creating;           /* the write in flight is a create */
+	int races;              /* writes lost to another run in a row */
 };
 
 struct leases {
@@ -170,7 +173,7 @@ send(struct lease *ls, const char *method, int named, char *body, long delay, ka
 	q.method = method;
 	q.path = path;
 	q.query = strcmp(method, "GET") && strcmp(method, "DELETE") ? q_manager : NULL;
-	q.ctype = body ? "application/json" : NULL;
+	q.ctype = body ? KAPI_JSON_TYPE : NULL;
 	q.body = body;
 	q.len = body ? strlen(body) : 0;
 	q.delay_ms = delay;
@@ -239,8 +242,10 @@ on_write(void *ctx, const struct kapi_response *r)
 		settle(ls, L_HELD);
 		return;
 	}
-	if (!r->error && (r->status == 409 || r->status == 404)) {
-		/* another run won the race (or released it): look again */
+	/* 409: another run won the race; 404 on an update: it was released.
+	 * Look again. (404 on a create: the namespace does not exist.) */
+	if (!r->error && (r->status == 409 || (r->status == 404 && !ls->creating)) &&
+	    ++ls->races < MAX_RACES) {
 		reread(ls, 0);
 		return;
 	}
@@ -257,6 +262,7 @@ write_lease(struct lease *ls, int create)
 		settle(ls, L_FAILED);
 		return;
 	}
+	ls->creating = create;
 	if (send(ls, create ? "POST" : "PUT", !create, body, 0, on_write) < 0)
 		settle(ls, L_FAILED);
 }
@@ -423,9 +429,17 @@ on_release(void *ctx, const struct kapi_response *r)
 {
 	struct lease *ls = ctx;
 
+	char msg[200];
+
 	/* 404: gone already; 409: another run took it since; either way not ours */
-	(void)r;
 	ls->state = L_RELEASED;
+	if (r->error || ((r->status < 200 || r->status >= 300) && r->status != 404 &&
+			 r->status != 409)) {
+		snprintf(msg, sizeof(msg),
+			 "cannot release the lease (it expires %d s after its last renewal)",
+			 LEASE_DURATION_S);
+		note(ls, LEASE_NOT_RELEASED, msg, r);
+	}
 }
 
 void

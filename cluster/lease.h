@@ -53,6 +53,7 @@ enum lease_note {
 	LEASE_TAKEN_OVER,       /* an expired Lease of another run was taken */
 	LEASE_FAILED,           /* not acquired: message says why */
 	LEASE_LOST,             /* a held Lease was taken over by another run */
+	LEASE_NOT_RELEASED,     /* the release failed: it expires on its own */
 };
 
 typedef void (*lease_note_fn)(void *ctx, const char *ns, enum lease_note type, const char *msg,

@@ -2493,6 +2493,15 @@ class ApiHandler(BaseHTTPRequestHandler):
                                "the body of the request was in an unknown format - accepted "
                                "media types include: application/apply-patch+yaml", {})
             return cluster.write(req, "apply")
+        if m in ("POST", "PUT"):
+            ctype = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if ctype not in ("application/json", "application/yaml"):
+                # REAL: the create/update handlers negotiate the body's
+                # serializer; an apply patch type is not one of them
+                raise ApiError(415, "UnsupportedMediaType",
+                               f'the body of the request was in an unknown format - accepted '
+                               f'media types include: application/json, application/yaml, '
+                               f'application/vnd.kubernetes.protobuf', {})
         if m == "POST" and not req.name and (req.ns or not res.namespaced):
             return cluster.write(req, "create")
         if m == "DELETE" and req.name:
