@@ -195,6 +195,7 @@ spec_str(const struct kapi_response *r, const char *key)
 }
 
 static void acquire_next(struct leases *l);
+static void tick(struct leases *l);
 static void on_get(void *ctx, const struct kapi_response *r);
 
 static void
@@ -236,7 +237,7 @@ on_write(void *ctx, const struct kapi_response *r)
 {
 	struct lease *ls = ctx;
 
-	leases_tick(ls->set);
+	tick(ls->set);
 	if (!r->error && r->status >= 200 && r->status < 300) {
 		take_rv(ls, r);
 		settle(ls, L_HELD);
@@ -277,7 +278,7 @@ on_get(void *ctx, const struct kapi_response *r)
 	long now = sys_now_ms(), d;
 	char msg[700];
 
-	leases_tick(l);
+	tick(l);
 	if (!r->error && r->status == 404) {
 		ls->transitions = 0;
 		write_lease(ls, 1);
@@ -404,12 +405,12 @@ on_renew(void *ctx, const struct kapi_response *r)
 	/* anything else: try again at the next tick */
 }
 
-void
-leases_tick(struct leases *l)
+static void
+tick(struct leases *l)
 {
 	long now = sys_now_ms();
 
-	for (size_t i = 0; l && i < l->n; i++) {
+	for (size_t i = 0; i < l->n; i++) {
 		struct lease *ls = &l->l[i];
 		char *body;
 
@@ -422,6 +423,13 @@ leases_tick(struct leases *l)
 		if (send(ls, "PUT", 1, body, 0, on_renew) < 0)
 			ls->renewing = 0;
 	}
+}
+
+void
+leases_tick(struct leases *l)
+{
+	if (l)
+		tick(l);
 }
 
 static void

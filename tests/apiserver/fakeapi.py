@@ -1364,6 +1364,12 @@ class Stored:
         self.res = res
         self.obj = obj
         self.managers = managers  # name -> {operation, apiVersion, time, fields:set}
+        self.fv1 = {}             # name -> its fieldsV1 (a Stored is never changed in place)
+
+    def fields_v1(self, m):
+        if m not in self.fv1:
+            self.fv1[m] = fields_v1(self.managers[m]["fields"])
+        return self.fv1[m]
 
 
 class Response:
@@ -1504,8 +1510,10 @@ class FakeCluster:
             return hit
 
     # -- object output --------------------------------------------------------
-    def render(self, st, dry_meta=None):
-        obj = copy.deepcopy(st.obj)
+    def render(self, st, dry_meta=None, deep=True):
+        # deep=False shares the stored object's parts: only for output that
+        # is serialized before the lock is released (a list)
+        obj = copy.deepcopy(st.obj) if deep else dict(st.obj)
         meta = obj.get("metadata", {})
         order = ["name", "generateName", "namespace", "uid", "resourceVersion",
                  "generation", "creationTimestamp", "deletionTimestamp",
@@ -1515,7 +1523,7 @@ class FakeCluster:
         out.update({k: v for k, v in meta.items() if k not in out})
         mf = [{"manager": m, "operation": i["operation"], "apiVersion": i["apiVersion"],
                "time": i["time"], "fieldsType": "FieldsV1",
-               "fieldsV1": fields_v1(i["fields"])}
+               "fieldsV1": st.fields_v1(m) if not deep else fields_v1(i["fields"])}
               for m, i in st.managers.items()]
         if mf:
             out["managedFields"] = mf
@@ -1958,22 +1966,26 @@ class FakeCluster:
             elif res is RUNTIMECLASS:
                 cands = [self.runtimeclasses[n] for n in sorted(self.runtimeclasses)]
             else:
-                cands = [self.render(self.objects[k]) for k in sorted(self.objects)
-                         if k[0] == res.plural and (not req.ns or k[1] == req.ns)]
+                # filtered before rendering, rendered without copying: the
+                # body is serialized below, under the lock
+                cands = [self.render(st, deep=False) for k, st in sorted(self.objects.items())
+                         if k[0] == res.plural and (not req.ns or k[1] == req.ns)
+                         and label_match(lsel, st.obj.get("metadata", {}).get("labels"))
+                         and field_match(fsel, st.obj.get("metadata", {}))]
             items = []
             for o in cands:
                 meta = o.get("metadata", {})
                 if label_match(lsel, meta.get("labels")) and field_match(fsel, meta):
-                    o = copy.deepcopy(o)
+                    o = dict(o)
                     if not res.crd:
                         # REAL: typed lists omit kind/apiVersion on items;
                         # CR lists (unstructured) keep them.
                         o.pop("kind", None)
                         o.pop("apiVersion", None)
                     items.append(o)
-            return Response(200, {"kind": res.list_kind, "apiVersion": res.gv,
-                                  "metadata": {"resourceVersion": str(self.rv)},
-                                  "items": items})
+            body = {"kind": res.list_kind, "apiVersion": res.gv,
+                    "metadata": {"resourceVersion": str(self.rv)}, "items": items}
+            return Response(200, body, raw=json_bytes(body))
 
     def _remove(self, key):
         self.objects.pop(key, None)
@@ -2559,6 +2571,13 @@ class TLSApiServer(ThreadingHTTPServer):
         conn = self.cluster.next_conn()
         _tl.conn_id = conn
         request.settimeout(10)
+        # REAL: Go sets TCP_NODELAY on every connection. Without it the body,
+        # written after the headers, waits for the client's delayed ACK (40 ms
+        # a response for a client that sends one request at a time).
+        try:
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         try:
             tls = self.sslctx.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError) as e:
