@@ -578,7 +578,8 @@ hint_for(int res, const char *ns, const struct kapi_response *r, char *out, size
 		       "delete on pods and networkpolicies.networking.k8s.io, and on the kinds of "
 		       "these that are installed: ciliumnetworkpolicies, "
 		       "ciliumclusterwidenetworkpolicies and ciliumegressgatewaypolicies (cilium.io), "
-		       "clusternetworkpolicies.policy.networking.k8s.io";
+		       "clusternetworkpolicies.policy.networking.k8s.io; and get, create, update "
+		       "and delete on leases.coordination.k8s.io in the agent namespaces";
 	case 409:
 		return "another writer changed the object at the same time; run again";
 	case 422:
