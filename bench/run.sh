@@ -28,6 +28,10 @@
 #                     /dev/shm when it has 2 GiB free, else BUILD/bench;
 #                     set it to BUILD/bench to include the disk)
 #   BENCH_SKIP_SANITY 1: skip bench/test_peer.py (peer == agentfence)
+#   BENCH_APPLY       0: skip the apply benchmark (bench/apply.py: agentfence
+#                     apply against kubectl apply --server-side, new and
+#                     unchanged, on the test API server)
+#   BENCH_APPLY_N     its agent count (default 1000); BENCH_APPLY_ROUNDS its rounds
 # Exit status: 0 whatever the numbers; 1 when something fails to run or
 # the peer no longer produces agentfence's objects.
 if [ -z "${BASH_VERSION:-}" ]; then
@@ -171,3 +175,11 @@ echo "bench: cold start, $cold_runs runs each"
 echo
 python3 "$here/report.py" "$out"
 echo "bench: wrote $out/results.md (raw runs: $samples)"
+
+# --- apply to the test API server, against kubectl apply --server-side
+if [ "${BENCH_APPLY:-1}" != 0 ]; then
+	echo
+	echo "bench: apply of ${BENCH_APPLY_N:-1000} agents, new and unchanged (bench/apply.py)"
+	python3 "$here/apply.py" "$bin" "$out" "${BENCH_APPLY_N:-1000}"
+	echo "bench: wrote $out/apply-results.md"
+fi

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "build.h"
 #include "emit.h"
+#include "lease.h"
 #include "sys.h"
 #include "xalloc.h"
 
@@ -99,12 +100,18 @@ struct podwait;
 enum { PW_GONE, PW_ABSENT, PW_FAILED };
 typedef void (*pw_then_fn)(struct podwait *pw, int result);
 
-/* Delete a Pod and (when `wait`) poll until a GET says it is gone. */
+/*
+ * Delete a Pod and (when `wait`) poll until a GET says it is gone. With
+ * `precond`, only the Pod whose uid is `pre` (read first when empty) is
+ * deleted: a Pod created anew in between is another Pod.
+ */
 struct podwait {
 	struct run *run;
 	const char *ns, *agent, *name;
-	int wait;
+	int wait, precond;
+	char pre[80];
 	char uid[80];
+	char body[200];         /* DeleteOptions with the precondition */
 	long deadline, delay;
 	pw_then_fn then;
 };
@@ -133,6 +140,8 @@ struct pagent {
 	struct step steps[BUILD_MAX_OBJECTS];
 	size_t pending;
 	int policy_failed, recreated, finished, ok;
+	int blocked;            /* its namespace's lease is not ours: nothing is sent */
+	int missing;            /* read back after the Pod write: a policy is gone */
 	struct podwait pw;
 };
 
@@ -149,7 +158,7 @@ struct pguard {
 	struct pobj objs[BUILD_MAX_GUARDS];
 	/* run state */
 	struct gstep steps[BUILD_MAX_GUARDS];
-	int failed;
+	int failed, blocked;
 	int sa_absent;          /* a dry run found no ServiceAccount to run the Pods as */
 };
 
@@ -393,6 +402,7 @@ struct victim {
 	size_t nobjs, npods;
 	size_t cur, pending;
 	int failed;
+	int live;               /* its agent stays (prune of a stale policy): no Pod check */
 	struct podwait pw;
 };
 
@@ -400,7 +410,9 @@ struct victim {
 struct found {
 	enum res res;
 	char *ns, *job, *name;
+	char uid[80];           /* as listed (prune); "" when named by the plan */
 	int skip;
+	int live;               /* an object of an agent still in the plan (prune) */
 	struct victim *v;
 };
 
@@ -414,6 +426,7 @@ struct lister {
 	struct nsstate *nss;
 	enum res res;
 	unsigned pages;
+	kapi_done_fn fn;
 };
 
 struct run {
@@ -437,6 +450,12 @@ struct run {
 	size_t nfound, capfound;
 	struct victim *victims;
 	size_t nvictims;
+	/* the namespaces of the plan (sorted, unique) and their leases */
+	const char **nss;
+	size_t nns;
+	struct leases *leases;
+	/* apply: the live objects agentfence manages, "res/ns/name" -> object */
+	json_t *live;
 };
 
 static void
@@ -567,7 +586,8 @@ hint_for(int res, const char *ns, const struct kapi_response *r, char *out, size
 		       "delete on pods and networkpolicies.networking.k8s.io, and on the kinds of "
 		       "these that are installed: ciliumnetworkpolicies, "
 		       "ciliumclusterwidenetworkpolicies and ciliumegressgatewaypolicies (cilium.io), "
-		       "clusternetworkpolicies.policy.networking.k8s.io";
+		       "clusternetworkpolicies.policy.networking.k8s.io; and get, create, update "
+		       "and delete on leases.coordination.k8s.io in the agent namespaces";
 	case 409:
 		return "another writer changed the object at the same time; run again";
 	case 422:
@@ -596,18 +616,27 @@ report_failure(struct run *run, const char *ns, const char *agent, int res, cons
 	report(run, APPLY_EV_ERROR, ns, agent, res, name, NULL, msg, h);
 }
 
+/* A request; a body is an apply patch unless ctype says otherwise. */
 static int
-submit(struct run *run, const char *method, const char *path, const char *const *query,
-       const char *body, size_t len, long delay, kapi_done_fn fn, void *ctx)
+submit_ct(struct run *run, const char *method, const char *path, const char *const *query,
+	  const char *ctype, const char *body, size_t len, long delay, kapi_done_fn fn, void *ctx)
 {
-	struct kapi_req q = { method, path, query, body ? KAPI_APPLY_TYPE : NULL, body, len, delay };
+	struct kapi_req q = { method, path, query, body ? ctype : NULL, body, len, delay };
 
+	leases_tick(run->leases);   /* renewed while there is work */
 	if (kapi_request(run->k, &q, fn, ctx) == 0)
 		return 0;
 	run->oom = 1;
 	run->s->errors = 1;
 	report(run, APPLY_EV_ERROR, NULL, NULL, -1, NULL, NULL, "out of memory", NULL);
 	return -1;
+}
+
+static int
+submit(struct run *run, const char *method, const char *path, const char *const *query,
+       const char *body, size_t len, long delay, kapi_done_fn fn, void *ctx)
+{
+	return submit_ct(run, method, path, query, KAPI_APPLY_TYPE, body, len, delay, fn, ctx);
 }
 
 static const char *const *
@@ -693,6 +722,14 @@ pw_on_delete(void *ctx, const struct kapi_response *r)
 		pw->then(pw, PW_ABSENT);
 		return;
 	}
+	if (pw->precond && !r->error && r->status == 409) {
+		/* the uid precondition: the Pod of that name is not the one we saw */
+		report(run, APPLY_EV_ERROR, pw->ns, pw->agent, RES_POD, pw->name, NULL,
+		       "not deleted: another writer replaced the Pod with a new one in the meantime",
+		       NULL);
+		pw->then(pw, PW_FAILED);
+		return;
+	}
 	if (!ok2xx(r)) {
 		report_failure(run, pw->ns, pw->agent, RES_POD, pw->name, "cannot delete the Pod: ", r);
 		pw->then(pw, PW_FAILED);
@@ -711,14 +748,63 @@ pw_on_delete(void *ctx, const struct kapi_response *r)
 }
 
 static void
+pw_delete(struct podwait *pw)
+{
+	char path[PATH_LEN];
+	const char *body = NULL;
+
+	pw->uid[0] = 0;
+	obj_path(path, sizeof(path), RES_POD, pw->ns, pw->name);
+	if (pw->precond) {
+		snprintf(pw->body, sizeof(pw->body),
+			 "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\",\"preconditions\":"
+			 "{\"uid\":\"%s\"}}", pw->pre);
+		body = pw->body;
+	}
+	if (submit_ct(pw->run, "DELETE", path, delete_query(pw->run), KAPI_JSON_TYPE, body,
+		      body ? strlen(body) : 0, 0, pw_on_delete, pw) < 0)
+		pw->then(pw, PW_FAILED);
+}
+
+/* the Pod as it is before a delete with a precondition */
+static void
+pw_on_seen(void *ctx, const struct kapi_response *r)
+{
+	struct podwait *pw = ctx;
+	const char *uid = uid_of(r);
+
+	if (!r->error && r->status == 404) {
+		pw->then(pw, PW_ABSENT);
+		return;
+	}
+	if (!ok2xx(r) || !*uid || strlen(uid) >= sizeof(pw->pre) || strchr(uid, '"') ||
+	    strchr(uid, '\\')) {
+		report_failure(pw->run, pw->ns, pw->agent, RES_POD, pw->name,
+			       "cannot read the Pod to delete: ", r);
+		pw->then(pw, PW_FAILED);
+		return;
+	}
+	snprintf(pw->pre, sizeof(pw->pre), "%s", uid);
+	pw_delete(pw);
+}
+
+/* Delete the Pod (with precond: the one whose uid is pre, read first when pre is ""). */
+static void
 pw_start(struct podwait *pw)
 {
 	char path[PATH_LEN];
 
-	pw->uid[0] = 0;
-	obj_path(path, sizeof(path), RES_POD, pw->ns, pw->name);
-	if (submit(pw->run, "DELETE", path, delete_query(pw->run), NULL, 0, 0, pw_on_delete, pw) < 0)
+	if (pw->precond && !*pw->pre) {
+		obj_path(path, sizeof(path), RES_POD, pw->ns, pw->name);
+		if (submit(pw->run, "GET", path, NULL, NULL, 0, 0, pw_on_seen, pw) < 0)
+			pw->then(pw, PW_FAILED);
+		return;
+	}
+	if (pw->precond && (strchr(pw->pre, '"') || strchr(pw->pre, '\\'))) {
 		pw->then(pw, PW_FAILED);
+		return;
+	}
+	pw_delete(pw);
 }
 
 /* --- apply: the state machine of one agent --- */
@@ -745,6 +831,8 @@ agent_done(struct run *run, struct pagent *a, int ok, const char *why)
 	start_agents(run);
 }
 
+static int unchanged(struct run *run, const char *ns, const struct pobj *o);
+
 static void
 submit_pod(struct run *run, struct pagent *a)
 {
@@ -757,6 +845,11 @@ submit_pod(struct run *run, struct pagent *a)
 		report(run, APPLY_EV_WARNING, a->ns, a->name, RES_POD, o->name, NULL,
 		       "not checked: the ServiceAccount it runs as does not exist yet (a dry run "
 		       "stores nothing)", NULL);
+		agent_done(run, a, 1, NULL);
+		return;
+	}
+	if (!a->recreated && unchanged(run, a->ns, o)) {
+		report(run, APPLY_EV_OBJECT, a->ns, a->name, RES_POD, o->name, "unchanged", NULL, NULL);
 		agent_done(run, a, 1, NULL);
 		return;
 	}
@@ -791,6 +884,7 @@ policies_settled(struct run *run, struct pagent *a)
 		return;
 	}
 	/* never leave a Pod running without its isolation */
+	a->pw.precond = 0;
 	a->pw.run = run;
 	a->pw.ns = a->ns;
 	a->pw.agent = a->name;
@@ -839,6 +933,79 @@ on_recreate_gone(struct podwait *pw, int result)
 }
 
 static void
+on_readback_cleanup(struct podwait *pw, int result)
+{
+	struct pagent *a = CONTAINER(pw, struct pagent, pw);
+
+	agent_done(pw->run, a, 0,
+		   result == PW_FAILED ?
+		   "a policy of it was deleted by another writer while its Pod was written, and the "
+		   "Pod could not be deleted: it may be running without it; delete it now "
+		   "(kubectl delete pod), then run again" :
+		   "a policy of it was deleted by another writer while its Pod was written, so the "
+		   "Pod was deleted; run again");
+}
+
+/* A policy read back after the Pod write. */
+static void
+on_readback(void *ctx, const struct kapi_response *r)
+{
+	struct step *st = ctx;
+	struct run *run = st->run;
+	struct pagent *a = st->ag;
+	struct pobj *o = &a->objs[st->idx];
+
+	if (!ok2xx(r)) {
+		/* gone, or cannot tell: the Pod must not run on a guess */
+		a->missing = 1;
+		report_failure(run, a->ns, a->name, (int)o->res, o->name,
+			       !r->error && r->status == 404 ?
+			       "missing right after its Pod was written (another writer deleted it): " :
+			       "cannot be read back after its Pod was written: ", r);
+	}
+	if (--a->pending)
+		return;
+	if (!a->missing) {
+		agent_done(run, a, 1, NULL);
+		return;
+	}
+	a->pw.run = run;
+	a->pw.ns = a->ns;
+	a->pw.agent = a->name;
+	a->pw.name = a->objs[a->nobjs - 1].name;
+	a->pw.wait = run->o.wait;
+	a->pw.then = on_readback_cleanup;
+	pw_start(&a->pw);
+}
+
+/*
+ * Read the agent's policies back once its Pod is written: a writer that
+ * does not take the lease may have deleted one in between. The Pod
+ * written (its uid) is deleted if one is missing.
+ */
+static void
+readback(struct run *run, struct pagent *a, const struct kapi_response *r)
+{
+	char path[PATH_LEN];
+	const char *uid = uid_of(r);
+	size_t sent = 0;
+
+	a->missing = 0;
+	a->pw.precond = 1;
+	snprintf(a->pw.pre, sizeof(a->pw.pre), "%s", strlen(uid) < sizeof(a->pw.pre) ? uid : "");
+	for (size_t i = 0; i + 1 < a->nobjs; i++) {
+		obj_path(path, sizeof(path), a->objs[i].res, a->ns, a->objs[i].name);
+		if (submit(run, "GET", path, NULL, NULL, 0, 0, on_readback, &a->steps[i]) == 0)
+			sent++;
+		else
+			a->missing = 1;
+	}
+	a->pending = sent;
+	if (!sent)
+		agent_done(run, a, !a->missing, "not checked (out of memory)");
+}
+
+static void
 on_pod(void *ctx, const struct kapi_response *r)
 {
 	struct step *st = ctx;
@@ -850,7 +1017,10 @@ on_pod(void *ctx, const struct kapi_response *r)
 		report(run, APPLY_EV_OBJECT, a->ns, a->name, RES_POD, o->name,
 		       r->status == 201 ? "created" : "configured", NULL, NULL);
 		report_warnings(run, a->ns, a->name, RES_POD, o->name, r);
-		agent_done(run, a, 1, NULL);
+		if (run->o.dry_run)
+			agent_done(run, a, 1, NULL);
+		else
+			readback(run, a, r);
 		return;
 	}
 	if (pod_immutable(r) && run->o.recreate && !a->recreated) {
@@ -858,6 +1028,7 @@ on_pod(void *ctx, const struct kapi_response *r)
 		report(run, APPLY_EV_WARNING, a->ns, a->name, RES_POD, o->name, NULL,
 		       "its spec changed, and a Pod's spec cannot change in place: recreating it",
 		       NULL);
+		a->pw.precond = 0;
 		a->pw.run = run;
 		a->pw.ns = a->ns;
 		a->pw.agent = a->name;
@@ -890,6 +1061,11 @@ agent_start(struct run *run, struct pagent *a)
 		a->steps[i].ag = a;
 		a->steps[i].idx = i;
 	}
+	if (a->blocked) {
+		/* another run holds its namespace: nothing of it is sent */
+		agent_done(run, a, 0, "not applied: its namespace's lease was not taken (see above)");
+		return;
+	}
 	if (a->guard && a->guard->failed) {
 		/* nothing of it is sent; an existing Pod goes */
 		a->policy_failed = 1;
@@ -899,6 +1075,12 @@ agent_start(struct run *run, struct pagent *a)
 	for (size_t i = 0; i < npol; i++) {
 		struct pobj *o = &a->objs[i];
 
+		if (unchanged(run, a->ns, o)) {
+			/* stored as it should be: no request */
+			report(run, APPLY_EV_OBJECT, a->ns, a->name, (int)o->res, o->name, "unchanged",
+			       NULL, NULL);
+			continue;
+		}
 		obj_path(path, sizeof(path), o->res, a->ns, o->name);
 		if (submit(run, "PATCH", path, apply_query(run), o->body, o->len, 0, on_policy,
 			   &a->steps[i]) == 0)
@@ -975,9 +1157,14 @@ start_guards(struct run *run)
 
 		g->failed = 0;
 		g->sa_absent = 0;
-		for (size_t j = 0; j < g->nobjs; j++) {
+		for (size_t j = 0; j < g->nobjs && !g->blocked; j++) {
 			struct pobj *o = &g->objs[j];
 
+			if (unchanged(run, g->ns, o)) {
+				report(run, APPLY_EV_OBJECT, g->ns, NULL, (int)o->res, o->name,
+				       "unchanged", NULL, NULL);
+				continue;
+			}
 			g->steps[j].run = run;
 			g->steps[j].g = g;
 			g->steps[j].idx = j;
@@ -1129,13 +1316,62 @@ victim_pod_done(struct podwait *pw, int result)
 	victim_next_pod(v);
 }
 
+/* After its Pods are gone: does a Pod of the agent exist (a new one)? */
+static void
+on_agent_pods(void *ctx, const struct kapi_response *r)
+{
+	struct victim *v = ctx;
+	struct run *run = v->run;
+	json_t *items = json_object_get(r->json, "items");
+	const char *name;
+	char msg[600];
+
+	if (!ok2xx(r) || !json_is_array(items)) {
+		report_failure(run, v->ns, v->job, -1, NULL,
+			       "its policies were kept: cannot tell whether a Pod of it exists: ", r);
+		victim_done(v, 0);
+		return;
+	}
+	if (json_array_size(items)) {
+		name = json_string_value(json_object_get(json_object_get(json_array_get(items, 0),
+									 "metadata"), "name"));
+		snprintf(msg, sizeof(msg),
+			 "its policies were kept: a Pod of it exists again (%s), created by another "
+			 "writer in the meantime", name ? name : "?");
+		report(run, APPLY_EV_AGENT_FAILED, v->ns, v->job, -1, NULL, NULL, msg, NULL);
+		victim_done(v, 0);
+		return;
+	}
+	victim_policies(v);
+}
+
+static void
+victim_check_pods(struct victim *v)
+{
+	struct run *run = v->run;
+	char path[PATH_LEN], sel[512];
+	const char *query[] = { "labelSelector", sel, NULL };
+
+	if (run->o.dry_run || v->live) {
+		/* nothing was deleted: the Pods are still there (or rightly so) */
+		victim_policies(v);
+		return;
+	}
+	snprintf(sel, sizeof(sel), "%s=%s,%s=%s", LABEL_MANAGED, MANAGED_BY, LABEL_JOB, v->job);
+	obj_path(path, sizeof(path), RES_POD, v->ns, NULL);
+	if (submit(run, "GET", path, query, NULL, 0, 0, on_agent_pods, v) < 0)
+		victim_done(v, 0);
+}
+
 static void
 victim_next_pod(struct victim *v)
 {
 	if (v->cur >= v->npods) {
-		victim_policies(v);
+		victim_check_pods(v);
 		return;
 	}
+	v->pw.precond = 1;
+	snprintf(v->pw.pre, sizeof(v->pw.pre), "%s", v->objs[v->cur].uid);
 	v->pw.run = v->run;
 	v->pw.ns = v->ns;
 	v->pw.agent = v->job;
@@ -1153,12 +1389,19 @@ start_victims(struct run *run)
 
 		run->active++;
 		v->cur = 0;
+		if (!leases_held(run->leases, v->ns) && !run->o.dry_run) {
+			report(run, APPLY_EV_AGENT_FAILED, v->ns, v->job, -1, NULL, NULL,
+			       "not deleted: its namespace's lease was not taken (see above)", NULL);
+			victim_done(v, 0);
+			continue;
+		}
 		victim_next_pod(v);
 	}
 }
 
 static int
-add_found(struct run *run, enum res res, const char *ns, const char *job, const char *name)
+add_found(struct run *run, enum res res, const char *ns, const char *job, const char *name,
+	  const char *uid)
 {
 	struct found *f;
 
@@ -1177,6 +1420,8 @@ add_found(struct run *run, enum res res, const char *ns, const char *job, const 
 	f->ns = xstrdup(ns);
 	f->job = xstrdup(job);
 	f->name = xstrdup(name);
+	if (uid && strlen(uid) < sizeof(f->uid))
+		snprintf(f->uid, sizeof(f->uid), "%s", uid);
 	if (!f->ns || !f->job || !f->name) {
 		free(f->ns);
 		free(f->job);
@@ -1235,6 +1480,7 @@ run_victims(struct run *run)
 		v->nobjs = j - i;
 		for (size_t k = i; k < j; k++) {
 			run->found[k].v = v;
+			v->live |= run->found[k].live;
 			if (run->found[k].res == RES_POD)
 				v->npods++;
 		}
@@ -1293,7 +1539,8 @@ on_list(void *ctx, const struct kapi_response *r)
 
 		if (!name || !job || label_of(it, LABEL_GUARD))
 			continue;   /* not an agent's object (a guard is never pruned) */
-		if (add_found(run, l->res, l->nss->ns, job, name) < 0) {
+		if (add_found(run, l->res, l->nss->ns, job, name,
+			      json_string_value(json_object_get(meta, "uid"))) < 0) {
 			l->nss->failed = 1;
 			run->oom = 1;
 			return;
@@ -1332,7 +1579,7 @@ list_page(struct lister *l, const char *cont)
 	}
 	obj_path(path, sizeof(path), l->res, l->nss->ns, NULL);
 	/* no continue on the first page: the query ends there */
-	if (submit(l->run, "GET", path, query, NULL, 0, 0, on_list, l) < 0)
+	if (submit(l->run, "GET", path, query, NULL, 0, 0, l->fn ? l->fn : on_list, l) < 0)
 		l->nss->failed = 1;
 }
 
@@ -1395,6 +1642,9 @@ prune(struct run *run)
 	}
 	if (!(ls = xcalloc(nns * RES_COUNT, sizeof(*ls))))
 		goto oom;
+	for (i = 0; i < nns; i++)
+		if (!run->o.dry_run && !leases_held(run->leases, nss[i].ns))
+			nss[i].failed = 1;   /* another run's: not ours to prune */
 	run->pruning = 1;
 	discover(run);
 	for (i = 0; i < nns && !run->oom; i++)
@@ -1430,6 +1680,7 @@ prune(struct run *run)
 				if (a->objs[k].res == f->res && strcmp(a->objs[k].name, f->name) == 0)
 					keep = 1;
 		}
+		f->live = a != NULL;
 		if (keep) {
 			free(f->ns);
 			free(f->job);
@@ -1448,6 +1699,357 @@ out:
 	free(ls);
 	free(nss);
 	free(idx);
+}
+
+/* --- the namespaces of the plan, and their leases --- */
+
+static int
+cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+static int
+plan_namespaces(struct run *run)
+{
+	struct apply_plan *p = run->p;
+	size_t n = 0;
+
+	if (!p->n && !p->ng)
+		return 0;
+	if (!(run->nss = xcalloc(p->n + p->ng, sizeof(*run->nss))))
+		return -1;
+	for (size_t i = 0; i < p->n; i++)
+		run->nss[n++] = p->a[i].ns;
+	for (size_t i = 0; i < p->ng; i++)
+		run->nss[n++] = p->g[i].ns;
+	qsort(run->nss, n, sizeof(*run->nss), cmp_str);
+	run->nns = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!run->nns || strcmp(run->nss[run->nns - 1], run->nss[i]) != 0)
+			run->nss[run->nns++] = run->nss[i];
+	return 0;
+}
+
+static const char *
+lease_hint(const char *ns, const struct kapi_response *r, char *out, size_t n)
+{
+	if (r && !r->error && r->status == 403)
+		return "the credentials lack permission: agentfence needs get, create, update and "
+		       "delete on leases.coordination.k8s.io in each agent namespace";
+	if (r)
+		return hint_for(-1, ns, r, out, n);
+	return "another agentfence run (apply, delete or prune) is writing this namespace's "
+	       "agents: run again once it is done, or give --timeout more time";
+}
+
+static void
+on_lease_note(void *ctx, const char *ns, enum lease_note t, const char *msg,
+	      const struct kapi_response *r)
+{
+	struct run *run = ctx;
+	char desc[1024], line[1800], hint[600];
+
+	if (r) {
+		describe(r, desc, sizeof(desc));
+		snprintf(line, sizeof(line), "%s: %s", msg, desc);
+	} else {
+		snprintf(line, sizeof(line), "%s", msg);
+	}
+	switch (t) {
+	case LEASE_WAITING:
+	case LEASE_TAKEN_OVER:
+	case LEASE_NOT_RELEASED:
+		report(run, APPLY_EV_WARNING, ns, NULL, -1, NULL, NULL, line, NULL);
+		break;
+	case LEASE_FAILED:
+	case LEASE_LOST:
+		run->s->errors = 1;
+		report(run, APPLY_EV_ERROR, ns, NULL, -1, NULL, NULL, line,
+		       t == LEASE_LOST ? "another run may have written this namespace at the same "
+					  "time: run again to make sure every agent is as specified"
+				       : lease_hint(ns, r, hint, sizeof(hint)));
+		break;
+	}
+}
+
+/* Take the lease of every namespace of the plan (not for a dry run: it writes nothing). */
+static int
+take_leases(struct run *run)
+{
+	struct lease_opts lo;
+	long missing;
+
+	if (run->o.dry_run || !run->nns)
+		return 0;
+	memset(&lo, 0, sizeof(lo));
+	lo.wait_ms = run->o.wait_timeout_ms;
+	lo.note = on_lease_note;
+	lo.ctx = run;
+	if (leases_new(&run->leases, run->k, &lo) < 0)
+		return -1;
+	missing = leases_acquire(run->leases, run->nss, run->nns);
+	if (missing < 0)
+		return -1;
+	for (size_t i = 0; i < run->p->n; i++)
+		run->p->a[i].blocked = !leases_held(run->leases, run->p->a[i].ns);
+	for (size_t i = 0; i < run->p->ng; i++)
+		run->p->g[i].blocked = !leases_held(run->leases, run->p->g[i].ns);
+	return 0;
+}
+
+static void
+drop_leases(struct run *run)
+{
+	leases_release(run->leases);
+	leases_free(run->leases);
+	run->leases = NULL;
+}
+
+/* --- unchanged: what is live already holds what agentfence sets --- */
+
+static void
+live_key(char *out, size_t n, int res, const char *ns, const char *name)
+{
+	snprintf(out, n, "%d/%s/%s", res, ns, name);
+}
+
+static void
+on_live(void *ctx, const struct kapi_response *r)
+{
+	struct lister *l = ctx;
+	struct run *run = l->run;
+	json_t *items = json_object_get(r->json, "items"), *it;
+	const char *cont;
+	char key[PATH_LEN];
+	size_t i;
+
+	if (!ok2xx(r) || !json_is_array(items))
+		return;   /* not known: written as usual */
+	json_array_foreach(items, i, it) {
+		const char *name = json_string_value(json_object_get(json_object_get(it, "metadata"),
+								     "name"));
+
+		if (!name)
+			continue;
+		live_key(key, sizeof(key), (int)l->res, l->nss->ns, name);
+		if (json_object_set(run->live, key, it) < 0) {
+			run->oom = 1;
+			return;
+		}
+	}
+	cont = json_string_value(json_object_get(json_object_get(r->json, "metadata"), "continue"));
+	if (cont && *cont && ++l->pages < LIST_MAX_PAGES && strlen(cont) <= LIST_MAX_CONTINUE)
+		list_page(l, cont);
+}
+
+/*
+ * One paginated LIST per namespace and kind of the plan, of the objects
+ * agentfence manages (cluster-scoped kinds: by their namespace label).
+ */
+static void
+list_live(struct run *run)
+{
+	struct apply_plan *p = run->p;
+	unsigned *kinds = NULL;
+	struct nsstate *nss = NULL;
+	struct lister *ls = NULL;
+
+	if (!run->nns)
+		return;
+	kinds = xcalloc(run->nns, sizeof(*kinds));
+	nss = xcalloc(run->nns, sizeof(*nss));
+	ls = xcalloc(run->nns * RES_COUNT, sizeof(*ls));
+	if (!kinds || !nss || !ls || !(run->live = json_object())) {
+		run->oom = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < p->n + p->ng; i++) {
+		const char *ns = i < p->n ? p->a[i].ns : p->g[i - p->n].ns;
+		const struct pobj *o = i < p->n ? p->a[i].objs : p->g[i - p->n].objs;
+		size_t no = i < p->n ? p->a[i].nobjs : p->g[i - p->n].nobjs;
+		const char **at = bsearch(&ns, run->nss, run->nns, sizeof(*run->nss), cmp_str);
+
+		for (size_t j = 0; at && j < no; j++)
+			kinds[at - run->nss] |= 1u << o[j].res;
+	}
+	for (size_t i = 0; i < run->nns && !run->oom; i++) {
+		nss[i].ns = run->nss[i];
+		if (!run->o.dry_run && !leases_held(run->leases, run->nss[i]))
+			continue;
+		for (int r = 0; r < RES_COUNT; r++) {
+			struct lister *l = &ls[i * RES_COUNT + (size_t)r];
+
+			if (!(kinds[i] & (1u << r)))
+				continue;
+			l->run = run;
+			l->nss = &nss[i];
+			l->res = (enum res)r;
+			l->fn = on_live;
+			list_page(l, NULL);
+		}
+	}
+	kapi_run(run->k);
+out:
+	free(ls);
+	free(nss);
+	free(kinds);
+}
+
+/* Does `live` hold every field of `want` with the same value (lists: same length)? */
+static int
+holds(json_t *want, json_t *live, int top)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (json_is_object(want)) {
+		if (!json_is_object(live))
+			return 0;
+		json_object_foreach(want, k, v) {
+			/* a typed list's items have no kind and apiVersion: the URL says them */
+			if (top && (!strcmp(k, "kind") || !strcmp(k, "apiVersion")))
+				continue;
+			if (!holds(v, json_object_get(live, k), 0))
+				return 0;
+		}
+		return 1;
+	}
+	if (json_is_array(want)) {
+		if (!json_is_array(live) || json_array_size(live) != json_array_size(want))
+			return 0;
+		json_array_foreach(want, i, v)
+			if (!holds(v, json_array_get(live, i), 0))
+				return 0;
+		return 1;
+	}
+	return live && json_equal(want, live);
+}
+
+/* The element of list `want` that the fieldsV1 key "k:{...}" names, or NULL. */
+static json_t *
+keyed_item(json_t *want, const char *key)
+{
+	json_t *spec = json_loads(key + 2, 0, NULL), *it, *found = NULL;
+	size_t i;
+
+	if (!json_is_object(spec)) {
+		json_decref(spec);
+		return NULL;
+	}
+	json_array_foreach(want, i, it) {
+		const char *k;
+		json_t *v;
+		int all = 1;
+
+		json_object_foreach(spec, k, v)
+			if (!json_equal(v, json_object_get(it, k)))
+				all = 0;
+		if (all) {
+			found = it;
+			break;
+		}
+	}
+	json_decref(spec);
+	return found;
+}
+
+/*
+ * Does agentfence's own entry of managedFields (fieldsV1 `f`) own no
+ * field that `want` no longer sets (an apply would remove it)?
+ */
+static int
+owns_only(json_t *f, json_t *want)
+{
+	const char *k;
+	json_t *c;
+	size_t nitems = 0;
+
+	if (!json_is_object(f))
+		return 0;
+	json_object_foreach(f, k, c) {
+		json_t *w = NULL;
+
+		if (!strcmp(k, "."))
+			continue;
+		if (!strncmp(k, "f:", 2) && json_is_object(want))
+			w = json_object_get(want, k + 2);
+		else if (!strncmp(k, "k:", 2) && json_is_array(want))
+			w = keyed_item(want, k);
+		else if (!strncmp(k, "i:", 2) && json_is_array(want))
+			w = json_array_get(want, strtoul(k + 2, NULL, 10));
+		else if (!strncmp(k, "v:", 2) && json_is_array(want))
+			w = want;   /* a set's value: counted below */
+		if (!w)
+			return 0;
+		if (k[0] != 'f')
+			nitems++;
+		if (k[0] != 'v' && json_object_size(c) && !owns_only(c, w))
+			return 0;
+	}
+	return !nitems || nitems == json_array_size(want);
+}
+
+/* Does another manager's fieldsV1 `f` own a field that `want` sets? */
+static int
+owns_any(json_t *f, json_t *want)
+{
+	const char *k;
+	json_t *c;
+
+	json_object_foreach(f, k, c) {
+		json_t *w;
+
+		if (!strncmp(k, "f:", 2) && json_is_object(want) &&
+		    (w = json_object_get(want, k + 2))) {
+			if (!json_is_object(w) || !json_is_object(c) || owns_any(c, w))
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* Is the object stored with every field agentfence sets, owned as an apply leaves it? */
+static int
+unchanged(struct run *run, const char *ns, const struct pobj *o)
+{
+	char key[PATH_LEN];
+	json_t *live, *want, *meta, *mf, *e;
+	int own = 0, ok = 1;
+	size_t i;
+
+	if (!run->live)
+		return 0;
+	live_key(key, sizeof(key), (int)o->res, ns, o->name);
+	if (!(live = json_object_get(run->live, key)))
+		return 0;
+	meta = json_object_get(live, "metadata");
+	mf = json_object_get(meta, "managedFields");
+	if (json_object_get(meta, "deletionTimestamp") || !json_is_array(mf))
+		return 0;   /* going away, or who set what is unknown */
+	if (!(want = json_loadb(o->body, o->len, 0, NULL)))
+		return 0;
+	if (!holds(want, live, 1))
+		ok = 0;
+	json_array_foreach(mf, i, e) {
+		const char *mgr = json_string_value(json_object_get(e, "manager"));
+		const char *op = json_string_value(json_object_get(e, "operation"));
+		const char *sub = json_string_value(json_object_get(e, "subresource"));
+		json_t *f = json_object_get(e, "fieldsV1");
+
+		if (!ok)
+			break;
+		if (mgr && op && !strcmp(mgr, APPLY_FIELD_MANAGER) && !strcmp(op, "Apply") &&
+		    (!sub || !*sub)) {
+			own = 1;
+			ok = owns_only(f, want);
+		} else if (!json_is_object(f) || owns_any(f, want)) {
+			ok = 0;   /* another manager shares a field: write, force takes it */
+		}
+	}
+	json_decref(want);
+	return ok && own;
 }
 
 static void
@@ -1476,17 +2078,28 @@ apply_run(struct apply_plan *p, struct kapi *k, const struct apply_opts *o, appl
 	struct run run;
 
 	run_init(&run, p, k, o, fn, ctx, s);
-	start_guards(&run);
-	kapi_run(k);
+	if (plan_namespaces(&run) < 0 || take_leases(&run) < 0)
+		run.oom = 1;
+	if (!run.oom)
+		list_live(&run);
+	if (!run.oom) {
+		start_guards(&run);
+		kapi_run(k);
+	}
 	if (!run.oom) {
 		start_agents(&run);
 		kapi_run(k);
 	}
-	if (run.oom)
+	if (run.oom) {
 		s->errors = 1;
+		report(&run, APPLY_EV_ERROR, NULL, NULL, -1, NULL, NULL, "out of memory", NULL);
+	}
 	if (o->prune && !run.oom)
 		prune(&run);
 	free_found(&run);
+	drop_leases(&run);
+	json_decref(run.live);
+	free(run.nss);
 }
 
 void
@@ -1497,11 +2110,18 @@ apply_delete(struct apply_plan *p, struct kapi *k, const struct apply_opts *o, a
 	char name[256];
 
 	run_init(&run, p, k, o, fn, ctx, s);
+	if (plan_namespaces(&run) < 0 || take_leases(&run) < 0) {
+		s->errors = 1;
+		report(&run, APPLY_EV_ERROR, NULL, NULL, -1, NULL, NULL, "out of memory", NULL);
+		drop_leases(&run);
+		free(run.nss);
+		return;
+	}
 	discover(&run);
 	for (size_t i = 0; i < p->n && !run.oom; i++) {
 		struct pagent *a = &p->a[i];
 		struct spec_agent ag;
-		int err = add_found(&run, RES_POD, a->ns, a->name, a->objs[a->nobjs - 1].name);
+		int err = add_found(&run, RES_POD, a->ns, a->name, a->objs[a->nobjs - 1].name, NULL);
 
 		/* every policy kind the agent may have (from an earlier enforcement
 		 * or egress mode too: a 404 is fine), never its namespace's guard */
@@ -1517,17 +2137,20 @@ apply_delete(struct apply_plan *p, struct kapi *k, const struct apply_opts *o, a
 				build_egw_name(name, &ag);
 			else
 				build_netpol_name(name, &ag);   /* NetworkPolicy, CiliumNetworkPolicy */
-			err = add_found(&run, (enum res)r, a->ns, a->name, name);
+			err = add_found(&run, (enum res)r, a->ns, a->name, name, NULL);
 		}
 		if (err < 0) {
 			s->errors = 1;
 			report(&run, APPLY_EV_ERROR, NULL, NULL, -1, NULL, NULL, "out of memory", NULL);
-			free_found(&run);
-			return;
+			run.oom = 1;
+			break;
 		}
 	}
-	run_victims(&run);
+	if (!run.oom)
+		run_victims(&run);
 	if (run.oom)
 		s->errors = 1;
 	free_found(&run);
+	drop_leases(&run);
+	free(run.nss);
 }

@@ -2,6 +2,23 @@
 /*
  * apply: put agents on a cluster in the safe order, and take them off.
  *
+ * Leases first (lease.h): apply, delete and prune hold the Lease of every
+ * namespace of the plan while they write it, so two runs never interleave
+ * their writes; a namespace whose Lease cannot be taken (held by another
+ * run past the wait, forbidden) is not written, and its agents are
+ * reported failed. A dry run writes nothing and takes none.
+ *
+ * Unchanged costs a LIST: before writing, apply lists each namespace's
+ * objects labelled app.kubernetes.io/managed-by=agentfence, one paginated
+ * LIST per kind (cluster-scoped kinds by their namespace label), and sends
+ * nothing for an object whose live state holds every field agentfence
+ * sets with the same value (lists: same length, element by element; server
+ * defaults are extra fields, ignored), whose agentfence entry in
+ * managedFields owns no field the apply would drop, and where no other
+ * manager owns a field agentfence sets; it is reported "unchanged".
+ * Anything uncertain (a list not read, a field missing, another owner, a
+ * Pod being deleted) is written as before.
+ *
  * Guards first: each agent namespace has a guard: the agents'
  * ServiceAccount and, with cilium or clusternetworkpolicy enforcement,
  * cluster-scoped objects that hold every Pod of the namespace to what no
@@ -20,8 +37,16 @@
  * carry on. A Pod whose spec changed is left running and reported, or with
  * `recreate` deleted, waited for until gone, and created again.
  *
- * Delete (the delete command, and prune): the Pod first; its policies
- * only once a GET says the Pod is gone (bounded by wait_timeout_ms). Delete
+ * A stale view is never acted on (for writers that take no lease): once
+ * its Pod is written, apply reads the agent's policies back, and if one is
+ * missing deletes the Pod it wrote (uid precondition) and reports the
+ * agent failed.
+ *
+ * Delete (the delete command, and prune): the Pod first, with a uid
+ * precondition (the Pod read, or listed, before: a Pod re-created since is
+ * not deleted); its policies only once a GET says that Pod is gone
+ * (bounded by wait_timeout_ms) and a LIST finds no Pod of the agent (a
+ * re-created one keeps its policies; the agent is reported failed). Delete
  * removes, by name, the agent's policy of every kind an enforcement or
  * egress mode makes, whichever it was applied with; a kind whose CRD the
  * server does not serve (its discovery document, read first, lacks it) is

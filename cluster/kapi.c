@@ -25,7 +25,7 @@
 #define KAPI_BACKOFF_MAX_MS 5000
 #define KAPI_RETRY_AFTER_MAX_S 60
 #define KAPI_MAX_REFRESH 3            /* exec plugin runs after a 401 */
-#define KAPI_MAX_OLD_HDRS (2 * KAPI_MAX_REFRESH + 2)
+#define KAPI_MAX_OLD_HDRS (3 * KAPI_MAX_REFRESH + 3)
 
 struct kreq {
 	struct kreq *next;
@@ -57,7 +57,7 @@ struct kapi {
 	CURLU *base;                /* the server's URL (host: tls-server-name, if set) */
 	char *prefix;               /* the server URL's path, before every API path */
 	struct curl_slist *connect_to;
-	struct curl_slist *hdr_get, *hdr_patch;
+	struct curl_slist *hdr_get, *hdr_patch, *hdr_json;   /* no body, apply patch, JSON */
 	struct curl_slist *old_hdrs[KAPI_MAX_OLD_HDRS];
 	size_t nold;
 	unsigned cred_gen, refreshes;
@@ -110,7 +110,7 @@ add(struct curl_slist *l, const char *s, int *bad)
 static int
 build_headers(struct kapi *k)
 {
-	struct curl_slist *g = NULL, *p;
+	struct curl_slist *g = NULL, *p, *j;
 	int bad = 0;
 
 	g = add(g, "Accept: application/json", &bad);
@@ -130,23 +130,31 @@ build_headers(struct kapi *k)
 		}
 	}
 	p = NULL;
-	for (struct curl_slist *it = g; it; it = it->next)
+	j = NULL;
+	for (struct curl_slist *it = g; it; it = it->next) {
 		p = add(p, it->data, &bad);
+		j = add(j, it->data, &bad);
+	}
 	p = add(p, "Content-Type: " KAPI_APPLY_TYPE, &bad);
+	j = add(j, "Content-Type: " KAPI_JSON_TYPE, &bad);
 	if (bad) {
 		slist_wipe_free(g);
 		slist_wipe_free(p);
+		slist_wipe_free(j);
 		return -1;
 	}
-	if (k->hdr_get && k->nold + 2 <= KAPI_MAX_OLD_HDRS) {
+	if (k->hdr_get && k->nold + 3 <= KAPI_MAX_OLD_HDRS) {
 		k->old_hdrs[k->nold++] = k->hdr_get;
 		k->old_hdrs[k->nold++] = k->hdr_patch;
+		k->old_hdrs[k->nold++] = k->hdr_json;
 	} else if (k->hdr_get) {
 		slist_wipe_free(k->hdr_get);
 		slist_wipe_free(k->hdr_patch);
+		slist_wipe_free(k->hdr_json);
 	}
 	k->hdr_get = g;
 	k->hdr_patch = p;
+	k->hdr_json = j;
 	return 0;
 }
 
@@ -271,6 +279,7 @@ kapi_close(struct kapi *k)
 		curl_share_cleanup(k->share);
 	slist_wipe_free(k->hdr_get);
 	slist_wipe_free(k->hdr_patch);
+	slist_wipe_free(k->hdr_json);
 	for (size_t i = 0; i < k->nold; i++)
 		slist_wipe_free(k->old_hdrs[i]);
 	curl_slist_free_all(k->connect_to);
@@ -474,7 +483,8 @@ start(struct kapi *k, struct kreq *r)
 	if (r->ctype) {
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->len);
-		curl_easy_setopt(e, CURLOPT_HTTPHEADER, k->hdr_patch);
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, strcmp(r->ctype, KAPI_JSON_TYPE) == 0 ?
+				 k->hdr_json : k->hdr_patch);
 	} else {
 		curl_easy_setopt(e, CURLOPT_HTTPHEADER, k->hdr_get);
 	}

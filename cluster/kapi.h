@@ -37,6 +37,7 @@
 #include "kubeconfig.h"
 
 #define KAPI_APPLY_TYPE "application/apply-patch+yaml"
+#define KAPI_JSON_TYPE "application/json"
 
 struct kapi;
 
@@ -76,7 +77,8 @@ struct kapi_req {
 				     * DNS-1123 names, which need no escaping */
 	const char *const *query;   /* key, value, ..., NULL (a NULL value ends it too; each value is escaped
 				     * by libcurl); NULL: no query */
-	const char *ctype;          /* the body's Content-Type; NULL: no body */
+	const char *ctype;          /* the body's Content-Type (KAPI_APPLY_TYPE or
+				     * KAPI_JSON_TYPE); NULL: no body */
 	const char *body;
 	size_t len;
 	long delay_ms;              /* start it after this long */

@@ -158,10 +158,11 @@ NAMESPACE = Resource("", "v1", "namespaces", "Namespace", False, "namespace",
                      ["ns"], writable=False)
 RUNTIMECLASS = Resource("node.k8s.io", "v1", "runtimeclasses", "RuntimeClass",
                         False, "runtimeclass", writable=False)
+LEASE = Resource("coordination.k8s.io", "v1", "leases", "Lease", True, "lease")
 
 ALL_RESOURCES = [POD, NETPOL, CEGP, CILIUMNP, CCNP, CLUSTERNP, VAP, VAPB, SERVICEACCOUNT,
-                 NAMESPACE, RUNTIMECLASS]
-WRITABLE = [POD, NETPOL, CEGP, CILIUMNP, CCNP, CLUSTERNP, VAP, VAPB, SERVICEACCOUNT]
+                 NAMESPACE, RUNTIMECLASS, LEASE]
+WRITABLE = [POD, NETPOL, CEGP, CILIUMNP, CCNP, CLUSTERNP, VAP, VAPB, SERVICEACCOUNT, LEASE]
 # the CRDs that can be "not installed" (config crds_missing, --no-crd)
 CRDS = [r for r in ALL_RESOURCES if r.crd]
 
@@ -690,7 +691,11 @@ SCHEMA_VAPB = {
 }
 SCHEMA_SA = {"apiVersion": ANY, "kind": ANY, "metadata": META_FIELDS, "secrets": ANY,
              "imagePullSecrets": ANY, "automountServiceAccountToken": ANY}
-SCHEMAS = {"serviceaccounts": SCHEMA_SA, "pods": SCHEMA_POD, "networkpolicies": SCHEMA_NETPOL,
+SCHEMA_LEASE = {"apiVersion": ANY, "kind": ANY, "metadata": META_FIELDS,
+                "spec": {k: ANY for k in (  # REAL: coordination/v1 LeaseSpec
+                    "holderIdentity", "leaseDurationSeconds", "acquireTime", "renewTime",
+                    "leaseTransitions", "strategy", "preferredHolder")}}
+SCHEMAS = {"leases": SCHEMA_LEASE, "serviceaccounts": SCHEMA_SA, "pods": SCHEMA_POD, "networkpolicies": SCHEMA_NETPOL,
            "ciliumegressgatewaypolicies": SCHEMA_CEGP, "ciliumnetworkpolicies": SCHEMA_CILIUM,
            "ciliumclusterwidenetworkpolicies": SCHEMA_CILIUM,
            "clusternetworkpolicies": SCHEMA_CLUSTERNP,
@@ -1270,6 +1275,46 @@ def validate_clusternp(obj):
     return errs
 
 
+MICROTIME = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
+
+
+def lease_times(obj):
+    """REAL: MicroTime fields are decoded (a bad one fails the decoding:
+    400) and written back as RFC 3339 with exactly six fraction digits, in
+    UTC (metav1.MicroTime.MarshalJSON)."""
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return
+    for f in ("acquireTime", "renewTime"):
+        v = spec.get(f)
+        if v is None:
+            continue
+        m = MICROTIME.match(v) if isinstance(v, str) else None
+        if not m:
+            raise err_bad_request(f'Lease in version "v1" cannot be handled as a Lease: parsing '
+                                  f'time {json.dumps(v)} as "2006-01-02T15:04:05.000000Z07:00": '
+                                  "cannot parse")
+        t = _dt.datetime.fromisoformat(m.group(1) + (m.group(3) if m.group(3) != "Z" else "+00:00"))
+        frac = (m.group(2) or ".0")[1:]
+        t = t.replace(microsecond=int((frac + "000000")[:6])).astimezone(_dt.timezone.utc)
+        spec[f] = t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def validate_lease(obj):
+    """REAL: [coordination] ValidateLeaseSpec: durations and transitions
+    must not be negative (leaseDurationSeconds must be positive)."""
+    errs = validate_meta(obj)
+    spec = obj.get("spec") or {}
+    d = spec.get("leaseDurationSeconds")
+    if d is not None and (not isinstance(d, int) or isinstance(d, bool) or d <= 0):
+        errs.append(FieldErr("invalid", "spec.leaseDurationSeconds", d, "must be greater than 0"))
+    t = spec.get("leaseTransitions")
+    if t is not None and (not isinstance(t, int) or isinstance(t, bool) or t < 0):
+        errs.append(FieldErr("invalid", "spec.leaseTransitions", t,
+                             "must be greater than or equal to 0"))
+    return errs
+
+
 def validate_vap(obj):
     """REAL: [vap] the checks a policy's shape must pass: failurePolicy Fail
     or Ignore, matchConstraints with resourceRules (each with operations and
@@ -1331,7 +1376,7 @@ def validate_vapb(obj):
     return errs
 
 
-VALIDATORS = {"serviceaccounts": lambda obj: [], "pods": validate_pod,
+VALIDATORS = {"leases": validate_lease, "serviceaccounts": lambda obj: [], "pods": validate_pod,
               "networkpolicies": validate_netpol,
               "ciliumegressgatewaypolicies": validate_cegp,
               "ciliumnetworkpolicies": validate_cilium,
@@ -1339,6 +1384,7 @@ VALIDATORS = {"serviceaccounts": lambda obj: [], "pods": validate_pod,
               "clusternetworkpolicies": validate_clusternp,
               "validatingadmissionpolicies": validate_vap,
               "validatingadmissionpolicybindings": validate_vapb}
+DEFAULTERS["leases"] = lease_times
 
 # ---------------------------------------------------------------------------
 # Fault injection
@@ -1428,6 +1474,12 @@ class Stored:
         self.res = res
         self.obj = obj
         self.managers = managers  # name -> {operation, apiVersion, time, fields:set}
+        self.fv1 = {}             # name -> its fieldsV1 (a Stored is never changed in place)
+
+    def fields_v1(self, m):
+        if m not in self.fv1:
+            self.fv1[m] = fields_v1(self.managers[m]["fields"])
+        return self.fv1[m]
 
 
 class Response:
@@ -1568,8 +1620,10 @@ class FakeCluster:
             return hit
 
     # -- object output --------------------------------------------------------
-    def render(self, st, dry_meta=None):
-        obj = copy.deepcopy(st.obj)
+    def render(self, st, dry_meta=None, deep=True):
+        # deep=False shares the stored object's parts: only for output that
+        # is serialized before the lock is released (a list)
+        obj = copy.deepcopy(st.obj) if deep else dict(st.obj)
         meta = obj.get("metadata", {})
         order = ["name", "generateName", "namespace", "uid", "resourceVersion",
                  "generation", "creationTimestamp", "deletionTimestamp",
@@ -1579,7 +1633,7 @@ class FakeCluster:
         out.update({k: v for k, v in meta.items() if k not in out})
         mf = [{"manager": m, "operation": i["operation"], "apiVersion": i["apiVersion"],
                "time": i["time"], "fieldsType": "FieldsV1",
-               "fieldsV1": fields_v1(i["fields"])}
+               "fieldsV1": st.fields_v1(m) if not deep else fields_v1(i["fields"])}
               for m, i in st.managers.items()]
         if mf:
             out["managedFields"] = mf
@@ -1920,6 +1974,79 @@ class FakeCluster:
         return Response(201 if creating else 200, self.render(new_st), _warning_headers(warnings))
 
     # ------------------------------------------------------------------------
+    # Update (PUT): only Leases, as a leader election uses them
+    # ------------------------------------------------------------------------
+    def update(self, req):
+        """REAL: [update] for coordination.k8s.io/v1 Lease: optimistic
+        concurrency through metadata.resourceVersion. The lease strategy
+        refuses unconditional updates (422 when it is missing) and creation
+        on update (404); a stale resourceVersion gets 409 Conflict."""
+        res = req.res
+        manager = qget(req.query, "fieldManager", "") or \
+            ((req.headers.get("User-Agent", "") or "unknown").split("/")[0] or "unknown")
+        dry = req.query.get("dryRun", [])
+        req.dry_run = bool(dry)
+        try:
+            body, _ = decode_body(req.body)
+        except (ValueError, yaml.YAMLError, UnicodeDecodeError) as e:
+            raise err_bad_request(f"the object provided is unrecognized: {e}")
+        if not isinstance(body, dict) or body.get("kind") != res.kind or body.get("apiVersion") != res.gv:
+            raise err_bad_request(f"the object provided is unrecognized (must be of type {res.kind})")
+        unk = unknown_fields(body, SCHEMAS[res.plural], smd_style=False)
+        _drop_paths(body, unk)
+        meta = body.setdefault("metadata", {})
+        if (meta.get("name") or "") != req.name:
+            raise err_bad_request(f"the name of the object ({meta.get('name') or ''}) does not "
+                                  f"match the name on the URL ({req.name})")
+        if meta.get("namespace") not in (None, "", req.ns):
+            raise err_bad_request("the namespace of the provided object does not match the "
+                                  "namespace sent on the request")
+        meta["namespace"] = req.ns
+        lease_times(body)
+        with self.lock:
+            key = (res.plural, req.ns, req.name)
+            st = self.objects.get(key)
+            if st is None:
+                raise err_not_found(res, req.name)
+            rv = meta.get("resourceVersion")
+            if not rv:
+                raise err_invalid_res(res, req.name, [FieldErr(
+                    "invalid", "metadata.resourceVersion", 0,
+                    "must be specified for an update")])
+            if rv != st.obj["metadata"].get("resourceVersion"):
+                raise ApiError(409, "Conflict",
+                               f'Operation cannot be fulfilled on {res.qualified} "{req.name}": '
+                               "the object has been modified; please apply your changes to the "
+                               "latest version and try again",
+                               _details(req.name, res.group, res.plural))
+            errs = VALIDATORS[res.plural](body)
+            if errs:
+                raise err_invalid_res(res, req.name, errs)
+            old = st.obj
+            new = copy.deepcopy(body)
+            nm = new["metadata"]
+            for k in ("uid", "creationTimestamp", "generation"):
+                if k in old["metadata"]:
+                    nm[k] = old["metadata"][k]
+                else:
+                    nm.pop(k, None)
+            nm.pop("managedFields", None)
+            managers = copy.deepcopy(st.managers)
+            managers[manager] = {"operation": "Update", "apiVersion": res.gv, "time": now_rfc3339(),
+                                 "fields": set(leaves(body))}
+            req.write = {"kind": res.kind, "namespace": req.ns, "name": req.name, "op": "update"}
+            if req.dry_run:
+                req.write["dryRun"] = True
+                return Response(200, self.render(Stored(res, new, managers)))
+            nm["resourceVersion"] = self.next_rv()
+            new_st = Stored(res, new, managers)
+            self.objects[key] = new_st
+            self.write_seq += 1
+            req.write["write_seq"] = self.write_seq
+            req.write["resourceVersion"] = nm["resourceVersion"]
+            return Response(200, self.render(new_st))
+
+    # ------------------------------------------------------------------------
     # Reads and deletes
     # ------------------------------------------------------------------------
     def get(self, req):
@@ -1957,22 +2084,26 @@ class FakeCluster:
             elif res is RUNTIMECLASS:
                 cands = [self.runtimeclasses[n] for n in sorted(self.runtimeclasses)]
             else:
-                cands = [self.render(self.objects[k]) for k in sorted(self.objects)
-                         if k[0] == res.plural and (not req.ns or k[1] == req.ns)]
+                # filtered before rendering, rendered without copying: the
+                # body is serialized below, under the lock
+                cands = [self.render(st, deep=False) for k, st in sorted(self.objects.items())
+                         if k[0] == res.plural and (not req.ns or k[1] == req.ns)
+                         and label_match(lsel, st.obj.get("metadata", {}).get("labels"))
+                         and field_match(fsel, st.obj.get("metadata", {}))]
             items = []
             for o in cands:
                 meta = o.get("metadata", {})
                 if label_match(lsel, meta.get("labels")) and field_match(fsel, meta):
-                    o = copy.deepcopy(o)
+                    o = dict(o)
                     if not res.crd:
                         # REAL: typed lists omit kind/apiVersion on items;
                         # CR lists (unstructured) keep them.
                         o.pop("kind", None)
                         o.pop("apiVersion", None)
                     items.append(o)
-            return Response(200, {"kind": res.list_kind, "apiVersion": res.gv,
-                                  "metadata": {"resourceVersion": str(self.rv)},
-                                  "items": items})
+            body = {"kind": res.list_kind, "apiVersion": res.gv,
+                    "metadata": {"resourceVersion": str(self.rv)}, "items": items}
+            return Response(200, body, raw=json_bytes(body))
 
     def _remove(self, key):
         self.objects.pop(key, None)
@@ -2492,10 +2623,21 @@ class ApiHandler(BaseHTTPRequestHandler):
                                "the body of the request was in an unknown format - accepted "
                                "media types include: application/apply-patch+yaml", {})
             return cluster.write(req, "apply")
+        if m in ("POST", "PUT"):
+            ctype = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+            if ctype not in ("application/json", "application/yaml"):
+                # REAL: the create/update handlers negotiate the body's
+                # serializer; an apply patch type is not one of them
+                raise ApiError(415, "UnsupportedMediaType",
+                               f'the body of the request was in an unknown format - accepted '
+                               f'media types include: application/json, application/yaml, '
+                               f'application/vnd.kubernetes.protobuf', {})
         if m == "POST" and not req.name and (req.ns or not res.namespaced):
             return cluster.write(req, "create")
         if m == "DELETE" and req.name:
             return cluster.delete(req)
+        if m == "PUT" and req.name and res is LEASE:
+            return cluster.update(req)
         raise err_method_not_allowed(res, VERB_BY_METHOD.get(m, m.lower()) +
                                      ("collection" if m == "DELETE" else ""))
 
@@ -2547,6 +2689,13 @@ class TLSApiServer(ThreadingHTTPServer):
         conn = self.cluster.next_conn()
         _tl.conn_id = conn
         request.settimeout(10)
+        # REAL: Go sets TCP_NODELAY on every connection. Without it the body,
+        # written after the headers, waits for the client's delayed ACK (40 ms
+        # a response for a client that sends one request at a time).
+        try:
+            request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         try:
             tls = self.sslctx.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError) as e:

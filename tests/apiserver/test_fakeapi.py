@@ -236,13 +236,51 @@ class FakeApiTest(unittest.TestCase):
                          'pods is forbidden: User "system:anonymous" cannot list resource "pods" '
                          'in API group "" in the namespace "agents"')
 
+    # -- leases (optimistic concurrency, as a leader election uses them) ------
+    def test_lease_create_update_conflict_delete(self):
+        path = "/apis/coordination.k8s.io/v1/namespaces/agents/leases"
+        lease = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                 "metadata": {"name": "l", "namespace": "agents"},
+                 "spec": {"holderIdentity": "a", "leaseDurationSeconds": 30,
+                          "renewTime": "2026-01-02T03:04:05.1234Z"}}
+        code, _, b = self.c.request("POST", path, lease, ctype="application/json")
+        self.assertEqual(code, 201, b)
+        # MicroTime: six digits, UTC
+        self.assertEqual(b["spec"]["renewTime"], "2026-01-02T03:04:05.123400Z")
+        rv = b["metadata"]["resourceVersion"]
+        code, _, b = self.c.request("POST", path, lease, ctype="application/json")
+        self.assertStatus(b, 409, "AlreadyExists")
+        # an apply patch type is not a body a create takes
+        code, _, b = self.c.request("POST", path, lease, ctype="application/apply-patch+yaml")
+        self.assertEqual(code, 415)
+        upd = json.loads(json.dumps(lease))
+        upd["spec"]["holderIdentity"] = "b"
+        code, _, b = self.c.request("PUT", path + "/l", upd, ctype="application/json")
+        self.assertStatus(b, 422, "Invalid")   # no resourceVersion: no unconditional update
+        upd["metadata"]["resourceVersion"] = rv
+        code, _, b = self.c.request("PUT", path + "/l", upd, ctype="application/json")
+        self.assertEqual((code, b["spec"]["holderIdentity"]), (200, "b"), b)
+        code, _, b = self.c.request("PUT", path + "/l", upd, ctype="application/json")
+        self.assertStatus(b, 409, "Conflict")  # stale resourceVersion
+        self.assertIn("the object has been modified", b["message"])
+        new_rv = self.c.request("GET", path + "/l")[2]["metadata"]["resourceVersion"]
+        pre = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"resourceVersion": rv}}
+        code, _, b = self.c.request("DELETE", path + "/l", pre, ctype="application/json")
+        self.assertStatus(b, 409, "Conflict")
+        pre["preconditions"]["resourceVersion"] = new_rv
+        code, _, b = self.c.request("DELETE", path + "/l", pre, ctype="application/json")
+        self.assertEqual(code, 200, b)
+        code, _, b = self.c.request("PUT", path + "/l", upd, ctype="application/json")
+        self.assertStatus(b, 404, "NotFound")  # no create on update
+
     # -- discovery / misc ------------------------------------------------------
     def test_discovery_and_unknown_path(self):
         code, _, body = self.c.request("GET", "/apis")
         self.assertEqual(code, 200)
         self.assertEqual({g["name"] for g in body["groups"]},
                          {"networking.k8s.io", "node.k8s.io", "cilium.io",
-                          "policy.networking.k8s.io", "admissionregistration.k8s.io"})
+                          "policy.networking.k8s.io", "admissionregistration.k8s.io",
+                          "coordination.k8s.io"})
         code, _, body = self.c.request("GET", "/apis/admissionregistration.k8s.io/v1")
         self.assertEqual({r["name"]: r["namespaced"] for r in body["resources"]},
                          {"validatingadmissionpolicies": False,
