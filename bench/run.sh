@@ -32,8 +32,9 @@
 #                     apply against kubectl apply --server-side, new and
 #                     unchanged, on the test API server)
 #   BENCH_APPLY_N     its agent count (default 1000); BENCH_APPLY_ROUNDS its rounds
-# Exit status: 0 whatever the numbers; 1 when something fails to run or
-# the peer no longer produces agentfence's objects.
+# Exit status: 0 whatever the numbers; 1 when something fails to run. A
+# peer that no longer produces agentfence's objects is not run (its
+# numbers would compare different work), and the report says so.
 if [ -z "${BASH_VERSION:-}" ]; then
 	exec bash "$0" "$@"
 fi
@@ -105,9 +106,11 @@ if [ "${BENCH_SKIP_SANITY:-0}" != 1 ]; then
 	if python3 "$here/test_peer.py" "$bin" 100 > "$out/test_peer.log" 2>&1; then
 		echo "bench: peer sanity check: same objects as agentfence ($(grep -c '^ok' "$out/test_peer.log") cases)"
 	else
-		cat "$out/test_peer.log"
-		echo "bench: the peer no longer matches agentfence (bench/test_peer.py); fix one of them" >&2
-		exit 1
+		tail -n 20 "$out/test_peer.log"
+		echo "bench: the peer no longer matches agentfence (bench/test_peer.py, the log in" \
+		     "$out/test_peer.log): it does not do the same work, so it is not run and its" \
+		     "numbers are left out; fix one of them" >&2
+		peer_max=-1
 	fi
 fi
 
@@ -169,7 +172,9 @@ echo "bench: cold start, $cold_runs runs each"
 	printf 'true\t%s\n' "$(python3 "$here/cold.py" "$cold_runs" /bin/true)"
 	printf 'floor\t%s\n' "$(python3 "$here/cold.py" "$cold_runs" "$floor" "$one")"
 	printf 'stdout\t%s\n' "$(python3 "$here/cold.py" "$cold_runs" "$bin" compile "$one")"
-	printf 'peer\t%s\n' "$(python3 "$here/cold.py" "$((cold_runs < 20 ? cold_runs : 20))" python3 "$here/peer.py" "$one")"
+	if [ "$peer_max" -ge 1 ]; then
+		printf 'peer\t%s\n' "$(python3 "$here/cold.py" "$((cold_runs < 20 ? cold_runs : 20))" python3 "$here/peer.py" "$one")"
+	fi
 } > "$out/cold.tsv"
 
 echo
