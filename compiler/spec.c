@@ -646,6 +646,7 @@ mount_path_ok(const char *s, const char **why)
 		*why = "the root (the scratch volume would hide the whole image)";
 		return 0;
 	}
+	s += strspn(s, "/") - 1;     /* "//proc" is /proc */
 	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
 		size_t n = strlen(owned[i]);
 
@@ -775,8 +776,15 @@ read_spec(struct check *c, struct spec_agent *ag, const struct node *spec,
 	if ((v = node_map_get(spec, "activeDeadlineSeconds")))
 		bad |= check_int(c, v, "spec.activeDeadlineSeconds", 1, PROFILE_MAX_DEADLINE,
 				 &ag->deadline) < 0;
-	if ((v = node_map_get(spec, "scratch")))
+	if ((v = node_map_get(spec, "scratch"))) {
 		bad |= read_scratch(c, ag, v) < 0;
+	} else if (p->read_only_root) {
+		/* a read-only root still needs somewhere to write: /tmp, bounded
+		 * by the Pod's ephemeral-storage limit */
+		ag->has_scratch = 1;
+		ag->scratch.size_limit = ag->ephemeral;
+		ag->scratch.mount_path = "/tmp";
+	}
 	if ((v = node_map_get(spec, "imagePullSecrets")))
 		bad |= read_pull_secrets(c, ag, v) < 0;
 	ag->runtime_class = p->default_runtime_class ? p->default_runtime_class : "kata-fc";

@@ -43,7 +43,10 @@ struct spec_env {
 	int has_optional, optional;
 };
 
-/* spec.scratch: a writable emptyDir for a read-only root filesystem. */
+/* spec.scratch: a writable emptyDir for a read-only root filesystem.
+ * With the profile's readOnlyRootFilesystem (the default) there is always
+ * one: /tmp, as large as the ephemeral-storage limit, unless the spec
+ * says otherwise. */
 struct spec_scratch {
 	const char *size_limit;       /* a quantity */
 	const char *mount_path;       /* absolute, default /tmp */
