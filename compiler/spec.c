@@ -617,16 +617,16 @@ mount_path_ok(const char *s, const char **why)
 	const char *q = s;
 
 	if (*s != '/') {
-		*why = "not an absolute path";
+		*why = "is not an absolute path";
 		return 0;
 	}
 	if (strlen(s) > 1024) {
-		*why = "longer than 1024 bytes";
+		*why = "is longer than 1024 bytes";
 		return 0;
 	}
 	for (const char *r = s; *r; r++) {
 		if ((unsigned char)*r < 0x20 || *r == 0x7f || *r == ':') {
-			*why = "a control character or ':' in it";
+			*why = "has a control character or ':' in it";
 			return 0;
 		}
 	}
@@ -637,13 +637,13 @@ mount_path_ok(const char *s, const char **why)
 			q++;
 		n = strcspn(q, "/");
 		if ((n == 1 && q[0] == '.') || (n == 2 && q[0] == '.' && q[1] == '.')) {
-			*why = "a '.' or '..' part";
+			*why = "has a '.' or '..' part";
 			return 0;
 		}
 		q += n;
 	}
 	if (strspn(s, "/") == strlen(s)) {
-		*why = "the root (the scratch volume would hide the whole image)";
+		*why = "is the root (the scratch volume would hide the whole image)";
 		return 0;
 	}
 	s += strspn(s, "/") - 1;     /* "//proc" is /proc */
@@ -651,7 +651,7 @@ mount_path_ok(const char *s, const char **why)
 		size_t n = strlen(owned[i]);
 
 		if (strncmp(s, owned[i], n) == 0 && (s[n] == '/' || s[n] == '\0')) {
-			*why = "under /proc, /sys or /dev, which the container runtime owns";
+			*why = "is under /proc, /sys or /dev, which the container runtime owns";
 			return 0;
 		}
 	}
@@ -680,7 +680,7 @@ read_scratch(struct check *c, struct spec_agent *ag, const struct node *v)
 		const char *s = check_str(c, w, "spec.scratch.mountPath");
 
 		if (s && !mount_path_ok(s, &why)) {
-			check_error(c, w, "spec.scratch.mountPath: \"%s\" is %s; expected an absolute path like /tmp or /scratch",
+			check_error(c, w, "spec.scratch.mountPath: \"%s\" %s; expected an absolute path like /tmp or /scratch",
 				    s, why);
 			s = NULL;
 		}
