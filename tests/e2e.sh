@@ -145,6 +145,12 @@ grep_err "spec.containers\[0\].securityContext.privileged" "privileged message"
 printf 'apiVersion: v1\nkind: Pod\nspec:\n  volumes:\n  - name: h\n    hostPath: {path: /}\n' >"$tmp/tpl/pod.yaml"
 expect_rc 1 "template with a hostPath volume" -- af compile --templates "$tmp/tpl" $ex
 grep_err "spec.volumes: not allowed in a template" "volumes message"
+printf 'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: agent\n    securityContext:\n      readOnlyRootFilesystem: false\n' >"$tmp/tpl/pod.yaml"
+expect_rc 1 "template with a writable root" -- af compile --templates "$tmp/tpl" $ex
+grep_err "pod.yaml:7:31: error: spec.containers\[0\].securityContext.readOnlyRootFilesystem: a template may only set this to true" "readOnlyRootFilesystem message"
+printf 'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: agent\n    volumeMounts:\n    - {name: scratch, mountPath: /etc}\n' >"$tmp/tpl/pod.yaml"
+expect_rc 1 "template with a volume mount" -- af compile --templates "$tmp/tpl" $ex
+grep_err "spec.containers\[0\].volumeMounts: not allowed in a template" "volumeMounts message"
 printf 'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: agent\n  - name: sidecar\n' >"$tmp/tpl/pod.yaml"
 expect_rc 1 "template with a sidecar" -- af compile --templates "$tmp/tpl" $ex
 printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  labels:\n    agentfence.dev/job-id: x\n' >"$tmp/tpl/pod.yaml"
