@@ -842,11 +842,34 @@ str_seq(struct arena *a, const char *const *v, size_t n)
 	return seq;
 }
 
-/* The agent's own container fields, in order: name, image, command, args, env, resources. */
+/* One env entry: a value, or {valueFrom: {secretKeyRef|configMapKeyRef: ...}}. */
+static struct node *
+env_entry(struct arena *a, const struct spec_env *v)
+{
+	struct node *e = node_new_map(a), *vf, *ref;
+
+	if (!e || node_map_put(a, e, "name", str(a, v->name)) < 0)
+		return NULL;
+	if (v->from == ENV_VALUE)
+		return node_map_put(a, e, "value", str(a, v->value)) < 0 ? NULL : e;
+	if (!(vf = node_map_sub_put(a, e, "valueFrom")) ||
+	    !(ref = v->from == ENV_SECRET ? node_map_sub_put(a, vf, "secretKeyRef")
+					  : node_map_sub_put(a, vf, "configMapKeyRef")) ||
+	    node_map_put(a, ref, "name", str(a, v->ref_name)) < 0 ||
+	    node_map_put(a, ref, "key", str(a, v->ref_key)) < 0 ||
+	    (v->has_optional && node_map_put(a, ref, "optional", node_new_bool(a, v->optional)) < 0))
+		return NULL;
+	return e;
+}
+
+#define SCRATCH_VOLUME "scratch"
+
+/* The agent's own container fields, in order: name, image, command, args,
+ * env, resources, volumeMounts. */
 static struct node *
 agent_container(struct arena *a, const struct spec_agent *ag)
 {
-	struct node *c = node_new_map(a), *env, *e, *res, *lim, *req;
+	struct node *c = node_new_map(a), *env, *e, *res, *lim, *req, *mounts, *m;
 
 	if (!c || node_map_put(a, c, "name", node_new_lit(a, "agent")) < 0 ||
 	    node_map_put(a, c, "image", str(a, ag->image)) < 0)
@@ -859,9 +882,7 @@ agent_container(struct arena *a, const struct spec_agent *ag)
 		if (!(env = node_new_seq(a)))
 			return NULL;
 		for (size_t i = 0; i < ag->nenv; i++) {
-			if (!(e = node_new_map(a)) ||
-			    node_map_put(a, e, "name", str(a, ag->env[i].name)) < 0 ||
-			    node_map_put(a, e, "value", str(a, ag->env[i].value)) < 0)
+			if (!(e = env_entry(a, &ag->env[i])))
 				return NULL;
 			node_seq_add(env, e);
 		}
@@ -873,10 +894,21 @@ agent_container(struct arena *a, const struct spec_agent *ag)
 	    !(lim = node_map_sub_put(a, res, "limits")) ||
 	    node_map_put(a, lim, "cpu", str(a, ag->cpu)) < 0 ||
 	    node_map_put(a, lim, "memory", str(a, ag->memory)) < 0 ||
+	    node_map_put(a, lim, "ephemeral-storage", str(a, ag->ephemeral)) < 0 ||
 	    !(req = node_map_sub_put(a, res, "requests")) ||
 	    node_map_put(a, req, "cpu", str(a, ag->cpu)) < 0 ||
-	    node_map_put(a, req, "memory", str(a, ag->memory)) < 0)
+	    node_map_put(a, req, "memory", str(a, ag->memory)) < 0 ||
+	    node_map_put(a, req, "ephemeral-storage", str(a, ag->ephemeral)) < 0)
 		return NULL;
+	if (ag->has_scratch) {
+		if (!(mounts = node_new_seq(a)) || !(m = node_new_map(a)) ||
+		    node_map_put(a, m, "name", node_new_lit(a, SCRATCH_VOLUME)) < 0 ||
+		    node_map_put(a, m, "mountPath", str(a, ag->scratch.mount_path)) < 0)
+			return NULL;
+		node_seq_add(mounts, m);
+		if (node_map_put(a, c, "volumeMounts", mounts) < 0)
+			return NULL;
+	}
 	return c;
 }
 
@@ -1025,6 +1057,76 @@ pod(const struct spec_agent *ag, const struct profile *p, const struct tmpl *t, 
 			return NULL;
 	}
 	return pod;
+}
+
+/* imagePullSecrets: the template's (a site's registry credentials) and
+ * then the spec's, each name once. */
+static int
+pull_secrets(struct arena *a, struct node *spec, const struct spec_agent *ag)
+{
+	struct node *tl = node_map_get(spec, "imagePullSecrets"), *seq, *e;
+
+	if (!ag->npull_secrets)
+		return 0;
+	NN(seq = node_new_seq(a));
+	if (tl && tl->kind == NODE_SEQ) {
+		for (struct node *it = tl->head, *next; it; it = next) {
+			next = it->next;
+			node_seq_add(seq, it);
+		}
+	}
+	for (size_t i = 0; i < ag->npull_secrets; i++) {
+		int seen = 0;
+
+		for (struct node *it = seq->head; it && !seen; it = it->next) {
+			const struct node *nm = it->kind == NODE_MAP ? node_map_get(it, "name") : NULL;
+
+			seen = nm && nm->kind == NODE_SCALAR && strcmp(nm->str, ag->pull_secrets[i]) == 0;
+		}
+		if (seen)
+			continue;
+		if (!(e = node_new_map(a)) || node_map_put(a, e, "name", str(a, ag->pull_secrets[i])) < 0)
+			return -1;
+		node_seq_add(seq, e);
+	}
+	return node_map_put(a, spec, "imagePullSecrets", seq);
+}
+
+/*
+ * The Pod's limits: activeDeadlineSeconds (the spec's, else the
+ * template's, else the profile's default), imagePullSecrets, the scratch
+ * volume the agent container mounts (agent_container()), and the
+ * read-only root filesystem the profile asks for.
+ */
+static int
+pod_limits(const struct spec_agent *ag, const struct profile *p, struct node *pod,
+	   struct arena *a)
+{
+	struct node *spec = node_map_get(pod, "spec"), *cs, *csc, *vols, *vol, *ed;
+
+	NN(spec);
+	if (ag->deadline)
+		TRY(node_map_put(a, spec, "activeDeadlineSeconds", node_new_int(a, ag->deadline)));
+	else if (!node_map_get(spec, "activeDeadlineSeconds"))
+		TRY(node_map_put(a, spec, "activeDeadlineSeconds", node_new_int(a, p->default_deadline)));
+	TRY(pull_secrets(a, spec, ag));
+	if (ag->has_scratch) {
+		/* a template has no volumes (tmpl.c refuses them): this is the only one */
+		if (!(vols = node_new_seq(a)) || !(vol = node_new_map(a)) ||
+		    node_map_put(a, vol, "name", node_new_lit(a, SCRATCH_VOLUME)) < 0 ||
+		    !(ed = node_map_sub_put(a, vol, "emptyDir")) ||
+		    node_map_put(a, ed, "sizeLimit", str(a, ag->scratch.size_limit)) < 0)
+			return -1;
+		node_seq_add(vols, vol);
+		TRY(node_map_put(a, spec, "volumes", vols));
+	}
+	if (p->read_only_root) {
+		if (!(cs = node_map_get(spec, "containers")) || !cs->head ||
+		    !(csc = node_map_get(cs->head, "securityContext")))
+			return -1;
+		TRY(node_map_put(a, csc, "readOnlyRootFilesystem", node_new_bool(a, 1)));
+	}
+	return 0;
 }
 
 /* --- the guard: one set per agent namespace, selecting every Pod in it --- */
@@ -1398,6 +1500,7 @@ build_agent(const struct build_ctx *ctx, const struct spec_agent *ag, struct are
 	if (ag->mode == MODE_GATEWAY)
 		NN(objs[n++] = egw(ag, ctx->p, ctx->t, a));
 	NN(objs[n++] = pod(ag, ctx->p, ctx->t, a));
+	TRY(pod_limits(ag, ctx->p, objs[n - 1], a));
 	*nobjs = n;
 	return 0;
 }

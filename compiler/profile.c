@@ -52,6 +52,9 @@ profile_init(struct profile *p)
 	p->default_cpu = "1";
 	p->default_memory = "1Gi";
 	p->probe_wait_s = 30;
+	p->default_ephemeral = PROFILE_DEFAULT_EPHEMERAL;
+	p->default_deadline = PROFILE_DEFAULT_DEADLINE;
+	p->read_only_root = 1;
 }
 
 static const char *const dns_labels_default_k[] = { "k8s-app" };
@@ -227,8 +230,9 @@ parse_dns(struct profile *p, struct check *c, const struct node *v)
 static int
 parse_defaults(struct profile *p, struct check *c, const struct node *v)
 {
-	static const char *const keys[] = { "namespace", "runtimeClassName", "resources", NULL };
-	static const char *const res_keys[] = { "cpu", "memory", NULL };
+	static const char *const keys[] = { "namespace", "runtimeClassName", "resources",
+		"activeDeadlineSeconds", "readOnlyRootFilesystem", NULL };
+	static const char *const res_keys[] = { "cpu", "memory", "ephemeralStorage", NULL };
 	const struct node *w, *q;
 	const char *s;
 	int bad = 0;
@@ -262,7 +266,29 @@ parse_defaults(struct profile *p, struct check *c, const struct node *v)
 			bad |= !(p->default_cpu = check_quantity(c, q, "spec.defaults.resources.cpu"));
 		if ((q = node_map_get(w, "memory")))
 			bad |= !(p->default_memory = check_quantity(c, q, "spec.defaults.resources.memory"));
+		if ((q = node_map_get(w, "ephemeralStorage")))
+			bad |= !(p->default_ephemeral = check_quantity(c, q, "spec.defaults.resources.ephemeralStorage"));
 	}
+	if ((w = node_map_get(v, "activeDeadlineSeconds")))
+		bad |= check_int(c, w, "spec.defaults.activeDeadlineSeconds", 1, PROFILE_MAX_DEADLINE,
+				 &p->default_deadline) < 0;
+	if ((w = node_map_get(v, "readOnlyRootFilesystem")))
+		bad |= check_bool(c, w, "spec.defaults.readOnlyRootFilesystem", &p->read_only_root) < 0;
+	return bad ? -1 : 0;
+}
+
+static int
+parse_images(struct profile *p, struct check *c, const struct node *v)
+{
+	static const char *const keys[] = { "requireDigest", NULL };
+	const struct node *w;
+	int bad = 0;
+
+	if (check_is_map(c, v, "spec.images") < 0)
+		return -1;
+	bad |= check_keys(c, v, "spec.images", keys) != 0;
+	if ((w = node_map_get(v, "requireDigest")))
+		bad |= check_bool(c, w, "spec.images.requireDigest", &p->require_digest) < 0;
 	return bad ? -1 : 0;
 }
 
@@ -387,7 +413,7 @@ parse_spec(struct profile *p, struct check *c, const struct node *spec)
 {
 	static const char *const keys[] = { "podCIDRs", "serviceCIDRs", "nodeCIDRs",
 		"blockedCIDRs", "ipFamilies", "nat64", "dns", "defaults", "enforcement", "admission",
-		"probe", NULL };
+		"probe", "images", NULL };
 	const struct node *v;
 	int bad = 0, bad_fam = 0;
 
@@ -423,6 +449,8 @@ parse_spec(struct profile *p, struct check *c, const struct node *spec)
 		bad |= parse_admission(p, c, v) < 0;
 	if ((v = node_map_get(spec, "probe")))
 		bad |= parse_probe(p, c, v) < 0;
+	if ((v = node_map_get(spec, "images")))
+		bad |= parse_images(p, c, v) < 0;
 	return bad ? -1 : 0;
 }
 

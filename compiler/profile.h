@@ -36,6 +36,11 @@ enum enforcement {
 	ENF_CNP,        /* clusternetworkpolicy: NetworkPolicy + ClusterNetworkPolicy per agent + guards */
 };
 
+/* Pod limits: built-in defaults and the bound of activeDeadlineSeconds. */
+#define PROFILE_DEFAULT_EPHEMERAL "1Gi"
+#define PROFILE_DEFAULT_DEADLINE 86400L      /* one day */
+#define PROFILE_MAX_DEADLINE 2592000L        /* thirty days */
+
 struct profile {
 	struct arena arena;
 	const char *file;           /* NULL: the built-in profile */
@@ -60,6 +65,11 @@ struct profile {
 	const char *default_namespace;
 	const char *default_runtime_class;
 	const char *default_cpu, *default_memory;
+	const char *default_ephemeral;     /* ephemeral-storage limit = request */
+	long default_deadline;             /* activeDeadlineSeconds, when the spec
+					    * and the template say none */
+	int read_only_root;                /* readOnlyRootFilesystem on the agent */
+	int require_digest;                /* images.requireDigest */
 
 	/* spec.admission.writers: the usernames that may write agents (NULL:
 	 * no admission guard) */

@@ -389,11 +389,98 @@ read_ingress(struct check *c, struct spec_agent *ag, const struct node *seq,
 	return bad ? -1 : 0;
 }
 
+/* A Secret or ConfigMap key (Kubernetes IsConfigMapKey): [-._a-zA-Z0-9]+,
+ * at most 253, not "." or ".." nor starting with "..". */
+static int
+config_key_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 253 || strcmp(s, ".") == 0 || strncmp(s, "..", 2) == 0)
+		return 0;
+	for (const char *q = s; *q; q++)
+		if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+		      (*q >= '0' && *q <= '9') || *q == '-' || *q == '_' || *q == '.'))
+			return 0;
+	return 1;
+}
+
+/* valueFrom: exactly one of secretKeyRef, configMapKeyRef. The Downward
+ * API (fieldRef, resourceFieldRef) is refused: it would tell the agent its
+ * node's name and address and its Pod's IP, what it must not map. */
+static int
+read_value_from(struct check *c, struct spec_env *e, const struct node *vf, const char *path)
+{
+	static const char *const keys[] = { "secretKeyRef", "configMapKeyRef", "fieldRef",
+		"resourceFieldRef", NULL };
+	static const char *const ref_keys[] = { "name", "key", "optional", NULL };
+	static const char *const refused[] = { "fieldRef", "resourceFieldRef" };
+	const struct node *ref = NULL, *v;
+	char p[CHECK_PATH], p2[CHECK_PATH];
+	int bad = 0;
+
+	if (check_is_map(c, vf, path) < 0)
+		return -1;
+	bad |= check_keys(c, vf, path, keys) != 0;
+	for (size_t i = 0; i < 2; i++) {
+		if ((v = node_map_get(vf, refused[i]))) {
+			check_error(c, v, "%s: not supported; expected secretKeyRef or configMapKeyRef (the Downward API would tell the agent its node and Pod addresses)",
+				    check_path(p, path, refused[i]));
+			bad = 1;
+		}
+	}
+	if ((v = node_map_get(vf, "secretKeyRef"))) {
+		ref = v;
+		e->from = ENV_SECRET;
+		check_path(p, path, "secretKeyRef");
+	}
+	if ((v = node_map_get(vf, "configMapKeyRef"))) {
+		if (ref) {
+			check_error(c, v, "%s: takes one of secretKeyRef or configMapKeyRef, not both", path);
+			return -1;
+		}
+		ref = v;
+		e->from = ENV_CONFIGMAP;
+		check_path(p, path, "configMapKeyRef");
+	}
+	if (!ref) {
+		if (!bad)
+			check_error(c, vf, "%s: needs secretKeyRef or configMapKeyRef", path);
+		return -1;
+	}
+	if (check_is_map(c, ref, p) < 0)
+		return -1;
+	bad |= check_keys(c, ref, p, ref_keys) != 0;
+	if ((v = check_required(c, ref, p, "name"))) {
+		e->ref_name = check_str(c, v, check_path(p2, p, "name"));
+		if (e->ref_name && !check_dns_subdomain(e->ref_name)) {
+			check_error(c, v, "%s: \"%s\" is not a valid %s name (a DNS subdomain)", p2,
+				    e->ref_name, e->from == ENV_SECRET ? "Secret" : "ConfigMap");
+			e->ref_name = NULL;
+		}
+	}
+	bad |= !e->ref_name;
+	if ((v = check_required(c, ref, p, "key"))) {
+		e->ref_key = check_str(c, v, check_path(p2, p, "key"));
+		if (e->ref_key && !config_key_ok(e->ref_key)) {
+			check_error(c, v, "%s: \"%s\" is not a valid key (letters, digits, '-', '_' and '.'; not . or ..)",
+				    p2, e->ref_key);
+			e->ref_key = NULL;
+		}
+	}
+	bad |= !e->ref_key;
+	if ((v = node_map_get(ref, "optional"))) {
+		e->has_optional = 1;
+		bad |= check_bool(c, v, check_path(p2, p, "optional"), &e->optional) < 0;
+	}
+	return bad ? -1 : 0;
+}
+
 static int
 read_env(struct check *c, struct spec_agent *ag, const struct node *seq)
 {
-	static const char *const keys[] = { "name", "value", NULL };
-	const struct node *it, *v;
+	static const char *const keys[] = { "name", "value", "valueFrom", NULL };
+	const struct node *it, *v, *vf;
 	char path[CHECK_PATH], p2[CHECK_PATH];
 	size_t i = 0, j;
 	int bad = 0;
@@ -430,12 +517,181 @@ read_env(struct check *c, struct spec_agent *ag, const struct node *seq)
 			}
 		}
 		bad |= !e->name;
-		if ((v = check_required(c, it, path, "value"))) {
+		v = node_map_get(it, "value");
+		vf = node_map_get(it, "valueFrom");
+		if (v && vf) {
+			check_error(c, vf, "%s: takes value or valueFrom, not both", path);
+			bad = 1;
+		} else if (vf) {
+			bad |= read_value_from(c, e, vf, check_path(p2, path, "valueFrom")) < 0;
+		} else if (v) {
+			e->from = ENV_VALUE;
 			e->value = str_or_empty(c, v, check_path(p2, path, "value"));
+			bad |= !e->value;
+		} else {
+			check_error(c, it, "%s: needs value or valueFrom", path);
+			bad = 1;
 		}
-		bad |= !e->value;
 	}
 	ag->nenv = i;
+	return bad ? -1 : 0;
+}
+
+/* An image reference: no white space; a digest, when there is one, is
+ * sha256 (64) or sha512 (128) lowercase hex; with images.requireDigest
+ * in the profile, a digest is required. */
+static int
+read_image(struct check *c, struct spec_agent *ag, const struct node *v, const struct profile *p)
+{
+	const char *s = check_str(c, v, "spec.image"), *at, *hex;
+	size_t want = 0, n;
+
+	if (!s)
+		return -1;
+	if (strchr(s, ' ') || strchr(s, '\n') || strchr(s, '\t')) {
+		check_error(c, v, "spec.image: \"%s\" contains white space", s);
+		return -1;
+	}
+	if ((at = strchr(s, '@'))) {
+		if (strncmp(at + 1, "sha256:", 7) == 0)
+			want = 64;
+		else if (strncmp(at + 1, "sha512:", 7) == 0)
+			want = 128;
+		hex = at + 8;
+		n = want ? strspn(hex, "0123456789abcdef") : 0;
+		if (at == s || !want || n != want || hex[n]) {
+			check_error(c, v, "spec.image: \"%s\" has a malformed digest; expected NAME@sha256:<64 lowercase hex digits> (or sha512:<128>)",
+				    s);
+			return -1;
+		}
+	} else if (p->require_digest) {
+		check_error(c, v, "spec.image: \"%s\" is not pinned by digest, which the cluster profile (%s) requires (images.requireDigest); expected NAME@sha256:<64 lowercase hex digits>",
+			    s, p->file ? p->file : "the built-in profile");
+		return -1;
+	}
+	ag->image = s;
+	return 0;
+}
+
+/* A mount path for the scratch volume: absolute, no "." or ".." part, not
+ * the root, and not under /proc, /sys or /dev (the runtime owns those). */
+static int
+mount_path_ok(const char *s, const char **why)
+{
+	static const char *const owned[] = { "/proc", "/sys", "/dev" };
+	const char *q = s;
+
+	if (*s != '/') {
+		*why = "is not an absolute path";
+		return 0;
+	}
+	if (strlen(s) > 1024) {
+		*why = "is longer than 1024 bytes";
+		return 0;
+	}
+	for (const char *r = s; *r; r++) {
+		if ((unsigned char)*r < 0x20 || *r == 0x7f || *r == ':') {
+			*why = "has a control character or ':' in it";
+			return 0;
+		}
+	}
+	while (*q) {
+		size_t n;
+
+		while (*q == '/')
+			q++;
+		n = strcspn(q, "/");
+		if ((n == 1 && q[0] == '.') || (n == 2 && q[0] == '.' && q[1] == '.')) {
+			*why = "has a '.' or '..' part";
+			return 0;
+		}
+		q += n;
+	}
+	if (strspn(s, "/") == strlen(s)) {
+		*why = "is the root (the scratch volume would hide the whole image)";
+		return 0;
+	}
+	s += strspn(s, "/") - 1;     /* "//proc" is /proc */
+	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
+		size_t n = strlen(owned[i]);
+
+		if (strncmp(s, owned[i], n) == 0 && (s[n] == '/' || s[n] == '\0')) {
+			*why = "is under /proc, /sys or /dev, which the container runtime owns";
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int
+read_scratch(struct check *c, struct spec_agent *ag, const struct node *v)
+{
+	static const char *const keys[] = { "sizeLimit", "mountPath", NULL };
+	const struct node *w;
+	const char *why = NULL;
+	int bad = 0;
+
+	if (check_is_map(c, v, "spec.scratch") < 0)
+		return -1;
+	bad |= check_keys(c, v, "spec.scratch", keys) != 0;
+	ag->has_scratch = 1;
+	/* no sizeLimit: the Pod's ephemeral-storage limit bounds it (the
+	 * kubelet counts an emptyDir on disk against it) */
+	ag->scratch.size_limit = ag->ephemeral;
+	ag->scratch.mount_path = "/tmp";
+	if ((w = node_map_get(v, "sizeLimit")))
+		bad |= !(ag->scratch.size_limit = check_quantity(c, w, "spec.scratch.sizeLimit"));
+	if ((w = node_map_get(v, "mountPath"))) {
+		const char *s = check_str(c, w, "spec.scratch.mountPath");
+
+		if (s && !mount_path_ok(s, &why)) {
+			check_error(c, w, "spec.scratch.mountPath: \"%s\" %s; expected an absolute path like /tmp or /scratch",
+				    s, why);
+			s = NULL;
+		}
+		bad |= !s;
+		ag->scratch.mount_path = s;
+	}
+	return bad ? -1 : 0;
+}
+
+static int
+read_pull_secrets(struct check *c, struct spec_agent *ag, const struct node *seq)
+{
+	const struct node *it;
+	char path[CHECK_PATH];
+	size_t i = 0;
+	int bad = 0;
+
+	if (check_is_seq(c, seq, "spec.imagePullSecrets") < 0)
+		return -1;
+	if (seq->count > SPEC_MAX_PULL_SECRETS) {
+		check_error(c, seq, "spec.imagePullSecrets: %zu entries; the limit is %d", seq->count,
+			    SPEC_MAX_PULL_SECRETS);
+		return -1;
+	}
+	ag->pull_secrets = arena_alloc(c->a, (seq->count ? seq->count : 1) * sizeof(const char *));
+	if (!ag->pull_secrets)
+		return oom(c, seq);
+	for (it = seq->head; it; it = it->next, i++) {
+		const char *s = check_str(c, it, check_index(path, "spec.imagePullSecrets", i));
+
+		if (s && !check_dns_subdomain(s)) {
+			check_error(c, it, "%s: \"%s\" is not a valid Secret name (a DNS subdomain)", path, s);
+			s = NULL;
+		}
+		for (size_t j = 0; s && j < ag->npull_secrets; j++) {
+			if (strcmp(ag->pull_secrets[j], s) == 0) {
+				check_error(c, it, "%s: \"%s\" is listed twice", path, s);
+				s = NULL;
+			}
+		}
+		if (!s) {
+			bad = 1;
+			continue;
+		}
+		ag->pull_secrets[ag->npull_secrets++] = s;
+	}
 	return bad ? -1 : 0;
 }
 
@@ -444,22 +700,17 @@ read_spec(struct check *c, struct spec_agent *ag, const struct node *spec,
 	  const struct profile *p)
 {
 	static const char *const keys[] = { "image", "command", "args", "env", "resources",
-		"runtimeClassName", "egress", "ingress", NULL };
-	static const char *const res_keys[] = { "cpu", "memory", NULL };
+		"runtimeClassName", "activeDeadlineSeconds", "scratch", "imagePullSecrets",
+		"egress", "ingress", NULL };
+	static const char *const res_keys[] = { "cpu", "memory", "ephemeralStorage", NULL };
 	const struct node *v, *q;
 	int bad = 0;
 
 	if (check_is_map(c, spec, "spec") < 0)
 		return -1;
 	bad |= check_keys(c, spec, "spec", keys) != 0;
-	if ((v = check_required(c, spec, "spec", "image"))) {
-		ag->image = check_str(c, v, "spec.image");
-		if (ag->image && (strchr(ag->image, ' ') || strchr(ag->image, '\n') ||
-				  strchr(ag->image, '\t'))) {
-			check_error(c, v, "spec.image: \"%s\" contains white space", ag->image);
-			ag->image = NULL;
-		}
-	}
+	if ((v = check_required(c, spec, "spec", "image")))
+		read_image(c, ag, v, p);
 	bad |= !ag->image;
 	if ((v = node_map_get(spec, "command"))) {
 		ag->has_command = 1;
@@ -473,6 +724,7 @@ read_spec(struct check *c, struct spec_agent *ag, const struct node *spec,
 		bad |= read_env(c, ag, v) < 0;
 	ag->cpu = p->default_cpu;
 	ag->memory = p->default_memory;
+	ag->ephemeral = p->default_ephemeral;
 	if ((v = node_map_get(spec, "resources"))) {
 		if (check_is_map(c, v, "spec.resources") < 0) {
 			bad = 1;
@@ -482,8 +734,24 @@ read_spec(struct check *c, struct spec_agent *ag, const struct node *spec,
 				bad |= !(ag->cpu = check_quantity(c, q, "spec.resources.cpu"));
 			if ((q = node_map_get(v, "memory")))
 				bad |= !(ag->memory = check_quantity(c, q, "spec.resources.memory"));
+			if ((q = node_map_get(v, "ephemeralStorage")))
+				bad |= !(ag->ephemeral = check_quantity(c, q, "spec.resources.ephemeralStorage"));
 		}
 	}
+	if ((v = node_map_get(spec, "activeDeadlineSeconds")))
+		bad |= check_int(c, v, "spec.activeDeadlineSeconds", 1, PROFILE_MAX_DEADLINE,
+				 &ag->deadline) < 0;
+	if ((v = node_map_get(spec, "scratch"))) {
+		bad |= read_scratch(c, ag, v) < 0;
+	} else if (p->read_only_root) {
+		/* a read-only root still needs somewhere to write: /tmp, bounded
+		 * by the Pod's ephemeral-storage limit */
+		ag->has_scratch = 1;
+		ag->scratch.size_limit = ag->ephemeral;
+		ag->scratch.mount_path = "/tmp";
+	}
+	if ((v = node_map_get(spec, "imagePullSecrets")))
+		bad |= read_pull_secrets(c, ag, v) < 0;
 	ag->runtime_class = p->default_runtime_class ? p->default_runtime_class : "kata-fc";
 	if ((v = node_map_get(spec, "runtimeClassName"))) {
 		ag->runtime_class = check_str(c, v, "spec.runtimeClassName");

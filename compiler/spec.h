@@ -30,8 +30,26 @@ enum spec_mode { MODE_NONE, MODE_PUBLIC, MODE_ALLOWLIST, MODE_GATEWAY };
 #define SPEC_MAX_ENV 1000
 #define SPEC_MAX_ARGS 1000
 
+#define SPEC_MAX_PULL_SECRETS 32
+
+/* An environment variable: a literal value, or one key of a Secret or a
+ * ConfigMap (valueFrom), so credentials never sit in the spec. */
+enum spec_env_from { ENV_VALUE, ENV_SECRET, ENV_CONFIGMAP };
+
 struct spec_env {
-	const char *name, *value;
+	const char *name, *value;     /* value: ENV_VALUE only */
+	enum spec_env_from from;
+	const char *ref_name, *ref_key;
+	int has_optional, optional;
+};
+
+/* spec.scratch: a writable emptyDir for a read-only root filesystem.
+ * With the profile's readOnlyRootFilesystem (the default) there is always
+ * one: /tmp, as large as the ephemeral-storage limit, unless the spec
+ * says otherwise. */
+struct spec_scratch {
+	const char *size_limit;       /* a quantity */
+	const char *mount_path;       /* absolute, default /tmp */
 };
 
 /* An allowlist entry that is a DNS name (names.h): exact, or "*.suffix". */
@@ -58,7 +76,12 @@ struct spec_agent {
 	int has_command, has_args;
 	struct spec_env *env;
 	size_t nenv;
-	const char *cpu, *memory;
+	const char *cpu, *memory, *ephemeral;
+	long deadline;            /* spec.activeDeadlineSeconds, 0: not set */
+	int has_scratch;
+	struct spec_scratch scratch;
+	const char **pull_secrets;   /* spec.imagePullSecrets, in spec order */
+	size_t npull_secrets;
 	const char *runtime_class;
 	enum spec_mode mode;
 	struct cidr_list allow;   /* allowlist: normalized */

@@ -141,7 +141,8 @@ static const struct rule container_sc[] = {
 	{ "runAsNonRoot", R_EQ, "true", NULL },
 	{ "runAsUser", R_NONZERO, NULL, NULL },
 	{ "runAsGroup", R_ANY, NULL, NULL },
-	{ "readOnlyRootFilesystem", R_ANY, NULL, NULL },
+	/* on or off is the profile's choice (defaults.readOnlyRootFilesystem) */
+	{ "readOnlyRootFilesystem", R_EQ, "true", NULL },
 	{ "capabilities", R_MAP, NULL, caps },
 	{ "seccompProfile", R_MAP, NULL, seccomp },
 	END };

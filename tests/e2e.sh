@@ -151,6 +151,12 @@ printf 'apiVersion: v1\nkind: Pod\nspec:\n  initContainers:\n  - {name: probe, i
 expect_rc 1 "template with init containers" -- af compile --templates "$tmp/tpl" --cluster tests/golden/040-probe.profile.yaml $ex
 grep_err "pod.yaml:4:3: error: spec.initContainers: not allowed in a template" "initContainers message"
 grep_err "pod.yaml:6:3: error: spec.ephemeralContainers: not allowed in a template" "ephemeralContainers message"
+printf 'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: agent\n    securityContext:\n      readOnlyRootFilesystem: false\n' >"$tmp/tpl/pod.yaml"
+expect_rc 1 "template with a writable root" -- af compile --templates "$tmp/tpl" $ex
+grep_err "pod.yaml:7:31: error: spec.containers\[0\].securityContext.readOnlyRootFilesystem: a template may only set this to true" "readOnlyRootFilesystem message"
+printf 'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: agent\n    volumeMounts:\n    - {name: scratch, mountPath: /etc}\n' >"$tmp/tpl/pod.yaml"
+expect_rc 1 "template with a volume mount" -- af compile --templates "$tmp/tpl" $ex
+grep_err "spec.containers\[0\].volumeMounts: not allowed in a template" "volumeMounts message"
 printf 'apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: agent\n  - name: sidecar\n' >"$tmp/tpl/pod.yaml"
 expect_rc 1 "template with a sidecar" -- af compile --templates "$tmp/tpl" $ex
 printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  labels:\n    agentfence.dev/job-id: x\n' >"$tmp/tpl/pod.yaml"

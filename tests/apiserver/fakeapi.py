@@ -276,6 +276,7 @@ _FIELD_TYPES = {
     "notsupported": ("FieldValueNotSupported", "Unsupported value"),
     "duplicate": ("FieldValueDuplicate", "Duplicate value"),
     "toolong": ("FieldValueTooLong", "Too long"),
+    "notfound": ("FieldValueNotFound", "Not found"),
 }
 
 
@@ -410,6 +411,29 @@ def dns1123_label_errs(v):
         out.append("must be no more than 63 characters")
     if not _DNS1123_LABEL.fullmatch(v):
         out.append(MSG_DNS1123_LABEL)
+    return out
+
+
+_CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+# REAL: resource.ParseQuantity's grammar (sign, number, suffix)
+QUANTITY = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?")
+
+
+def config_key_errs(k):
+    """REAL: validation.IsConfigMapKey (Secret and ConfigMap keys)."""
+    out = []
+    if len(k) > 253:
+        out.append("must be no more than 253 characters")
+    if not _CONFIG_KEY.fullmatch(k):
+        out.append("a valid config key must consist of alphanumeric characters, '-', '_' or "
+                   "'.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for "
+                   "validation is '[-._a-zA-Z0-9]+')")
+    if k == ".":
+        out.append("must not be '.'")
+    elif k == "..":
+        out.append("must not be '..'")
+    elif k.startswith(".."):
+        out.append("must not start with '..'")
     return out
 
 
@@ -989,6 +1013,19 @@ def validate_pod(obj):
                 names.add(n)
             if not c.get("image"):
                 errs.append(FieldErr("required", p + ".image"))
+            errs += validate_env(c.get("env") or [], p + ".env")
+            errs += validate_mounts(c.get("volumeMounts") or [], spec, p + ".volumeMounts")
+    errs += validate_pod_volumes(spec)
+    ads = spec.get("activeDeadlineSeconds")
+    # REAL: ValidatePodSpec - InclusiveRangeError(1, math.MaxInt32)
+    if ads is not None and (not isinstance(ads, int) or isinstance(ads, bool)
+                            or not 1 <= ads <= 2 ** 31 - 1):
+        errs.append(FieldErr("invalid", "spec.activeDeadlineSeconds", ads,
+                             "must be between 1 and 2147483647, inclusive"))
+    for i, ref in enumerate(spec.get("imagePullSecrets") or []):
+        # REAL: validateImagePullSecrets - a LocalObjectReference, name only
+        if not isinstance(ref, dict) or set(ref) - {"name"}:
+            errs.append(FieldErr("invalid", f"spec.imagePullSecrets[{i}]", ref, "only name may be set"))
     rp = spec.get("restartPolicy")
     if rp is not None and rp not in ("Always", "OnFailure", "Never"):
         errs.append(FieldErr("notsupported", "spec.restartPolicy", rp,
@@ -997,6 +1034,122 @@ def validate_pod(obj):
     if rc is not None:
         for m in dns1123_subdomain_errs(str(rc)):
             errs.append(FieldErr("invalid", "spec.runtimeClassName", rc, m))
+    return errs
+
+
+VOLUME_SOURCES = ("hostPath", "emptyDir", "gcePersistentDisk", "awsElasticBlockStore",
+                  "gitRepo", "secret", "nfs", "iscsi", "glusterfs", "persistentVolumeClaim",
+                  "rbd", "flexVolume", "cinder", "cephfs", "flocker", "downwardAPI", "fc",
+                  "azureFile", "configMap", "vsphereVolume", "quobyte", "azureDisk",
+                  "photonPersistentDisk", "projected", "portworxVolume", "scaleIO",
+                  "storageos", "csi", "ephemeral", "image")
+
+
+def validate_pod_volumes(spec):
+    """REAL: validateVolumes / validateVolumeSource (the parts agentfence's
+    Pods use: names, one source each, emptyDir.sizeLimit)."""
+    errs, names = [], set()
+    for i, v in enumerate(spec.get("volumes") or []):
+        p = f"spec.volumes[{i}]"
+        if not isinstance(v, dict):
+            errs.append(FieldErr("invalid", p, v, "must be an object"))
+            continue
+        n = v.get("name") or ""
+        if not n:
+            errs.append(FieldErr("required", p + ".name"))
+        else:
+            for m in dns1123_label_errs(n):
+                errs.append(FieldErr("invalid", p + ".name", n, m))
+            if n in names:
+                errs.append(FieldErr("duplicate", p + ".name", n))
+            names.add(n)
+        sources = [k for k in VOLUME_SOURCES if v.get(k) is not None]
+        if not sources:
+            errs.append(FieldErr("required", p, detail="must specify a volume type"))
+        elif len(sources) > 1:
+            errs.append(FieldErr("forbidden", p + "." + sources[1],
+                                 detail="may not specify more than 1 volume type"))
+        ed = v.get("emptyDir")
+        if isinstance(ed, dict) and ed.get("sizeLimit") is not None:
+            q = str(ed["sizeLimit"])
+            if not QUANTITY.fullmatch(q) or q.startswith("-"):
+                errs.append(FieldErr("forbidden", p + ".emptyDir.sizeLimit",
+                                     detail="SizeLimit field must be a valid resource quantity"))
+        if isinstance(ed, dict) and ed.get("medium") not in (None, "", "Memory"):
+            errs.append(FieldErr("notsupported", p + ".emptyDir.medium", ed["medium"]))
+    return errs
+
+
+def validate_mounts(mounts, spec, path):
+    """REAL: ValidateVolumeMounts - every mount names a volume of the Pod,
+    has a mountPath, each path once."""
+    errs, seen = [], set()
+    vols = {v.get("name") for v in spec.get("volumes") or [] if isinstance(v, dict)}
+    for i, m in enumerate(mounts):
+        p = f"{path}[{i}]"
+        if not isinstance(m, dict):
+            errs.append(FieldErr("invalid", p, m, "must be an object"))
+            continue
+        n = m.get("name") or ""
+        if not n:
+            errs.append(FieldErr("required", p + ".name"))
+        if n not in vols:
+            errs.append(FieldErr("notfound", p + ".name", n))
+        mp = m.get("mountPath") or ""
+        if not mp:
+            errs.append(FieldErr("required", p + ".mountPath"))
+        if mp in seen:
+            errs.append(FieldErr("invalid", p + ".mountPath", mp, "must be unique"))
+        seen.add(mp)
+    return errs
+
+
+def _key_selector_errs(ref, path):
+    """REAL: validateSecretKeySelector / validateConfigMapKeySelector."""
+    errs = []
+    if not isinstance(ref, dict):
+        return [FieldErr("invalid", path, ref, "must be an object")]
+    name = ref.get("name") or ""
+    for m in dns1123_subdomain_errs(name) if name else []:
+        errs.append(FieldErr("invalid", path + ".name", name, m))
+    key = ref.get("key") or ""
+    if not key:
+        errs.append(FieldErr("required", path + ".key"))
+    else:
+        for m in config_key_errs(key):
+            errs.append(FieldErr("invalid", path + ".key", key, m))
+    return errs
+
+
+def validate_env(env, path):
+    """REAL: ValidateEnv / validateEnvVarValueFrom."""
+    errs = []
+    for i, e in enumerate(env):
+        p = f"{path}[{i}]"
+        if not isinstance(e, dict):
+            errs.append(FieldErr("invalid", p, e, "must be an object"))
+            continue
+        if not e.get("name"):
+            errs.append(FieldErr("required", p + ".name"))
+        vf = e.get("valueFrom")
+        if vf is None:
+            continue
+        vf = vf if isinstance(vf, dict) else {}
+        n = 0
+        for k in ("fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef", "fileKeyRef"):
+            if vf.get(k) is not None:
+                n += 1
+                if k in ("configMapKeyRef", "secretKeyRef"):
+                    errs += _key_selector_errs(vf[k], f"{p}.valueFrom.{k}")
+        if n == 0:
+            errs.append(FieldErr("invalid", p + ".valueFrom", "", "must specify one of: `fieldRef`, "
+                                 "`resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`"))
+        elif e.get("value"):
+            errs.append(FieldErr("invalid", p + ".valueFrom", "",
+                                 "may not be specified when `value` is not empty"))
+        elif n > 1:
+            errs.append(FieldErr("invalid", p + ".valueFrom", "",
+                                 "may not have more than one field specified at a time"))
     return errs
 
 

@@ -562,6 +562,50 @@ class FakeApiTest(unittest.TestCase):
         self.assertEqual({c["field"] for c in b["details"]["causes"]},
                          {"spec.selectors", "spec.destinationCIDRs[0]"})
 
+    def test_pod_limits_validation(self):
+        """The Pod fields of issue 11 item 7, as the real server validates them."""
+        ok = pod("lim", activeDeadlineSeconds=3600, imagePullSecrets=[{"name": "regcred"}],
+                 volumes=[{"name": "scratch", "emptyDir": {"sizeLimit": "1Gi"}}])
+        ok["spec"]["containers"][0].update(
+            volumeMounts=[{"name": "scratch", "mountPath": "/tmp"}],
+            env=[{"name": "A", "value": "1"},
+                 {"name": "K", "valueFrom": {"secretKeyRef": {"name": "openai", "key": "api-key"}}},
+                 {"name": "M", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "model",
+                                                                 "optional": True}}}],
+            resources={"limits": {"ephemeral-storage": "1Gi"}, "requests": {"ephemeral-storage": "1Gi"}})
+        code, _, o = self.c.apply(POD_PATH + "lim", ok)
+        self.assertEqual(code, 201, o)
+        bad = pod("bad", activeDeadlineSeconds=0, imagePullSecrets=[{"name": "r", "key": "x"}],
+                  volumes=[{"name": "scratch", "emptyDir": {"sizeLimit": "lots"}},
+                           {"name": "scratch"}])
+        bad["spec"]["containers"][0].update(
+            volumeMounts=[{"name": "other", "mountPath": "/tmp"},
+                          {"name": "scratch", "mountPath": "/tmp"}],
+            env=[{"name": "A", "value": "1", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}},
+                 {"name": "B", "valueFrom": {}},
+                 {"name": "C", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"},
+                                             "configMapKeyRef": {"name": "c", "key": ".."}}}])
+        code, _, b = self.c.apply(POD_PATH + "bad", bad)
+        self.assertEqual(code, 422, b)
+        causes = {(c["field"], c["reason"]) for c in b["details"]["causes"]}
+        self.assertEqual(causes, {
+            ("spec.containers[0].env[0].valueFrom", "FieldValueInvalid"),
+            ("spec.containers[0].env[1].valueFrom", "FieldValueInvalid"),
+            ("spec.containers[0].env[2].valueFrom", "FieldValueInvalid"),
+            ("spec.containers[0].env[2].valueFrom.configMapKeyRef.key", "FieldValueInvalid"),
+            ("spec.containers[0].volumeMounts[0].name", "FieldValueNotFound"),
+            ("spec.containers[0].volumeMounts[1].mountPath", "FieldValueInvalid"),
+            ("spec.volumes[0].emptyDir.sizeLimit", "FieldValueForbidden"),
+            ("spec.volumes[1].name", "FieldValueDuplicate"),
+            ("spec.volumes[1]", "FieldValueRequired"),
+            ("spec.activeDeadlineSeconds", "FieldValueInvalid"),
+            ("spec.imagePullSecrets[0]", "FieldValueInvalid")})
+        self.assertIn('spec.activeDeadlineSeconds: Invalid value: 0: must be between 1 and '
+                      '2147483647, inclusive', b["message"])
+        self.assertIn('spec.containers[0].env[0].valueFrom: Invalid value: "": may not be '
+                      'specified when `value` is not empty', b["message"])
+        self.assertIn('spec.containers[0].volumeMounts[0].name: Not found: "other"', b["message"])
+
     def test_unknown_and_duplicate_fields(self):
         p = pod("u")
         p["spec"]["foo"] = 1

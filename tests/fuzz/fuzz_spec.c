@@ -91,7 +91,7 @@ struct run {
 static void
 check_isolation(const struct run *run, const struct spec_agent *ag, struct node **objs, size_t n)
 {
-	const struct node *np = objs[0], *pod = objs[n - 1], *types, *ctr, *eg, *ports;
+	const struct node *np = objs[0], *pod = objs[n - 1], *types, *ctr, *eg, *ports, *vols;
 
 	FUZZ_CHECK(is(get(np, "kind"), "NetworkPolicy"));
 	types = get(np, "spec.policyTypes");
@@ -102,9 +102,18 @@ check_isolation(const struct run *run, const struct spec_agent *ag, struct node 
 	FUZZ_CHECK(is(get(pod, "spec.automountServiceAccountToken"), "false"));
 	FUZZ_CHECK(is(get(pod, "spec.securityContext.runAsNonRoot"), "true"));
 	FUZZ_CHECK(!get(pod, "spec.hostNetwork") || is(get(pod, "spec.hostNetwork"), "false"));
-	FUZZ_CHECK(!get(pod, "spec.volumes"));
+	/* the only volume is the agent's scratch emptyDir, with a size limit */
+	vols = get(pod, "spec.volumes");
+	FUZZ_CHECK(!vols || (vols->kind == NODE_SEQ && vols->count == 1 &&
+			     is(get(vols->head, "name"), "scratch") && vols->head->count == 2 &&
+			     get(vols->head, "emptyDir.sizeLimit") && !get(vols->head, "emptyDir.medium")));
+	FUZZ_CHECK(!vols == !ag->has_scratch);
 	ctr = get(pod, "spec.containers");
 	FUZZ_CHECK(ctr && ctr->kind == NODE_SEQ && ctr->count == 1);
+	FUZZ_CHECK(!run->builtin || is(get(ctr->head, "securityContext.readOnlyRootFilesystem"), "true"));
+	FUZZ_CHECK(is(get(ctr->head, "resources.limits.ephemeral-storage"), ag->ephemeral) &&
+		   is(get(ctr->head, "resources.requests.ephemeral-storage"), ag->ephemeral));
+	FUZZ_CHECK(get(pod, "spec.activeDeadlineSeconds") != NULL);
 	FUZZ_CHECK(is(get(ctr->head, "securityContext.privileged"), "false"));
 	FUZZ_CHECK(is(get(ctr->head, "securityContext.allowPrivilegeEscalation"), "false"));
 	FUZZ_CHECK(is(get(ctr->head, "image"), ag->image));

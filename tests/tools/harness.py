@@ -282,6 +282,10 @@ class Profile:
     runtime_class: str = "kata-fc"
     cpu: str = "1"
     memory: str = "1Gi"
+    ephemeral: str = "1Gi"           # defaults.resources.ephemeralStorage
+    deadline: int = 86400            # defaults.activeDeadlineSeconds
+    read_only_root: bool = True      # defaults.readOnlyRootFilesystem
+    require_digest: bool = False     # images.requireDigest
     enforcement: str = "networkpolicy"
     writers: List[str] = field(default_factory=list)   # spec.admission.writers
     probe: Optional[dict] = None     # spec.probe: {image, waitSeconds}
@@ -372,6 +376,10 @@ def load_profile(path: Optional[str]) -> Profile:
     p.cpu = str(res.get("cpu", p.cpu))
     p.memory = str(res.get("memory", p.memory))
     p.probe = spec.get("probe")
+    p.ephemeral = str(res.get("ephemeralStorage", p.ephemeral))
+    p.deadline = int(d.get("activeDeadlineSeconds", p.deadline))
+    p.read_only_root = bool(d.get("readOnlyRootFilesystem", p.read_only_root))
+    p.require_digest = bool((spec.get("images") or {}).get("requireDigest", False))
     return p
 
 
@@ -596,6 +604,19 @@ def generated_docs(profile: Profile, gateway: bool = True) -> list:
         image="registry.example.com:5000/a/b@sha256:" + "0123456789abcdef" * 4,
         command=list(TRICKY_STRINGS), args=["--", "-"],
         env=[{"name": f"V{i}", "value": v} for i, v in enumerate(TRICKY_STRINGS[:24])]))
+    # the Pod limits: ephemeral storage, a deadline, a scratch volume, env
+    # from a Secret and a ConfigMap, pull secrets
+    docs.append(_agent("limits", "agents", {"mode": "public"},
+                       resources={"cpu": "250m", "memory": "512Mi", "ephemeralStorage": "3Gi"},
+                       activeDeadlineSeconds=3600,
+                       scratch={"sizeLimit": "200Mi", "mountPath": "/work"},
+                       imagePullSecrets=["regcred", "mirror.creds"],
+                       env=[{"name": "PLAIN", "value": "1"},
+                            {"name": "OPENAI_API_KEY",
+                             "valueFrom": {"secretKeyRef": {"name": "openai", "key": "api-key"}}},
+                            {"name": "MODEL", "valueFrom": {"configMapKeyRef": {
+                                "name": "agent.config", "key": "model_name", "optional": True}}}]))
+    docs.append(_agent("scratch-default", "team-b", {"mode": "none"}, scratch={}))
     # the longest names a job id and a namespace may have (63 characters)
     long_mode = ({"mode": "gateway", "staticIP": "192.0.2.77"} if gateway and profile.ipv4
                  else {"mode": "public", "ports": [65535, 1]})

@@ -344,8 +344,11 @@ class _OutputTests:
                 if "args" in ag.doc["spec"]:
                     self.assertEqual(agent_c.get("args"), [str(x) for x in ag.doc["spec"]["args"]])
                 if "env" in ag.doc["spec"]:
-                    self.assertEqual([(e["name"], e.get("value")) for e in agent_c.get("env") or []],
-                                     [(str(e["name"]), str(e["value"])) for e in ag.doc["spec"]["env"]])
+                    want = [{"name": str(e["name"]), "value": str(e["value"])} if "value" in e
+                            else {"name": str(e["name"]), "valueFrom": e["valueFrom"]}
+                            for e in ag.doc["spec"]["env"]]
+                    self.assertEqual(agent_c.get("env"), want)
+                self.check_pod_limits(ag, spec, agent_c)
                 _count(30)
                 self.check_probe(spec, agent_c)
 
@@ -376,6 +379,46 @@ class _OutputTests:
                                      "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}}])
         self.assertEqual(c["securityContext"], agent_c["securityContext"])
         _count(7)
+
+    def check_pod_limits(self, ag, spec, agent_c):
+        """ephemeral-storage, activeDeadlineSeconds, the read-only root and
+        its scratch volume, valueFrom, imagePullSecrets (issue 11 item 7)."""
+        prof, s = self.case.profile, ag.doc["spec"]
+        res = agent_c["resources"]
+        want = str((s.get("resources") or {}).get("ephemeralStorage", prof.ephemeral))
+        self.assertEqual(res["limits"].get("ephemeral-storage"), want)
+        self.assertEqual(res["requests"].get("ephemeral-storage"), want, "limits = requests")
+        self.assertEqual(res["limits"], res["requests"], "Guaranteed QoS: limits = requests")
+        self.assertEqual(spec.get("activeDeadlineSeconds"),
+                         s.get("activeDeadlineSeconds", prof.deadline))
+        csc = agent_c.get("securityContext") or {}
+        if prof.read_only_root:
+            self.assertIs(csc.get("readOnlyRootFilesystem"), True)
+        else:
+            self.assertNotIn("readOnlyRootFilesystem", csc)
+        vols = spec.get("volumes") or []
+        mounts = agent_c.get("volumeMounts") or []
+        if "scratch" in s or prof.read_only_root:
+            sc = s.get("scratch") or {}
+            self.assertEqual(vols, [{"name": "scratch",
+                                     "emptyDir": {"sizeLimit": str(sc.get("sizeLimit", want))}}])
+            self.assertEqual(mounts, [{"name": "scratch", "mountPath": sc.get("mountPath", "/tmp")}])
+        else:
+            self.assertEqual((vols, mounts), ([], []))
+        for e in agent_c.get("env") or []:
+            self.assertEqual(len({"value", "valueFrom"} & set(e)), 1, e)
+            if "valueFrom" in e:
+                (kind, ref), = e["valueFrom"].items()
+                self.assertIn(kind, ("secretKeyRef", "configMapKeyRef"))
+                self.assertLessEqual(set(ref), {"name", "key", "optional"})
+        if "imagePullSecrets" in s:
+            self.assertEqual(spec.get("imagePullSecrets"), [{"name": n} for n in s["imagePullSecrets"]])
+        else:
+            self.assertNotIn("imagePullSecrets", spec)
+        image = s["image"]
+        if prof.require_digest or "@" in image:
+            self.assertRegex(image, r"^[^@\s]+@(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
+        _count(12)
 
     def test_f_order_and_sync_waves(self):
         groups = H.group_objects(self.objs)

@@ -183,7 +183,7 @@ test_defaults_errors(void **state)
 	(void)state;
 	load_errors(HEAD "spec:\n  defaults:\n    resources: {cpu: 0, memory: 1GB, gpu: 1}\n",
 		    (const char *const[]){
-			    "6:38: unknown field \"spec.defaults.resources.gpu\"; expected one of: cpu, memory",
+			    "6:38: unknown field \"spec.defaults.resources.gpu\"; expected one of: cpu, memory, ephemeralStorage",
 			    "6:22: spec.defaults.resources.cpu: \"0\" is not a positive quantity (like 500m, 2, 1Gi)",
 			    "6:33: spec.defaults.resources.memory: \"1GB\" is not a positive quantity (like 500m, 2, 1Gi)",
 			    NULL });
@@ -404,7 +404,7 @@ test_unknown_fields(void **state)
 	(void)state;
 	load_errors(HEAD "spec:\n  podCIDR: [10.0.0.0/16]\n",
 		    (const char *const[]){
-			    "5:3: unknown field \"spec.podCIDR\"; expected one of: podCIDRs, serviceCIDRs, nodeCIDRs, blockedCIDRs, ipFamilies, nat64, dns, defaults, enforcement, admission, probe",
+			    "5:3: unknown field \"spec.podCIDR\"; expected one of: podCIDRs, serviceCIDRs, nodeCIDRs, blockedCIDRs, ipFamilies, nat64, dns, defaults, enforcement, admission, probe, images",
 			    NULL });
 	load_errors("apiVersion: agentfence.dev/v1alpha1\nkind: ClusterProfile\nmetadata: {nam: p}\nspec: {}\nstatus: {}\n",
 		    (const char *const[]){

@@ -329,12 +329,113 @@ test_profile_defaults(void **state)
 	profile_free(&p);
 }
 
+#define D64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* Pod limits: defaults, overrides, the scratch that a read-only root gets,
+ * image digests, mount paths, env from Secret and ConfigMap keys. */
+static void
+test_pod_limits(void **state)
+{
+	static const char *const good_images[] = {
+		"ghcr.io/acme/agent@sha256:" D64, "ghcr.io/acme/agent:1@sha256:" D64,
+		"localhost:5000/a@sha512:" D64 D64, NULL };
+	static const char *const bad_images[] = {
+		"ghcr.io/acme/agent@sha256:" D64 "0",
+		"ghcr.io/acme/agent@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde",
+		"ghcr.io/acme/agent@sha256:0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef",
+		"@sha256:" D64, "a@b@sha256:" D64, "a@sha256:" D64 "@sha256:" D64, "a@md5:" D64,
+		"a@sha256:" D64 "/x", "a@sha512:" D64, "a@", NULL };
+	static const char *const good_paths[] = { "/tmp", "/tmp/", "/home/agent", "/procfs",
+		"/a/.b/c", "/devices", NULL };
+	static const char *const bad_paths[] = { "tmp", "/", "///", "/a/./b", "/a/..", "/../x",
+		"/proc", "//proc/x", "/sys/fs", "/dev", "/a:b", NULL };
+	struct profile p;
+	struct run r;
+	char text[1024];
+	size_t i;
+
+	(void)state;
+	read_ok(&r, NULL, HEAD IMAGE "  egress: {mode: none}\n");
+	assert_string_equal(r.ag.ephemeral, "1Gi");
+	assert_int_equal(r.ag.deadline, 0);       /* the template's or the profile's */
+	assert_int_equal(r.ag.has_scratch, 1);    /* a read-only root writes to /tmp */
+	assert_string_equal(r.ag.scratch.mount_path, "/tmp");
+	assert_string_equal(r.ag.scratch.size_limit, "1Gi");
+	assert_int_equal(r.ag.npull_secrets, 0);
+	done(&r);
+	read_ok(&r, NULL, HEAD IMAGE "  resources: {ephemeralStorage: 5Gi}\n  activeDeadlineSeconds: 60\n"
+		"  scratch: {mountPath: /work}\n  imagePullSecrets: [a, b.c]\n"
+		"  env:\n  - {name: K, valueFrom: {secretKeyRef: {name: s, key: k.1}}}\n"
+		"  - {name: M, valueFrom: {configMapKeyRef: {name: c, key: _m, optional: false}}}\n"
+		"  egress: {mode: none}\n");
+	assert_string_equal(r.ag.ephemeral, "5Gi");
+	assert_int_equal(r.ag.deadline, 60);
+	assert_string_equal(r.ag.scratch.mount_path, "/work");
+	assert_string_equal(r.ag.scratch.size_limit, "5Gi");
+	assert_int_equal(r.ag.npull_secrets, 2);
+	assert_string_equal(r.ag.pull_secrets[1], "b.c");
+	assert_int_equal(r.ag.env[0].from, ENV_SECRET);
+	assert_string_equal(r.ag.env[0].ref_key, "k.1");
+	assert_int_equal(r.ag.env[1].from, ENV_CONFIGMAP);
+	assert_int_equal(r.ag.env[1].has_optional, 1);
+	assert_int_equal(r.ag.env[1].optional, 0);
+	done(&r);
+
+	load_profile(&p, "  defaults:\n    readOnlyRootFilesystem: false\n"
+		     "    activeDeadlineSeconds: 600\n    resources: {ephemeralStorage: 3Gi}\n");
+	assert_int_equal(p.read_only_root, 0);
+	assert_int_equal(p.default_deadline, 600);
+	read_ok(&r, &p, HEAD IMAGE "  egress: {mode: none}\n");
+	assert_int_equal(r.ag.has_scratch, 0);    /* a writable root: no scratch unless asked */
+	assert_string_equal(r.ag.ephemeral, "3Gi");
+	done(&r);
+	profile_free(&p);
+
+	load_profile(&p, "  images: {requireDigest: true}\n");
+	for (i = 0; good_images[i]; i++) {
+		snprintf(text, sizeof(text), HEAD "spec:\n  image: \"%s\"\n  egress: {mode: none}\n",
+			 good_images[i]);
+		read_ok(&r, &p, text);
+		done(&r);
+	}
+	for (i = 0; bad_images[i]; i++) {
+		snprintf(text, sizeof(text), HEAD "spec:\n  image: \"%s\"\n  egress: {mode: none}\n",
+			 bad_images[i]);
+		run(&r, &builtin, text);
+		if (r.rc != -1 || r.d.n != 1 || !strstr(r.d.items[0].msg, "malformed digest"))
+			fail_msg("image %s: %s", bad_images[i], r.d.n ? r.d.items[0].msg : "accepted");
+		done(&r);
+	}
+	{
+		const char *const want[] = { "5:10: spec.image: \"ghcr.io/acme/agent:1\" is not pinned by digest, which the cluster profile (p.yaml) requires (images.requireDigest); expected NAME@sha256:<64 lowercase hex digits>",
+			NULL };
+
+		read_errors(&p, HEAD IMAGE "  egress: {mode: none}\n", want);
+	}
+	profile_free(&p);
+
+	for (i = 0; good_paths[i]; i++) {
+		snprintf(text, sizeof(text), HEAD IMAGE "  scratch: {mountPath: \"%s\"}\n  egress: {mode: none}\n",
+			 good_paths[i]);
+		read_ok(&r, NULL, text);
+		done(&r);
+	}
+	for (i = 0; bad_paths[i]; i++) {
+		snprintf(text, sizeof(text), HEAD IMAGE "  scratch: {mountPath: \"%s\"}\n  egress: {mode: none}\n",
+			 bad_paths[i]);
+		run(&r, &builtin, text);
+		if (r.rc != -1 || r.d.n != 1 || !strstr(r.d.items[0].msg, "spec.scratch.mountPath"))
+			fail_msg("mountPath %s: %s", bad_paths[i], r.d.n ? r.d.items[0].msg : "accepted");
+		done(&r);
+	}
+}
+
 static void
 test_unknown_fields(void **state)
 {
 	(void)state;
 	read_errors(NULL, HEAD IMAGE "  egres: {mode: none}\n", (const char *const[]){
-		"6:3: unknown field \"spec.egres\"; expected one of: image, command, args, env, resources, runtimeClassName, egress, ingress",
+		"6:3: unknown field \"spec.egres\"; expected one of: image, command, args, env, resources, runtimeClassName, activeDeadlineSeconds, scratch, imagePullSecrets, egress, ingress",
 		"5:3: spec.egress is required: set egress.mode to none, public, allowlist or gateway",
 		NULL });
 	read_errors(NULL, HEAD IMAGE "  egress: {mode: none, allowed: []}\n", (const char *const[]){
@@ -363,7 +464,7 @@ test_several_errors(void **state)
 		"3:18: metadata.name: \"Job_1\" is not a valid job id (a DNS-1123 label: at most 63 of a-z, 0-9 and '-', starting and ending with a letter or digit)",
 		"5:10: spec.image: \"a b\" contains white space",
 		"8:16: spec.env[0].name: \"1X\" is not a valid environment variable name",
-		"8:31: spec.env[1].value is required",
+		"8:31: spec.env[1]: needs value or valueFrom",
 		"6:20: spec.resources.cpu: \"lots\" is not a positive quantity (like 500m, 2, 1Gi)",
 		"6:34: spec.resources.memory: \"-1\" is not a positive quantity (like 500m, 2, 1Gi)",
 		"7:21: spec.runtimeClassName: \"Kata\" is not a valid RuntimeClass name",
@@ -396,6 +497,7 @@ main(void)
 		cmocka_unit_test(test_allowlist_rules),
 		cmocka_unit_test(test_allowlist_profile),
 		cmocka_unit_test(test_profile_defaults),
+		cmocka_unit_test(test_pod_limits),
 		cmocka_unit_test(test_unknown_fields),
 		cmocka_unit_test(test_several_errors),
 		cmocka_unit_test(test_empty_document),
