@@ -1125,6 +1125,12 @@ pod_limits(const struct spec_agent *ag, const struct profile *p, struct node *po
 		    !(csc = node_map_get(cs->head, "securityContext")))
 			return -1;
 		TRY(node_map_put(a, csc, "readOnlyRootFilesystem", node_new_bool(a, 1)));
+		/* the probe init container (the compiler's own: it writes nothing) */
+		if ((cs = node_map_get(spec, "initContainers")))
+			for (struct node *ic = cs->head; ic; ic = ic->next)
+				if ((csc = node_map_get(ic, "securityContext")))
+					TRY(node_map_put(a, csc, "readOnlyRootFilesystem",
+							 node_new_bool(a, 1)));
 	}
 	return 0;
 }
