@@ -25,39 +25,6 @@ str(struct arena *a, const char *s)
 	return s ? node_new_str(a, s) : NULL;
 }
 
-static struct node *strf(struct arena *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static struct node *
-strf(struct arena *a, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return NULL;
-	return str(a, arena_strndup(a, buf, (size_t)n));
-}
-
-static struct node *
-str_list(struct arena *a, const char *const *v, size_t n)
-{
-	struct node *seq = node_new_seq(a), *it;
-
-	if (!seq)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (!(it = str(a, v[i])))
-			return NULL;
-		node_seq_add(seq, it);
-	}
-	return seq;
-}
-
 /* What the policy sees: the resources it guards, with their operations. */
 static const struct rule {
 	const char *group;
@@ -86,10 +53,10 @@ resource_rules(struct arena *a)
 		const char *group = rules[i].group, *version = rules[i].version;
 
 		if (!(r = node_new_map(a)) ||
-		    node_map_put(a, r, "apiGroups", str_list(a, &group, 1)) < 0 ||
-		    node_map_put(a, r, "apiVersions", str_list(a, &version, 1)) < 0 ||
-		    node_map_put(a, r, "operations", str_list(a, rules[i].ops, rules[i].nops)) < 0 ||
-		    node_map_put(a, r, "resources", str_list(a, rules[i].resources, rules[i].nres)) < 0 ||
+		    node_map_put(a, r, "apiGroups", node_new_str_seq(a, &group, 1)) < 0 ||
+		    node_map_put(a, r, "apiVersions", node_new_str_seq(a, &version, 1)) < 0 ||
+		    node_map_put(a, r, "operations", node_new_str_seq(a, rules[i].ops, rules[i].nops)) < 0 ||
+		    node_map_put(a, r, "resources", node_new_str_seq(a, rules[i].resources, rules[i].nres)) < 0 ||
 		    node_map_put(a, r, "scope", node_new_lit(a, "Namespaced")) < 0)
 			return NULL;
 		node_seq_add(seq, r);
@@ -201,7 +168,7 @@ admission_policy(struct arena *a, const struct profile *p, const char *ns, struc
 		NN(v = node_new_map(a));
 		TRY(node_map_put(a, v, "expression", str(a, validations[i].expr)));
 		TRY(node_map_put(a, v, "message",
-				 strf(a, "agentfence admission guard of namespace %s: %s", ns,
+				 node_new_strf(a, "agentfence admission guard of namespace %s: %s", ns,
 				      validations[i].msg)));
 		TRY(node_map_put(a, v, "reason", node_new_lit(a, "Forbidden")));
 		node_seq_add(vals, v);

@@ -38,25 +38,6 @@ str(struct arena *a, const char *s)
 	return s ? node_new_str(a, s) : NULL;
 }
 
-/* A string built with printf into the arena. */
-static struct node *strf(struct arena *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static struct node *
-strf(struct arena *a, const char *fmt, ...)
-{
-	char buf[512];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return NULL;
-	return str(a, arena_strndup(a, buf, (size_t)n));
-}
-
 static struct node *
 cidr_str(struct arena *a, const struct cidr *c)
 {
@@ -384,8 +365,6 @@ netpol(const struct spec_agent *ag, const struct profile *p, const struct tmpl *
 	return np;
 }
 
-static struct node *str_seq(struct arena *a, const char *const *v, size_t n);
-
 /* --- Cilium (cilium.io/v2) --- */
 
 #define CIL_NS "k8s:io.kubernetes.pod.namespace"
@@ -426,7 +405,7 @@ cil_ports(struct arena *a, const char *const *protos, size_t nprotos, const uint
 				node_seq_add(tp, pr);
 			}
 			if (!(pm = node_new_map(a)) ||
-			    node_map_put(a, pm, "port", strf(a, "%u", (unsigned)ports[i])) < 0 ||
+			    node_map_put(a, pm, "port", node_new_strf(a, "%u", (unsigned)ports[i])) < 0 ||
 			    node_map_put(a, pm, "protocol", str(a, protos[k])) < 0)
 				return NULL;
 			node_seq_add(list, pm);
@@ -446,7 +425,7 @@ cil_name(struct arena *a, const struct spec_name *nm)
 		return NULL;
 	if (!nm->wildcard)
 		return node_map_put(a, m, "matchName", str(a, nm->name)) < 0 ? NULL : m;
-	return node_map_put(a, m, "matchPattern", strf(a, "*%s", nm->name)) < 0 ? NULL : m;
+	return node_map_put(a, m, "matchPattern", node_new_strf(a, "*%s", nm->name)) < 0 ? NULL : m;
 }
 
 /* The rule to the DNS Pods (and NodeLocal DNSCache, the host entity on
@@ -609,7 +588,7 @@ cil_policy(const struct spec_agent *ag, const struct profile *p, const struct tm
 		static const char *const all[] = { "all" };
 		struct node *deny = node_new_seq(a), *r = node_new_map(a);
 
-		if (!deny || !r || node_map_put(a, r, "toEntities", str_seq(a, all, 1)) < 0)
+		if (!deny || !r || node_map_put(a, r, "toEntities", node_new_str_seq(a, all, 1)) < 0)
 			return NULL;
 		node_seq_add(deny, r);
 		if (node_map_put(a, spec, "egressDeny", deny) < 0)
@@ -827,21 +806,6 @@ egw(const struct spec_agent *ag, const struct profile *p, const struct tmpl *t,
 	return o;
 }
 
-static struct node *
-str_seq(struct arena *a, const char *const *v, size_t n)
-{
-	struct node *seq = node_new_seq(a), *s;
-
-	if (!seq)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		if (!(s = str(a, v[i])))
-			return NULL;
-		node_seq_add(seq, s);
-	}
-	return seq;
-}
-
 /* One env entry: a value, or {valueFrom: {secretKeyRef|configMapKeyRef: ...}}. */
 static struct node *
 env_entry(struct arena *a, const struct spec_env *v)
@@ -874,9 +838,9 @@ agent_container(struct arena *a, const struct spec_agent *ag)
 	if (!c || node_map_put(a, c, "name", node_new_lit(a, "agent")) < 0 ||
 	    node_map_put(a, c, "image", str(a, ag->image)) < 0)
 		return NULL;
-	if (ag->has_command && node_map_put(a, c, "command", str_seq(a, ag->command, ag->ncommand)) < 0)
+	if (ag->has_command && node_map_put(a, c, "command", node_new_str_seq(a, ag->command, ag->ncommand)) < 0)
 		return NULL;
-	if (ag->has_args && node_map_put(a, c, "args", str_seq(a, ag->args, ag->nargs)) < 0)
+	if (ag->has_args && node_map_put(a, c, "args", node_new_str_seq(a, ag->args, ag->nargs)) < 0)
 		return NULL;
 	if (ag->nenv) {
 		if (!(env = node_new_seq(a)))
@@ -929,7 +893,7 @@ probe_range_args(struct arena *a, struct node *args, const struct cidr_list *l, 
 			h.addr[v6 ? 15 : 3] |= 1;  /* host bits are zero: no carry */
 		h.len = v6 ? 128 : 32;
 		cidr_format(&h, addr, 0);
-		if (!(arg = strf(a, v6 ? "[%s]:%u=%s %s" : "%s:%u=%s %s", addr, port, what, range)))
+		if (!(arg = node_new_strf(a, v6 ? "[%s]:%u=%s %s" : "%s:%u=%s %s", addr, port, what, range)))
 			return -1;
 		node_seq_add(args, arg);
 	}
@@ -953,7 +917,7 @@ probe_container(struct arena *a, const struct profile *p, const struct node *csc
 		return NULL;
 	node_seq_add(args, node_new_lit(a, "probe"));
 	node_seq_add(args, str(a, "--wait"));   /* a leading - : not a literal */
-	node_seq_add(args, p->probe_wait_s ? strf(a, "%lds", p->probe_wait_s) : str(a, "0"));
+	node_seq_add(args, p->probe_wait_s ? node_new_strf(a, "%lds", p->probe_wait_s) : str(a, "0"));
 	if (args->count != 3 ||
 	    probe_range_args(a, args, &p->pod, 80, "pod range") < 0 ||
 	    probe_range_args(a, args, &p->service, 443, "service range") < 0 ||
@@ -1182,7 +1146,7 @@ expr(struct arena *a, const char *key, const char *op, const char *v)
 	if (!e || node_map_put(a, e, "key", str(a, key)) < 0 ||
 	    node_map_put(a, e, "operator", str(a, op)) < 0)
 		return NULL;
-	if (v && (!(vals = str_seq(a, &v, 1)) || node_map_put(a, e, "values", vals) < 0))
+	if (v && (!(vals = node_new_str_seq(a, &v, 1)) || node_map_put(a, e, "values", vals) < 0))
 		return NULL;
 	return e;
 }
@@ -1200,7 +1164,7 @@ cil_all_but(struct arena *a, const uint16_t *ports, size_t n)
 		unsigned hi = i < n ? (unsigned)ports[i] - 1 : 65535;
 
 		if (hi >= lo) {
-			if (!(pm = node_new_map(a)) || node_map_put(a, pm, "port", strf(a, "%u", lo)) < 0 ||
+			if (!(pm = node_new_map(a)) || node_map_put(a, pm, "port", node_new_strf(a, "%u", lo)) < 0 ||
 			    (hi > lo && node_map_put(a, pm, "endPort", node_new_int(a, (long)hi)) < 0) ||
 			    node_map_put(a, pm, "protocol", node_new_lit(a, "ANY")) < 0)
 				return NULL;
@@ -1236,17 +1200,17 @@ guard_cilium(struct arena *a, const struct profile *p, const char *ns, const cha
 
 	if (!o || !(spec = node_map_sub_put(a, o, "spec")) ||
 	    node_map_put(a, spec, "description",
-			 strf(a, "agentfence guard of namespace %s: no Pod in it reaches the cluster or a non-public address, whatever its labels and other policies", ns)) < 0 ||
+			 node_new_strf(a, "agentfence guard of namespace %s: no Pod in it reaches the cluster or a non-public address, whatever its labels and other policies", ns)) < 0 ||
 	    !(sel = node_map_sub_put(a, spec, "endpointSelector")) ||
 	    !(ml = node_map_sub_put(a, sel, "matchLabels")) ||
 	    node_map_put(a, ml, CIL_NS, str(a, ns)) < 0 || !(deny = node_new_seq(a)))
 		return NULL;
 	/* the nodes and cluster entities (the host but port 53 with NodeLocal DNSCache) */
-	if (!(r = node_new_map(a)) || node_map_put(a, r, "toEntities", str_seq(a, ent_out + nl, 7 - (size_t)nl)) < 0)
+	if (!(r = node_new_map(a)) || node_map_put(a, r, "toEntities", node_new_str_seq(a, ent_out + nl, 7 - (size_t)nl)) < 0)
 		return NULL;
 	node_seq_add(deny, r);
 	if (nl) {
-		if (!(r = node_new_map(a)) || node_map_put(a, r, "toEntities", str_seq(a, ent_out, 1)) < 0 ||
+		if (!(r = node_new_map(a)) || node_map_put(a, r, "toEntities", node_new_str_seq(a, ent_out, 1)) < 0 ||
 		    node_map_put(a, r, "toPorts", cil_all_but(a, dns_port, 1)) < 0)
 			return NULL;
 		node_seq_add(deny, r);
@@ -1267,8 +1231,8 @@ guard_cilium(struct arena *a, const struct profile *p, const char *ns, const cha
 	 * node-local-dns Pods' (one of theirs differs): one entry per pair */
 	for (size_t i = 0; i < p->dns_nlabels; i++) {
 		for (size_t j = 0; j < (p->lrp_nlabels ? p->lrp_nlabels : 1); j++) {
-			struct node *key = strf(a, "k8s:%s", p->dns_labels[i].k);
-			struct node *lkey = p->lrp_nlabels ? strf(a, "k8s:%s", p->lrp_labels[j].k) : NULL;
+			struct node *key = node_new_strf(a, "k8s:%s", p->dns_labels[i].k);
+			struct node *lkey = p->lrp_nlabels ? node_new_strf(a, "k8s:%s", p->lrp_labels[j].k) : NULL;
 
 			if (!key || (p->lrp_nlabels && !lkey) || !(e = node_new_map(a)) ||
 			    !(exprs = node_new_seq(a)))
@@ -1313,7 +1277,7 @@ guard_cilium(struct arena *a, const struct profile *p, const char *ns, const cha
 		node_seq_add(deny, r);
 	}
 	if (node_map_put(a, spec, "egressDeny", deny) < 0 || !(ingd = node_new_seq(a)) ||
-	    !(r = node_new_map(a)) || node_map_put(a, r, "fromEntities", str_seq(a, ent_in, 8)) < 0)
+	    !(r = node_new_map(a)) || node_map_put(a, r, "fromEntities", node_new_str_seq(a, ent_in, 8)) < 0)
 		return NULL;
 	node_seq_add(ingd, r);
 	if (node_map_put(a, spec, "ingressDeny", ingd) < 0)

@@ -2,6 +2,8 @@
 /* node: see node.h */
 #include "node.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 /* --- scalar typing --- */
@@ -167,6 +169,36 @@ node_new_str(struct arena *a, const char *s)
 		n->len = strlen(s);
 	}
 	return n;
+}
+
+struct node *
+node_new_strf(struct arena *a, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return NULL;
+	return node_new_str(a, arena_strndup(a, buf, (size_t)n));
+}
+
+struct node *
+node_new_str_seq(struct arena *a, const char *const *v, size_t n)
+{
+	struct node *seq = node_new_seq(a), *s;
+
+	if (!seq)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (!(s = node_new_str(a, v[i])))
+			return NULL;
+		node_seq_add(seq, s);
+	}
+	return seq;
 }
 
 struct node *

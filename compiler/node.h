@@ -58,6 +58,11 @@ struct node *node_new_map(struct arena *a);
 struct node *node_new_seq(struct arena *a);
 /* A string: the emitter quotes it when YAML would read it as something else. */
 struct node *node_new_str(struct arena *a, const char *s);
+/* A string built with printf into the arena (at most 511 bytes). */
+struct node *node_new_strf(struct arena *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A sequence of the n strings of v. */
+struct node *node_new_str_seq(struct arena *a, const char *const *v, size_t n);
 /* A plain scalar written as is (integers, booleans). */
 struct node *node_new_raw(struct arena *a, const char *s, enum node_type t);
 struct node *node_new_int(struct arena *a, long v);
