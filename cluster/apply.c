@@ -119,7 +119,8 @@ struct podwait {
 struct pobj {
 	enum res res;
 	char *name;
-	char *body;             /* compact JSON */
+	json_t *json;           /* the object (what an unchanged one must hold) */
+	char *body;             /* it as compact JSON, made when first sent */
 	size_t len;
 };
 
@@ -187,6 +188,7 @@ pobjs_free(struct pobj *o, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		free(o[i].name);
 		free(o[i].body);
+		json_decref(o[i].json);
 	}
 }
 
@@ -238,18 +240,15 @@ label_of(json_t *j, const char *key)
  * -2 when out of memory.
  */
 static int
-serialize(struct buf *b, struct node *obj, struct pobj *o, json_t **jp, int *rp, const char **why)
+serialize(struct node *obj, struct pobj *o, json_t **jp, int *rp, const char **why)
 {
 	const char *kind, *name;
 	json_t *j;
 
-	b->n = 0;
-	if (emit_json(b, obj, 0) < 0 || b->err) {
+	if (!(j = emit_to_json(obj))) {
 		*why = "cannot write JSON (a string is not valid UTF-8)";
 		return -1;
 	}
-	if (!(j = json_loadb(b->p, b->n, 0, NULL)))
-		return -2;
 	kind = json_string_value(json_object_get(j, "kind"));
 	name = meta_str(j, "name");
 	*rp = kind ? res_of_kind(kind) : -1;
@@ -257,13 +256,11 @@ serialize(struct buf *b, struct node *obj, struct pobj *o, json_t **jp, int *rp,
 	if (*rp < 0 || !name)
 		return 0;
 	o->res = (enum res)*rp;
-	o->name = xstrdup(name);
-	o->body = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
-	if (!o->name || !o->body) {
+	if (!(o->name = xstrdup(name))) {
 		json_decref(j);
 		return -2;
 	}
-	o->len = strlen(o->body);
+	o->json = json_incref(j);
 	return 0;
 }
 
@@ -272,7 +269,6 @@ apply_plan_add(struct apply_plan *p, const struct spec_agent *ag, struct node **
 	       size_t nobjs, struct diags *d)
 {
 	struct pagent *a;
-	struct buf b = BUF_INIT;
 	const char *why = NULL;
 
 	if (nobjs < 2 || nobjs > BUILD_MAX_OBJECTS) {
@@ -296,7 +292,7 @@ apply_plan_add(struct apply_plan *p, const struct spec_agent *ag, struct node **
 	for (size_t i = 0; i < nobjs; i++) {
 		json_t *j = NULL;
 		const char *ns;
-		int r = -1, e = serialize(&b, objs[i], &a->objs[i], &j, &r, &why);
+		int r = -1, e = serialize(objs[i], &a->objs[i], &j, &r, &why);
 
 		if (e == -1)
 			goto fail;
@@ -315,14 +311,12 @@ apply_plan_add(struct apply_plan *p, const struct spec_agent *ag, struct node **
 		}
 		json_decref(j);
 	}
-	buf_free(&b);
 	return 0;
 oom:
 	why = "out of memory";
 fail:
 	diag_error(d, ag->file, ag->line, ag->col, "%s", why);
 out:
-	buf_free(&b);
 	return -1;
 }
 
@@ -331,7 +325,6 @@ apply_plan_add_guard(struct apply_plan *p, const char *ns, struct node **objs, s
 		     struct diags *d)
 {
 	struct pguard *g;
-	struct buf b = BUF_INIT;
 	const char *why = NULL;
 
 	for (size_t i = 0; i < p->ng; i++)
@@ -360,7 +353,7 @@ apply_plan_add_guard(struct apply_plan *p, const char *ns, struct node **objs, s
 	for (size_t i = 0; i < nobjs; i++) {
 		json_t *j = NULL;
 		const char *lns, *job;
-		int r = -1, e = serialize(&b, objs[i], &g->objs[i], &j, &r, &why);
+		int r = -1, e = serialize(objs[i], &g->objs[i], &j, &r, &why);
 
 		if (e == -1)
 			goto fail;
@@ -379,14 +372,12 @@ apply_plan_add_guard(struct apply_plan *p, const char *ns, struct node **objs, s
 		}
 		json_decref(j);
 	}
-	buf_free(&b);
 	return 0;
 oom:
 	why = "out of memory";
 fail:
 	diag_error(d, NULL, 0, 0, "namespace %s's guard: %s", ns, why);
 out:
-	buf_free(&b);
 	return -1;
 }
 
@@ -454,8 +445,10 @@ struct run {
 	const char **nss;
 	size_t nns;
 	struct leases *leases;
-	/* apply: the live objects agentfence manages, "res/ns/name" -> object */
-	json_t *live;
+	/* apply: "res/ns/name" -> true for each live object that already holds
+	 * what agentfence sets (decided as its LIST page arrives, so no page is
+	 * kept); `want`: the same keys -> the plan's object */
+	json_t *live, *want;
 };
 
 static void
@@ -643,6 +636,23 @@ static const char *const *
 apply_query(const struct run *run)
 {
 	return run->o.dry_run ? q_apply_dry : q_apply;
+}
+
+/* Server-side apply of o (its body is written when first needed). */
+static int
+submit_apply(struct run *run, const char *path, struct pobj *o, kapi_done_fn fn, void *ctx)
+{
+	if (!o->body) {
+		o->body = json_dumps(o->json, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+		if (!o->body) {
+			run->oom = 1;
+			run->s->errors = 1;
+			report(run, APPLY_EV_ERROR, NULL, NULL, -1, NULL, NULL, "out of memory", NULL);
+			return -1;
+		}
+		o->len = strlen(o->body);
+	}
+	return submit(run, "PATCH", path, apply_query(run), o->body, o->len, 0, fn, ctx);
 }
 
 static const char *const *
@@ -854,8 +864,7 @@ submit_pod(struct run *run, struct pagent *a)
 		return;
 	}
 	obj_path(path, sizeof(path), RES_POD, a->ns, o->name);
-	if (submit(run, "PATCH", path, apply_query(run), o->body, o->len, 0, on_pod,
-		   &a->steps[a->nobjs - 1]) < 0)
+	if (submit_apply(run, path, o, on_pod, &a->steps[a->nobjs - 1]) < 0)
 		agent_done(run, a, 0, "not applied (out of memory)");
 }
 
@@ -1082,8 +1091,7 @@ agent_start(struct run *run, struct pagent *a)
 			continue;
 		}
 		obj_path(path, sizeof(path), o->res, a->ns, o->name);
-		if (submit(run, "PATCH", path, apply_query(run), o->body, o->len, 0, on_policy,
-			   &a->steps[i]) == 0)
+		if (submit_apply(run, path, o, on_policy, &a->steps[i]) == 0)
 			sent++;
 		else
 			a->policy_failed = 1;
@@ -1169,8 +1177,7 @@ start_guards(struct run *run)
 			g->steps[j].g = g;
 			g->steps[j].idx = j;
 			obj_path(path, sizeof(path), o->res, g->ns, o->name);
-			if (submit(run, "PATCH", path, apply_query(run), o->body, o->len, 0, on_guard,
-				   &g->steps[j]) < 0)
+			if (submit_apply(run, path, o, on_guard, &g->steps[j]) < 0)
 				g->failed = 1;
 		}
 	}
@@ -1808,94 +1815,6 @@ drop_leases(struct run *run)
 
 /* --- unchanged: what is live already holds what agentfence sets --- */
 
-static void
-live_key(char *out, size_t n, int res, const char *ns, const char *name)
-{
-	snprintf(out, n, "%d/%s/%s", res, ns, name);
-}
-
-static void
-on_live(void *ctx, const struct kapi_response *r)
-{
-	struct lister *l = ctx;
-	struct run *run = l->run;
-	json_t *items = json_object_get(r->json, "items"), *it;
-	const char *cont;
-	char key[PATH_LEN];
-	size_t i;
-
-	if (!ok2xx(r) || !json_is_array(items))
-		return;   /* not known: written as usual */
-	json_array_foreach(items, i, it) {
-		const char *name = json_string_value(json_object_get(json_object_get(it, "metadata"),
-								     "name"));
-
-		if (!name)
-			continue;
-		live_key(key, sizeof(key), (int)l->res, l->nss->ns, name);
-		if (json_object_set(run->live, key, it) < 0) {
-			run->oom = 1;
-			return;
-		}
-	}
-	cont = json_string_value(json_object_get(json_object_get(r->json, "metadata"), "continue"));
-	if (cont && *cont && ++l->pages < LIST_MAX_PAGES && strlen(cont) <= LIST_MAX_CONTINUE)
-		list_page(l, cont);
-}
-
-/*
- * One paginated LIST per namespace and kind of the plan, of the objects
- * agentfence manages (cluster-scoped kinds: by their namespace label).
- */
-static void
-list_live(struct run *run)
-{
-	struct apply_plan *p = run->p;
-	unsigned *kinds = NULL;
-	struct nsstate *nss = NULL;
-	struct lister *ls = NULL;
-
-	if (!run->nns)
-		return;
-	kinds = xcalloc(run->nns, sizeof(*kinds));
-	nss = xcalloc(run->nns, sizeof(*nss));
-	ls = xcalloc(run->nns * RES_COUNT, sizeof(*ls));
-	if (!kinds || !nss || !ls || !(run->live = json_object())) {
-		run->oom = 1;
-		goto out;
-	}
-	for (size_t i = 0; i < p->n + p->ng; i++) {
-		const char *ns = i < p->n ? p->a[i].ns : p->g[i - p->n].ns;
-		const struct pobj *o = i < p->n ? p->a[i].objs : p->g[i - p->n].objs;
-		size_t no = i < p->n ? p->a[i].nobjs : p->g[i - p->n].nobjs;
-		const char **at = bsearch(&ns, run->nss, run->nns, sizeof(*run->nss), cmp_str);
-
-		for (size_t j = 0; at && j < no; j++)
-			kinds[at - run->nss] |= 1u << o[j].res;
-	}
-	for (size_t i = 0; i < run->nns && !run->oom; i++) {
-		nss[i].ns = run->nss[i];
-		if (!run->o.dry_run && !leases_held(run->leases, run->nss[i]))
-			continue;
-		for (int r = 0; r < RES_COUNT; r++) {
-			struct lister *l = &ls[i * RES_COUNT + (size_t)r];
-
-			if (!(kinds[i] & (1u << r)))
-				continue;
-			l->run = run;
-			l->nss = &nss[i];
-			l->res = (enum res)r;
-			l->fn = on_live;
-			list_page(l, NULL);
-		}
-	}
-	kapi_run(run->k);
-out:
-	free(ls);
-	free(nss);
-	free(kinds);
-}
-
 /* Does `live` hold every field of `want` with the same value (lists: same length)? */
 static int
 holds(json_t *want, json_t *live, int top)
@@ -2010,28 +1929,25 @@ owns_any(json_t *f, json_t *want)
 	return 0;
 }
 
-/* Is the object stored with every field agentfence sets, owned as an apply leaves it? */
+/*
+ * Is `live` stored with every field of `want` (what agentfence sets), owned
+ * as an apply leaves it? 0 when want is NULL (not in the plan).
+ */
 static int
-unchanged(struct run *run, const char *ns, const struct pobj *o)
+holds_applied(json_t *want, json_t *live)
 {
-	char key[PATH_LEN];
-	json_t *live, *want, *meta, *mf, *e;
+	json_t *meta, *mf, *e;
 	int own = 0, ok = 1;
 	size_t i;
 
-	if (!run->live)
-		return 0;
-	live_key(key, sizeof(key), (int)o->res, ns, o->name);
-	if (!(live = json_object_get(run->live, key)))
+	if (!want)
 		return 0;
 	meta = json_object_get(live, "metadata");
 	mf = json_object_get(meta, "managedFields");
 	if (json_object_get(meta, "deletionTimestamp") || !json_is_array(mf))
 		return 0;   /* going away, or who set what is unknown */
-	if (!(want = json_loadb(o->body, o->len, 0, NULL)))
-		return 0;
 	if (!holds(want, live, 1))
-		ok = 0;
+		return 0;
 	json_array_foreach(mf, i, e) {
 		const char *mgr = json_string_value(json_object_get(e, "manager"));
 		const char *op = json_string_value(json_object_get(e, "operation"));
@@ -2048,8 +1964,117 @@ unchanged(struct run *run, const char *ns, const struct pobj *o)
 			ok = 0;   /* another manager shares a field: write, force takes it */
 		}
 	}
-	json_decref(want);
 	return ok && own;
+}
+
+static void
+live_key(char *out, size_t n, int res, const char *ns, const char *name)
+{
+	snprintf(out, n, "%d/%s/%s", res, ns, name);
+}
+
+static void
+on_live(void *ctx, const struct kapi_response *r)
+{
+	struct lister *l = ctx;
+	struct run *run = l->run;
+	json_t *items = json_object_get(r->json, "items"), *it;
+	const char *cont;
+	char key[PATH_LEN];
+	size_t i;
+
+	if (!ok2xx(r) || !json_is_array(items))
+		return;   /* not known: written as usual */
+	json_array_foreach(items, i, it) {
+		const char *name = json_string_value(json_object_get(json_object_get(it, "metadata"),
+								     "name"));
+
+		if (!name)
+			continue;
+		live_key(key, sizeof(key), (int)l->res, l->nss->ns, name);
+		if (holds_applied(json_object_get(run->want, key), it) &&
+		    json_object_set_new(run->live, key, json_true()) < 0) {
+			run->oom = 1;
+			return;
+		}
+	}
+	cont = json_string_value(json_object_get(json_object_get(r->json, "metadata"), "continue"));
+	if (cont && *cont && ++l->pages < LIST_MAX_PAGES && strlen(cont) <= LIST_MAX_CONTINUE)
+		list_page(l, cont);
+}
+
+/*
+ * One paginated LIST per namespace and kind of the plan, of the objects
+ * agentfence manages (cluster-scoped kinds: by their namespace label).
+ */
+static void
+list_live(struct run *run)
+{
+	struct apply_plan *p = run->p;
+	unsigned *kinds = NULL;
+	struct nsstate *nss = NULL;
+	struct lister *ls = NULL;
+
+	if (!run->nns)
+		return;
+	kinds = xcalloc(run->nns, sizeof(*kinds));
+	nss = xcalloc(run->nns, sizeof(*nss));
+	ls = xcalloc(run->nns * RES_COUNT, sizeof(*ls));
+	if (!kinds || !nss || !ls || !(run->live = json_object()) || !(run->want = json_object())) {
+		run->oom = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < p->n + p->ng; i++) {
+		const char *ns = i < p->n ? p->a[i].ns : p->g[i - p->n].ns;
+		const struct pobj *o = i < p->n ? p->a[i].objs : p->g[i - p->n].objs;
+		size_t no = i < p->n ? p->a[i].nobjs : p->g[i - p->n].nobjs;
+		const char **at = bsearch(&ns, run->nss, run->nns, sizeof(*run->nss), cmp_str);
+		char key[PATH_LEN];
+
+		for (size_t j = 0; j < no; j++) {
+			live_key(key, sizeof(key), (int)o[j].res, ns, o[j].name);
+			if (json_object_set(run->want, key, o[j].json) < 0) {
+				run->oom = 1;
+				goto out;
+			}
+		}
+
+		for (size_t j = 0; at && j < no; j++)
+			kinds[at - run->nss] |= 1u << o[j].res;
+	}
+	for (size_t i = 0; i < run->nns && !run->oom; i++) {
+		nss[i].ns = run->nss[i];
+		if (!run->o.dry_run && !leases_held(run->leases, run->nss[i]))
+			continue;
+		for (int r = 0; r < RES_COUNT; r++) {
+			struct lister *l = &ls[i * RES_COUNT + (size_t)r];
+
+			if (!(kinds[i] & (1u << r)))
+				continue;
+			l->run = run;
+			l->nss = &nss[i];
+			l->res = (enum res)r;
+			l->fn = on_live;
+			list_page(l, NULL);
+		}
+	}
+	kapi_run(run->k);
+out:
+	free(ls);
+	free(nss);
+	free(kinds);
+}
+
+/* Did the LIST find the object stored as an apply of it would leave it? */
+static int
+unchanged(struct run *run, const char *ns, const struct pobj *o)
+{
+	char key[PATH_LEN];
+
+	if (!run->live)
+		return 0;
+	live_key(key, sizeof(key), (int)o->res, ns, o->name);
+	return json_object_get(run->live, key) != NULL;
 }
 
 static void
@@ -2099,6 +2124,7 @@ apply_run(struct apply_plan *p, struct kapi *k, const struct apply_opts *o, appl
 	free_found(&run);
 	drop_leases(&run);
 	json_decref(run.live);
+	json_decref(run.want);
 	free(run.nss);
 }
 

@@ -230,8 +230,8 @@ emit_mark_plain(struct node *n)
 
 /* --- JSON --- */
 
-static json_t *
-to_json(const struct node *n)
+json_t *
+emit_to_json(const struct node *n)
 {
 	const struct node *it;
 	json_t *j, *c;
@@ -260,7 +260,7 @@ to_json(const struct node *n)
 	if (!j)
 		return NULL;
 	for (it = n->head; it; it = it->next) {
-		c = to_json(n->kind == NODE_MAP ? it->val : it);
+		c = emit_to_json(n->kind == NODE_MAP ? it->val : it);
 		if (!c || (n->kind == NODE_MAP ? json_object_setn_new(j, it->str, it->len, c)
 					       : json_array_append_new(j, c)) != 0) {
 			json_decref(j);
@@ -280,7 +280,7 @@ json_to_buf(const char *s, size_t n, void *data)
 int
 emit_json(struct buf *b, const struct node *doc, size_t indent_level)
 {
-	json_t *j = to_json(doc);
+	json_t *j = emit_to_json(doc);
 	size_t mark = b->n, i;
 	int rc;
 

@@ -10,6 +10,8 @@
 #ifndef AGENTFENCE_EMIT_H
 #define AGENTFENCE_EMIT_H
 
+#include <jansson.h>
+
 #include "buf.h"
 #include "node.h"
 
@@ -26,5 +28,7 @@ void emit_mark_plain(struct node *tree);
 /* One JSON value, indented by 2, followed by no newline. Returns 0 or -1
  * (invalid UTF-8, or out of memory). */
 int emit_json(struct buf *b, const struct node *doc, size_t indent_level);
+/* The same value as a jansson tree (NULL: invalid UTF-8, or out of memory). */
+json_t *emit_to_json(const struct node *doc);
 
 #endif

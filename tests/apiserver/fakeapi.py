@@ -1628,6 +1628,7 @@ class Stored:
         self.obj = obj
         self.managers = managers  # name -> {operation, apiVersion, time, fields:set}
         self.fv1 = {}             # name -> its fieldsV1 (a Stored is never changed in place)
+        self.item_json = None     # its bytes as a list item, made once (see FakeCluster.list)
 
     def fields_v1(self, m):
         if m not in self.fv1:
@@ -2237,26 +2238,42 @@ class FakeCluster:
             elif res is RUNTIMECLASS:
                 cands = [self.runtimeclasses[n] for n in sorted(self.runtimeclasses)]
             else:
-                # filtered before rendering, rendered without copying: the
-                # body is serialized below, under the lock
-                cands = [self.render(st, deep=False) for k, st in sorted(self.objects.items())
+                # REAL: kube-apiserver's watch cache keeps each object decoded
+                # and serializes it in Go; here each stored version is
+                # serialized once (a Stored is never changed in place), so a
+                # LIST costs about what it costs a real server, not what
+                # json.dumps costs Python per object per request.
+                cands = [st for k, st in sorted(self.objects.items())
                          if k[0] == res.plural and (not req.ns or k[1] == req.ns)
                          and label_match(lsel, st.obj.get("metadata", {}).get("labels"))
                          and field_match(fsel, st.obj.get("metadata", {}))]
+                items = [self._list_item(st) for st in cands]
+                head = {"kind": res.list_kind, "apiVersion": res.gv,
+                        "metadata": {"resourceVersion": str(self.rv)}}
+                raw = json_bytes(head)[:-2] + b',"items":[' + b",".join(items) + b"]}\n"
+                return Response(200, head, raw=raw)
             items = []
             for o in cands:
                 meta = o.get("metadata", {})
                 if label_match(lsel, meta.get("labels")) and field_match(fsel, meta):
                     o = dict(o)
-                    if not res.crd:
-                        # REAL: typed lists omit kind/apiVersion on items;
-                        # CR lists (unstructured) keep them.
-                        o.pop("kind", None)
-                        o.pop("apiVersion", None)
+                    o.pop("kind", None)   # typed lists omit them (namespaces, runtimeclasses)
+                    o.pop("apiVersion", None)
                     items.append(o)
             body = {"kind": res.list_kind, "apiVersion": res.gv,
                     "metadata": {"resourceVersion": str(self.rv)}, "items": items}
             return Response(200, body, raw=json_bytes(body))
+
+    def _list_item(self, st):
+        if st.item_json is None:
+            o = self.render(st, deep=False)
+            if not st.res.crd:
+                # REAL: typed lists omit kind/apiVersion on items;
+                # CR lists (unstructured) keep them.
+                o.pop("kind", None)
+                o.pop("apiVersion", None)
+            st.item_json = json_bytes(o)[:-1]
+        return st.item_json
 
     def _remove(self, key):
         self.objects.pop(key, None)
