@@ -2125,7 +2125,7 @@ class FakeCluster:
         self.write_seq += 1
         req.write["write_seq"] = self.write_seq
         req.write["resourceVersion"] = cm["resourceVersion"]
-        return Response(201 if creating else 200, self.render(new_st), _warning_headers(warnings))
+        return self._stored_response(201 if creating else 200, new_st, _warning_headers(warnings))
 
     # ------------------------------------------------------------------------
     # Update (PUT): only Leases, as a leader election uses them
@@ -2198,7 +2198,7 @@ class FakeCluster:
             self.write_seq += 1
             req.write["write_seq"] = self.write_seq
             req.write["resourceVersion"] = nm["resourceVersion"]
-            return Response(200, self.render(new_st))
+            return self._stored_response(200, new_st)
 
     # ------------------------------------------------------------------------
     # Reads and deletes
@@ -2263,6 +2263,20 @@ class FakeCluster:
             body = {"kind": res.list_kind, "apiVersion": res.gv,
                     "metadata": {"resourceVersion": str(self.rv)}, "items": items}
             return Response(200, body, raw=json_bytes(body))
+
+    def _stored_response(self, code, st, headers=None):
+        """The response to a write of st. REAL: the server encodes a new
+        object once when it stores it; the same bytes serve as its list item
+        later (see list)."""
+        out = self.render(st)
+        raw = json_bytes(out)
+        if st.res.crd:
+            st.item_json = raw[:-1]
+        else:
+            lead = json_bytes({"kind": out["kind"], "apiVersion": out["apiVersion"]})[:-2] + b","
+            if raw.startswith(lead):
+                st.item_json = b"{" + raw[len(lead):-1]
+        return Response(code, out, headers, raw=raw)
 
     def _list_item(self, st):
         if st.item_json is None:

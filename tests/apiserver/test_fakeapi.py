@@ -347,6 +347,27 @@ class FakeApiTest(unittest.TestCase):
         self.assertEqual(o3["metadata"]["resourceVersion"], o2["metadata"]["resourceVersion"])
         self.assertEqual([e["write"]["op"] for e in self.log()], ["create", "update", "noop"])
 
+    def test_list_items_are_the_stored_objects(self):
+        # the server keeps each stored version's list bytes: they must stay
+        # what a GET of it says, through create, update, no-op and a Lease PUT
+        np = netpol("web", egress=[{"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}])
+        self.assertEqual(self.c.apply(NP_PATH + "web", np)[0], 201)
+        self.assertEqual(self.c.apply(POD_PATH + "a", pod("a", labels={"app": "x"}))[0], 201)
+
+        def same():
+            for lpath, gpath in (("/apis/networking.k8s.io/v1/namespaces/agents/networkpolicies",
+                                  NP_PATH + "web"), ("/api/v1/namespaces/agents/pods", POD_PATH + "a")):
+                _, _, lst = self.c.request("GET", lpath)
+                _, _, got = self.c.request("GET", gpath)
+                got.pop("kind"), got.pop("apiVersion")
+                self.assertEqual(lst["items"], [got])
+        same()
+        np["spec"]["egress"][0]["ports"] = [{"port": 443}]
+        self.assertEqual(self.c.apply(NP_PATH + "web", np)[0], 200)
+        same()
+        self.assertEqual(self.c.apply(NP_PATH + "web", np)[0], 200)   # no-op
+        same()
+
     def test_apply_yaml_body_and_field_removal(self):
         body = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: y\n  labels:\n    a: '1'\n"
                 "    b: '2'\nspec:\n  containers:\n  - name: c\n    image: busybox\n")
