@@ -136,6 +136,14 @@ int apply_plan_add(struct apply_plan *p, const struct spec_agent *ag, struct nod
 int apply_plan_add_guard(struct apply_plan *p, const char *ns, struct node **objs, size_t nobjs,
 			 struct diags *d);
 size_t apply_plan_count(const struct apply_plan *p);
+/*
+ * Each object of the plan (each guard's, then each agent's policies and
+ * Pod): its namespace, its API path and its body (compact JSON), all
+ * borrowed from p. Stops at, and returns, fn's first nonzero return; else 0.
+ */
+typedef int (*apply_obj_fn)(void *ctx, const char *ns, const char *path, const char *body,
+			    size_t len);
+int apply_plan_each(const struct apply_plan *p, apply_obj_fn fn, void *ctx);
 void apply_plan_free(struct apply_plan *p);
 
 /* Apply every agent of the plan (then prune, if asked). */
