@@ -165,20 +165,40 @@ class DiffTest(base.Base):
         self.assertTrue(all(l.startswith("+") for l in changes(out)), out)
         self.assertIn("+  name: isolate-job-none", out)
 
-    def test_pod_immutable(self):
-        """A Pod's spec changed: the server refuses the dry run; diff shows it anyway."""
+    def test_pod_image(self):
+        """A Pod's image may change in place: the server's dry run says so, no note."""
         rc, _, err = self.apply()
         self.assertEqual(rc, 0, err)
         self.write("agents.yaml", base.specs(AGENTS).replace(
             "image: ghcr.io/acme/agent:1.0\n  egress: {mode: none}",
             "image: ghcr.io/acme/agent:1.1\n  egress: {mode: none}"))
         rc, out, err = self.diff()
-        self.assertEqual(rc, 1, err)
+        self.assertEqual((rc, err), (1, ""))
         self.assertEqual(files(out), ["v1.Pod.agents.job-none"])
         self.assertEqual(changes(out), ["-  - image: ghcr.io/acme/agent:1.0",
                                         "+  - image: ghcr.io/acme/agent:1.1"])
-        self.assertIn("agentfence: warning: v1.Pod.agents.job-none: its spec changed: apply "
-                      "would leave it, apply --recreate would replace it", err)
+
+    def test_pod_immutable(self):
+        """A Pod's spec changed: the server refuses the dry run; diff shows it anyway."""
+        rc, _, err = self.apply()
+        self.assertEqual(rc, 0, err)
+        self.write("agents.yaml", "---\n".join(
+            base.spec(n, m, extra="  args: [run, --fast]\n" if n == "job-none" else "")
+            for n, m in AGENTS.items()))
+        seq = self.last_seq()
+        rc, out, err = self.diff()
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(files(out), ["v1.Pod.agents.job-none"])
+        # keys sorted as kubectl prints them: args comes first in the container
+        self.assertEqual(changes(out), ["-  - image: ghcr.io/acme/agent:1.0", "+  - args:",
+                                        "+    - run", '+    - "--fast"',
+                                        "+    image: ghcr.io/acme/agent:1.0"])
+        self.assertEqual(err, "agentfence: warning: v1.Pod.agents.job-none: its spec changed: "
+                         "apply would leave it, apply --recreate would replace it\n")
+        self.assertIn(("PATCH", "job-none", 422),
+                      [(e["method"], e.get("name"), e["status"]) for e in self.log()
+                       if e["seq"] > seq])
+        self.assertNoWrite(seq)
 
     def test_server_error(self):
         rc, _, err = self.apply()
