@@ -191,7 +191,8 @@ static const struct {
 	unsigned cmds;
 	const char *text;
 } exit_codes[] = {
-	{ EXIT_OK, IN_ALL, "success" },
+	{ EXIT_OK, IN_ALL & ~IN(CMD_DIFF), "success" },
+	{ EXIT_OK, IN(CMD_DIFF), "diff: no difference" },
 	{ EXIT_INVALID, IN_SPECS & ~IN(CMD_DIFF),
 	  "invalid input (specs, profile, templates, kubeconfig), or stale\n"
 	  "output (check); nothing was written or sent" },

@@ -260,7 +260,7 @@ class DiffTest(base.Base):
         rc, out, err = self.run_af("diff", "--help")
         self.assertEqual(rc, 0, err)
         self.assertIn("writes nothing and takes no Lease", out)
-        for line in ("  0  success", "  1  diff: the objects differ from the live ones",
+        for line in ("  0  diff: no difference", "  1  diff: the objects differ from the live ones",
                      "  2  usage error", "  3  diff: an error"):
             self.assertIn(line, out)
         self.assertEqual(self.run_af("diff", kubeconfig=False)[0], 2)
