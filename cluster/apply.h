@@ -18,6 +18,9 @@
  * manager owns a field agentfence sets; it is reported "unchanged".
  * Anything uncertain (a list not read, a field missing, another owner, a
  * Pod being deleted) is written as before.
+ * A PATCH the server takes as a no-op (the resourceVersion it returns is
+ * the one listed) is reported "unchanged" too, as kubectl does; a dry run
+ * stores nothing, so its PATCHes never are.
  *
  * Guards first: each agent namespace has a guard: the agents'
  * ServiceAccount and, with cilium or clusternetworkpolicy enforcement,
