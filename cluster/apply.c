@@ -182,6 +182,25 @@ apply_plan_count(const struct apply_plan *p)
 	return p->n;
 }
 
+int
+apply_plan_each(const struct apply_plan *p, apply_obj_fn fn, void *ctx)
+{
+	char path[PATH_LEN];
+	int rc = 0;
+
+	for (size_t i = 0; i < p->ng + p->n && !rc; i++) {
+		const char *ns = i < p->ng ? p->g[i].ns : p->a[i - p->ng].ns;
+		const struct pobj *o = i < p->ng ? p->g[i].objs : p->a[i - p->ng].objs;
+		size_t no = i < p->ng ? p->g[i].nobjs : p->a[i - p->ng].nobjs;
+
+		for (size_t j = 0; j < no && !rc; j++) {
+			obj_path(path, sizeof(path), o[j].res, ns, o[j].name);
+			rc = fn(ctx, ns, path, o[j].body, o[j].len);
+		}
+	}
+	return rc;
+}
+
 static void
 pobjs_free(struct pobj *o, size_t n)
 {
@@ -842,6 +861,8 @@ agent_done(struct run *run, struct pagent *a, int ok, const char *why)
 }
 
 static int unchanged(struct run *run, const char *ns, const struct pobj *o);
+static const char *patched(struct run *run, const char *ns, const struct pobj *o,
+			   const struct kapi_response *r);
 
 static void
 submit_pod(struct run *run, struct pagent *a)
@@ -913,7 +934,7 @@ on_policy(void *ctx, const struct kapi_response *r)
 
 	if (ok2xx(r)) {
 		report(run, APPLY_EV_OBJECT, a->ns, a->name, (int)o->res, o->name,
-		       r->status == 201 ? "created" : "configured", NULL, NULL);
+		       patched(run, a->ns, o, r), NULL, NULL);
 		report_warnings(run, a->ns, a->name, (int)o->res, o->name, r);
 	} else {
 		a->policy_failed = 1;
@@ -1024,7 +1045,7 @@ on_pod(void *ctx, const struct kapi_response *r)
 
 	if (ok2xx(r)) {
 		report(run, APPLY_EV_OBJECT, a->ns, a->name, RES_POD, o->name,
-		       r->status == 201 ? "created" : "configured", NULL, NULL);
+		       patched(run, a->ns, o, r), NULL, NULL);
 		report_warnings(run, a->ns, a->name, RES_POD, o->name, r);
 		if (run->o.dry_run)
 			agent_done(run, a, 1, NULL);
@@ -1124,7 +1145,7 @@ on_guard(void *ctx, const struct kapi_response *r)
 
 	if (ok2xx(r)) {
 		report(run, APPLY_EV_OBJECT, g->ns, NULL, (int)o->res, o->name,
-		       r->status == 201 ? "created" : "configured", NULL, NULL);
+		       patched(run, g->ns, o, r), NULL, NULL);
 		if (run->o.dry_run && o->res == RES_SA && r->status == 201)
 			g->sa_absent = 1;
 		report_warnings(run, g->ns, NULL, (int)o->res, o->name, r);
@@ -1965,6 +1986,27 @@ holds_applied(json_t *want, json_t *live)
 		}
 	}
 	return ok && own;
+}
+
+/*
+ * What a 2xx PATCH did: "created"; "unchanged" when the server left the
+ * object as the LIST saw it (the same resourceVersion, as kubectl says;
+ * a dry run stores nothing, so it tells nothing); else "configured".
+ */
+static const char *
+patched(struct run *run, const char *ns, const struct pobj *o, const struct kapi_response *r)
+{
+	char key[PATH_LEN];
+	const char *before, *after;
+
+	if (r->status == 201)
+		return "created";
+	if (run->o.dry_run || !run->live)
+		return "configured";
+	live_key(key, sizeof(key), (int)o->res, ns, o->name);
+	before = meta_str(json_object_get(run->live, key), "resourceVersion");
+	after = meta_str(r->json, "resourceVersion");
+	return before && after && strcmp(before, after) == 0 ? "unchanged" : "configured";
 }
 
 static void

@@ -18,6 +18,9 @@
  * manager owns a field agentfence sets; it is reported "unchanged".
  * Anything uncertain (a list not read, a field missing, another owner, a
  * Pod being deleted) is written as before.
+ * A PATCH the server takes as a no-op (the resourceVersion it returns is
+ * the one listed) is reported "unchanged" too, as kubectl does; a dry run
+ * stores nothing, so its PATCHes never are.
  *
  * Guards first: each agent namespace has a guard: the agents'
  * ServiceAccount and, with cilium or clusternetworkpolicy enforcement,
@@ -136,6 +139,14 @@ int apply_plan_add(struct apply_plan *p, const struct spec_agent *ag, struct nod
 int apply_plan_add_guard(struct apply_plan *p, const char *ns, struct node **objs, size_t nobjs,
 			 struct diags *d);
 size_t apply_plan_count(const struct apply_plan *p);
+/*
+ * Each object of the plan (each guard's, then each agent's policies and
+ * Pod): its namespace, its API path and its body (compact JSON), all
+ * borrowed from p. Stops at, and returns, fn's first nonzero return; else 0.
+ */
+typedef int (*apply_obj_fn)(void *ctx, const char *ns, const char *path, const char *body,
+			    size_t len);
+int apply_plan_each(const struct apply_plan *p, apply_obj_fn fn, void *ctx);
 void apply_plan_free(struct apply_plan *p);
 
 /* Apply every agent of the plan (then prune, if asked). */

@@ -21,6 +21,8 @@
 #include "buf.h"
 #include "build.h"
 #include "diag.h"
+#include "diff.h"
+#include "difftool.h"
 #include "emit.h"
 #include "kapi.h"
 #include "kubeconfig.h"
@@ -46,12 +48,14 @@ enum {
 
 /* --- the command line, as data --- */
 
-enum cmd { CMD_COMPILE, CMD_VALIDATE, CMD_CHECK, CMD_APPLY, CMD_DELETE, CMD_PROBE, CMD_COUNT };
+enum cmd { CMD_COMPILE, CMD_VALIDATE, CMD_CHECK, CMD_APPLY, CMD_DELETE, CMD_DIFF, CMD_PROBE,
+	   CMD_COUNT };
 
 #define IN(c) (1u << (c))
 #define IN_COMPILE (IN(CMD_COMPILE) | IN(CMD_VALIDATE) | IN(CMD_CHECK))
 #define IN_CLUSTER (IN(CMD_APPLY) | IN(CMD_DELETE))
-#define IN_SPECS (IN_COMPILE | IN_CLUSTER)   /* the commands that read specs */
+#define IN_REMOTE (IN_CLUSTER | IN(CMD_DIFF))   /* the commands that talk to a cluster */
+#define IN_SPECS (IN_COMPILE | IN_REMOTE)   /* the commands that read specs */
 #define IN_ALL (IN_SPECS | IN(CMD_PROBE))
 
 /* Help texts: a '\n' continues the text on the next line, indented. */
@@ -90,6 +94,16 @@ static const struct command {
 		"the Pod is gone",
 		"agentfence delete agents.yaml\n"
 		"agentfence delete --context prod --timeout 2m agents.yaml", NULL, NULL },
+	[CMD_DIFF] = { "diff", NULL,
+		"show what apply would change, as kubectl diff does: each object's\n"
+		"server-side dry run (dryRun=All) against the live object, both\n"
+		"without the server's own fields, as YAML in two folders compared\n"
+		"by diff -u -N (or $AGENTFENCE_EXTERNAL_DIFF, else\n"
+		"$KUBECTL_EXTERNAL_DIFF); writes nothing and takes no Lease",
+		"agentfence diff agents.yaml\n"
+		"agentfence diff --context prod --cluster profile.yaml agents/*.yaml\n"
+		"AGENTFENCE_EXTERNAL_DIFF='diff -uN' agentfence diff agents.yaml",
+		NULL, NULL },
 	[CMD_PROBE] = { "probe", NULL,
 		"from inside an agent's Pod (its init container): exit 1, one\n"
 		"line each, when a destination the agent must never reach is\n"
@@ -136,10 +150,10 @@ static const struct option_def {
 		"named json is -o ./json)" },
 	[OPT_FORMAT] = { "format", 0, "yaml|json", IN(CMD_COMPILE) | IN(CMD_CHECK), 0,
 		"output format (default yaml)" },
-	[OPT_KUBECONFIG] = { "kubeconfig", 0, "FILE", IN_CLUSTER, 0,
+	[OPT_KUBECONFIG] = { "kubeconfig", 0, "FILE", IN_REMOTE, 0,
 		"credentials (default: $KUBECONFIG, ~/.kube/config, or the\n"
 		"Pod's service account when run in a cluster)" },
-	[OPT_CONTEXT] = { "context", 0, "NAME", IN_CLUSTER, 0,
+	[OPT_CONTEXT] = { "context", 0, "NAME", IN_REMOTE, 0,
 		"the kubeconfig context (default: current-context)" },
 	[OPT_DRY_RUN] = { "dry-run", 0, NULL, IN_CLUSTER, 0,
 		"the server checks every object (dryRun=All); nothing\n"
@@ -153,7 +167,7 @@ static const struct option_def {
 		"without it such a Pod is reported and left as it is" },
 	[OPT_WAIT] = { "wait", 0, NULL, IN_CLUSTER, 0,
 		"also wait until the Pod of a failed agent is gone" },
-	[OPT_REQUEST_TIMEOUT] = { "request-timeout", 0, "D", IN_CLUSTER, 0,
+	[OPT_REQUEST_TIMEOUT] = { "request-timeout", 0, "D", IN_REMOTE, 0,
 		"the limit of each request attempt (default 30s;\n"
 		"e.g. 10s, 500ms, 2m)" },
 	[OPT_TIMEOUT] = { "timeout", 0, "D", IN_CLUSTER, 0,
@@ -164,7 +178,7 @@ static const struct option_def {
 		"retry the reachable destinations until none is left\n"
 		"or D has passed (default 30s; 0: one attempt): some\n"
 		"CNIs fence a new Pod only seconds after it starts" },
-	[OPT_VERBOSE] = { "verbose", 'v', NULL, IN_CLUSTER, 0,
+	[OPT_VERBOSE] = { "verbose", 'v', NULL, IN_REMOTE, 0,
 		"one line per request (never headers, tokens or keys)" },
 	[OPT_PROBE_VERBOSE] = { "verbose", 'v', NULL, IN(CMD_PROBE), 0,
 		"one line per destination: its verdict and why" },
@@ -177,14 +191,19 @@ static const struct {
 	unsigned cmds;
 	const char *text;
 } exit_codes[] = {
-	{ EXIT_OK, IN_ALL, "success" },
-	{ EXIT_INVALID, IN_SPECS,
+	{ EXIT_OK, IN_ALL & ~IN(CMD_DIFF), "success" },
+	{ EXIT_OK, IN(CMD_DIFF), "diff: no difference" },
+	{ EXIT_INVALID, IN_SPECS & ~IN(CMD_DIFF),
 	  "invalid input (specs, profile, templates, kubeconfig), or stale\n"
 	  "output (check); nothing was written or sent" },
 	{ EXIT_INVALID, IN(CMD_PROBE),
 	  "probe: a destination the agent must never reach is reachable" },
+	{ EXIT_INVALID, IN(CMD_DIFF), "diff: the objects differ from the live ones" },
 	{ EXIT_USAGE, IN_ALL, "usage error" },
 	{ EXIT_CLUSTER, IN_CLUSTER, "apply/delete: something failed on the cluster (or reaching it)" },
+	{ EXIT_CLUSTER, IN(CMD_DIFF),
+	  "diff: an error (invalid input, the cluster or reaching it, the diff\n"
+	  "program); what was shown, if anything, is incomplete" },
 };
 
 static const char intro_text[] =
@@ -873,32 +892,33 @@ after_plan_doc(void *ctx)
 	print_diags(&((struct arun *)ctx)->d);
 }
 
+/*
+ * Read the kubeconfig (kc: the caller releases it with kubeconfig_free)
+ * and reach the server: 0 with *kp (released with kapi_close), else the
+ * exit code, after saying why.
+ */
 static int
-run_cluster(struct arun *r)
+connect_cluster(struct arun *r, struct kubeconfig *kc, struct kapi **kp)
 {
 	struct opts *o = r->o;
-	struct kubeconfig kc;
-	struct kapi *k = NULL;
 	struct kapi_opts ko;
-	struct apply_summary s;
 	const char *version = NULL;
-	int del = o->cmd == CMD_DELETE, code = EXIT_CLUSTER;
 
-	if (kubeconfig_load(&kc, o->kubeconfig, o->context, &r->d) < 0) {
+	*kp = NULL;
+	if (kubeconfig_load(kc, o->kubeconfig, o->context, &r->d) < 0) {
 		print_diags(&r->d);
 		fprintf(stderr, "agentfence: nothing sent to the cluster\n");
-		kubeconfig_free(&kc);
-		return EXIT_INVALID;
+		return o->cmd == CMD_DIFF ? EXIT_CLUSTER : EXIT_INVALID;
 	}
 	print_diags(&r->d);
 	if (o->verbose) {
-		if (kc.in_cluster)
-			fprintf(stderr, "agentfence: in-cluster service account, server %s\n", kc.server);
+		if (kc->in_cluster)
+			fprintf(stderr, "agentfence: in-cluster service account, server %s\n", kc->server);
 		else
 			fprintf(stderr, "agentfence: context %s from %s: cluster %s at %s, user %s (%s%s%s)\n",
-				kc.context, kc.source, kc.cluster, kc.server, kc.user ? kc.user : "none",
-				kubeconfig_auth_kind(&kc), kc.exec ? " " : "",
-				kc.exec ? kc.exec->command : "");
+				kc->context, kc->source, kc->cluster, kc->server, kc->user ? kc->user : "none",
+				kubeconfig_auth_kind(kc), kc->exec ? " " : "",
+				kc->exec ? kc->exec->command : "");
 	}
 	memset(&ko, 0, sizeof(ko));
 	ko.request_timeout_ms = o->request_timeout_ms;
@@ -906,13 +926,27 @@ run_cluster(struct arun *r)
 		ko.trace = on_trace;
 		ko.trace_ctx = r;
 	}
-	if (kapi_open(&k, &kc, &ko, &r->d) < 0 || kapi_check(k, &version, &r->d) < 0) {
+	if (kapi_open(kp, kc, &ko, &r->d) < 0 || kapi_check(*kp, &version, &r->d) < 0) {
 		print_diags(&r->d);
-		fprintf(stderr, "agentfence: nothing applied\n");
-		goto out;
+		fprintf(stderr, "agentfence: nothing %s\n", o->cmd == CMD_DIFF ? "compared" : "applied");
+		return EXIT_CLUSTER;
 	}
 	if (o->verbose)
 		fprintf(stderr, "agentfence: server version %s\n", version);
+	return 0;
+}
+
+static int
+run_cluster(struct arun *r)
+{
+	struct opts *o = r->o;
+	struct kubeconfig kc;
+	struct kapi *k = NULL;
+	struct apply_summary s;
+	int del = o->cmd == CMD_DELETE, code;
+
+	if ((code = connect_cluster(r, &kc, &k)) != 0)
+		goto out;
 	r->tty = isatty(2);
 	r->out_tty = isatty(1);
 	r->t0 = sys_now_ms();
@@ -942,18 +976,69 @@ out:
 	return code;
 }
 
+struct dview {
+	struct arun *r;
+	struct difftool t;
+};
+
+/* One object's two sides into the folders; a note when the server could not merge it. */
+static int
+on_diff_obj(void *ctx, const struct diff_obj *o)
+{
+	struct dview *v = ctx;
+
+	if (o->note)
+		fprintf(stderr, "agentfence: warning: %s: %s\n", o->file, o->note);
+	return difftool_add(&v->t, o->file, o->live, o->live_len, o->merged, o->merged_len,
+			    &v->r->d) < 0;
+}
+
+/* `agentfence diff`: 0 the same, 1 different, 3 an error. */
+static int
+run_diff(struct arun *r)
+{
+	struct kubeconfig kc;
+	struct kapi *k = NULL;
+	struct dview v;
+	const char *cmd = getenv("AGENTFENCE_EXTERNAL_DIFF"), *var = "AGENTFENCE_EXTERNAL_DIFF";
+	int code, failed, rc = -1;
+
+	memset(&v, 0, sizeof(v));
+	v.r = r;
+	if ((code = connect_cluster(r, &kc, &k)) != 0)
+		goto out;
+	if (!cmd || !*cmd) {
+		cmd = getenv("KUBECTL_EXTERNAL_DIFF");
+		var = "KUBECTL_EXTERNAL_DIFF";
+	}
+	failed = difftool_open(&v.t, &r->d) < 0 || diff_run(r->plan, k, on_diff_obj, &v, &r->d) < 0;
+	print_diags(&r->d);
+	/* what could be read is shown even when an object failed */
+	if (v.t.live[0] && v.t.merged[0]) {
+		fflush(stdout);
+		rc = difftool_run(&v.t, cmd, var, &r->d);
+		print_diags(&r->d);
+	}
+	code = failed || rc < 0 ? EXIT_CLUSTER : rc ? EXIT_INVALID : EXIT_OK;
+out:
+	difftool_close(&v.t);
+	kapi_close(k);
+	kubeconfig_free(&kc);
+	return code;
+}
+
 static int
 cmd_apply(struct opts *o)
 {
 	struct arun r;
-	int code = EXIT_INVALID;
+	int code = o->cmd == CMD_DIFF ? EXIT_CLUSTER : EXIT_INVALID;
 
 	/* every spec is read and checked before anything is sent */
 	memset(&r, 0, sizeof(r));
 	r.o = o;
 	if (apply_plan_new(&r.plan) < 0) {
 		fprintf(stderr, "agentfence: error: out of memory\n");
-		return EXIT_INVALID;
+		return code;
 	}
 	if (compile_open(&r.c, o->cluster, o->templates, 1, &r.d) == 0) {
 		r.c.on_guard = plan_guard;
@@ -967,7 +1052,7 @@ cmd_apply(struct opts *o)
 			r.d.errors == 1 ? "" : "s");
 		goto out;
 	}
-	code = run_cluster(&r);
+	code = o->cmd == CMD_DIFF ? run_diff(&r) : run_cluster(&r);
 out:
 	apply_plan_free(r.plan);
 	diags_free(&r.d);
@@ -1107,5 +1192,5 @@ main(int argc, char **argv)
 		return code;
 	if (o.cmd == CMD_PROBE)
 		return cmd_probe(&o);
-	return IN(o.cmd) & IN_CLUSTER ? cmd_apply(&o) : cmd_compile(&o);
+	return IN(o.cmd) & IN_REMOTE ? cmd_apply(&o) : cmd_compile(&o);
 }
