@@ -182,18 +182,33 @@ apply_plan_count(const struct apply_plan *p)
 	return p->n;
 }
 
+/* o's body: the compact JSON sent, written when first needed. 0 or -1 (out of memory). */
+static int
+pobj_body(struct pobj *o)
+{
+	if (!o->body) {
+		o->body = json_dumps(o->json, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+		if (!o->body)
+			return -1;
+		o->len = strlen(o->body);
+	}
+	return 0;
+}
+
 int
-apply_plan_each(const struct apply_plan *p, apply_obj_fn fn, void *ctx)
+apply_plan_each(struct apply_plan *p, apply_obj_fn fn, void *ctx)
 {
 	char path[PATH_LEN];
 	int rc = 0;
 
 	for (size_t i = 0; i < p->ng + p->n && !rc; i++) {
 		const char *ns = i < p->ng ? p->g[i].ns : p->a[i - p->ng].ns;
-		const struct pobj *o = i < p->ng ? p->g[i].objs : p->a[i - p->ng].objs;
+		struct pobj *o = i < p->ng ? p->g[i].objs : p->a[i - p->ng].objs;
 		size_t no = i < p->ng ? p->g[i].nobjs : p->a[i - p->ng].nobjs;
 
 		for (size_t j = 0; j < no && !rc; j++) {
+			if (pobj_body(&o[j]) < 0)
+				return -1;
 			obj_path(path, sizeof(path), o[j].res, ns, o[j].name);
 			rc = fn(ctx, ns, path, o[j].body, o[j].len);
 		}
@@ -464,10 +479,13 @@ struct run {
 	const char **nss;
 	size_t nns;
 	struct leases *leases;
-	/* apply: "res/ns/name" -> true for each live object that already holds
-	 * what agentfence sets (decided as its LIST page arrives, so no page is
-	 * kept); `want`: the same keys -> the plan's object */
-	json_t *live, *want;
+	/*
+	 * apply, decided as each LIST page arrives (no page is kept), for each
+	 * object of the plan (`want`: "res/ns/name" -> the object) found live:
+	 * `live`: its resourceVersion; `same`: true when it already holds what
+	 * agentfence sets (no request is sent for it).
+	 */
+	json_t *live, *same, *want;
 };
 
 static void
@@ -661,15 +679,11 @@ apply_query(const struct run *run)
 static int
 submit_apply(struct run *run, const char *path, struct pobj *o, kapi_done_fn fn, void *ctx)
 {
-	if (!o->body) {
-		o->body = json_dumps(o->json, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
-		if (!o->body) {
-			run->oom = 1;
-			run->s->errors = 1;
-			report(run, APPLY_EV_ERROR, NULL, NULL, -1, NULL, NULL, "out of memory", NULL);
-			return -1;
-		}
-		o->len = strlen(o->body);
+	if (pobj_body(o) < 0) {
+		run->oom = 1;
+		run->s->errors = 1;
+		report(run, APPLY_EV_ERROR, NULL, NULL, -1, NULL, NULL, "out of memory", NULL);
+		return -1;
 	}
 	return submit(run, "PATCH", path, apply_query(run), o->body, o->len, 0, fn, ctx);
 }
@@ -1836,6 +1850,12 @@ drop_leases(struct run *run)
 
 /* --- unchanged: what is live already holds what agentfence sets --- */
 
+static void
+live_key(char *out, size_t n, int res, const char *ns, const char *name)
+{
+	snprintf(out, n, "%d/%s/%s", res, ns, name);
+}
+
 /* Does `live` hold every field of `want` with the same value (lists: same length)? */
 static int
 holds(json_t *want, json_t *live, int top)
@@ -2004,15 +2024,9 @@ patched(struct run *run, const char *ns, const struct pobj *o, const struct kapi
 	if (run->o.dry_run || !run->live)
 		return "configured";
 	live_key(key, sizeof(key), (int)o->res, ns, o->name);
-	before = meta_str(json_object_get(run->live, key), "resourceVersion");
+	before = json_string_value(json_object_get(run->live, key));
 	after = meta_str(r->json, "resourceVersion");
 	return before && after && strcmp(before, after) == 0 ? "unchanged" : "configured";
-}
-
-static void
-live_key(char *out, size_t n, int res, const char *ns, const char *name)
-{
-	snprintf(out, n, "%d/%s/%s", res, ns, name);
 }
 
 static void
@@ -2020,7 +2034,7 @@ on_live(void *ctx, const struct kapi_response *r)
 {
 	struct lister *l = ctx;
 	struct run *run = l->run;
-	json_t *items = json_object_get(r->json, "items"), *it;
+	json_t *items = json_object_get(r->json, "items"), *it, *want, *rv;
 	const char *cont;
 	char key[PATH_LEN];
 	size_t i;
@@ -2034,8 +2048,12 @@ on_live(void *ctx, const struct kapi_response *r)
 		if (!name)
 			continue;
 		live_key(key, sizeof(key), (int)l->res, l->nss->ns, name);
-		if (holds_applied(json_object_get(run->want, key), it) &&
-		    json_object_set_new(run->live, key, json_true()) < 0) {
+		want = json_object_get(run->want, key);
+		rv = json_object_get(json_object_get(it, "metadata"), "resourceVersion");
+		if (!want)
+			continue;
+		if ((json_is_string(rv) && json_object_set(run->live, key, rv) < 0) ||
+		    (holds_applied(want, it) && json_object_set_new(run->same, key, json_true()) < 0)) {
 			run->oom = 1;
 			return;
 		}
@@ -2062,7 +2080,8 @@ list_live(struct run *run)
 	kinds = xcalloc(run->nns, sizeof(*kinds));
 	nss = xcalloc(run->nns, sizeof(*nss));
 	ls = xcalloc(run->nns * RES_COUNT, sizeof(*ls));
-	if (!kinds || !nss || !ls || !(run->live = json_object()) || !(run->want = json_object())) {
+	if (!kinds || !nss || !ls || !(run->live = json_object()) || !(run->same = json_object()) ||
+	    !(run->want = json_object())) {
 		run->oom = 1;
 		goto out;
 	}
@@ -2113,10 +2132,10 @@ unchanged(struct run *run, const char *ns, const struct pobj *o)
 {
 	char key[PATH_LEN];
 
-	if (!run->live)
+	if (!run->same)
 		return 0;
 	live_key(key, sizeof(key), (int)o->res, ns, o->name);
-	return json_object_get(run->live, key) != NULL;
+	return json_object_get(run->same, key) != NULL;
 }
 
 static void
@@ -2166,6 +2185,7 @@ apply_run(struct apply_plan *p, struct kapi *k, const struct apply_opts *o, appl
 	free_found(&run);
 	drop_leases(&run);
 	json_decref(run.live);
+	json_decref(run.same);
 	json_decref(run.want);
 	free(run.nss);
 }

@@ -146,7 +146,7 @@ size_t apply_plan_count(const struct apply_plan *p);
  */
 typedef int (*apply_obj_fn)(void *ctx, const char *ns, const char *path, const char *body,
 			    size_t len);
-int apply_plan_each(const struct apply_plan *p, apply_obj_fn fn, void *ctx);
+int apply_plan_each(struct apply_plan *p, apply_obj_fn fn, void *ctx);
 void apply_plan_free(struct apply_plan *p);
 
 /* Apply every agent of the plan (then prune, if asked). */

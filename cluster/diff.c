@@ -249,7 +249,7 @@ out:
 }
 
 int
-diff_run(const struct apply_plan *p, struct kapi *k, diff_fn fn, void *ctx, struct diags *d)
+diff_run(struct apply_plan *p, struct kapi *k, diff_fn fn, void *ctx, struct diags *d)
 {
 	struct drun run;
 	struct buf lb = BUF_INIT, mb = BUF_INIT;

@@ -51,6 +51,6 @@ typedef int (*diff_fn)(void *ctx, const struct diff_obj *o);
  * object could not be read or checked (one error each in d, and fn is not
  * called for it) or out of memory.
  */
-int diff_run(const struct apply_plan *p, struct kapi *k, diff_fn fn, void *ctx, struct diags *d);
+int diff_run(struct apply_plan *p, struct kapi *k, diff_fn fn, void *ctx, struct diags *d);
 
 #endif
