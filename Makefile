@@ -8,7 +8,7 @@ WARN    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -W
 LDLIBS  := -lyaml -ljansson -lcurl
 BUILD   ?= build
 VERSION := 0.1.0
-DATE    := 2026-12-01
+DATE    := December 1, 2026
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
