@@ -8,11 +8,18 @@ WARN    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -W
 LDLIBS  := -lyaml -ljansson -lcurl
 BUILD   ?= build
 VERSION := 0.1.0
+DATE    := December 1, 2026
+PREFIX  ?= /usr/local
+DESTDIR ?=
 
 # Debian packages the build and the tests need (Debian's versions are the contract).
 # util-linux and iproute2: tests/probe builds its network namespaces with unshare and ip.
+# mandoc to fish: tests/pkg checks the man pages and the completions;
+# debhelper to lintian: tests/pkg builds the Debian package (debian/) and checks it.
 DEB_PKGS := gcc make libyaml-dev libjansson-dev libcmocka-dev \
-            libcurl4-openssl-dev openssl util-linux iproute2
+            libcurl4-openssl-dev openssl util-linux iproute2 \
+            mandoc man-db groff-base bash-completion zsh fish \
+            debhelper dpkg-dev fakeroot lintian
 
 # compiler/: the compiler; cluster/: the client that puts its output on a
 # cluster (kubeconfig, API client, apply). compiler/ never includes a
@@ -25,14 +32,14 @@ INC  := -Icompiler -Icluster -Iprobe
 TEMPLATES := templates/pod.yaml templates/networkpolicy.yaml templates/egressgatewaypolicy.yaml
 
 .PHONY: all run test deps unit golden e2e update-golden bench asan ubsan valgrind clean \
-        fuzz test-bins lint check-deps alloc safety
+        fuzz test-bins lint check-deps alloc safety doc install uninstall
 all: $(BUILD)/agentfence
 
 CC_OBJ = @mkdir -p $(@D); echo "  CC $<"; \
-	$(CC) $(WARN) $(CFLAGS) -DAGENTFENCE_VERSION='"$(VERSION)"' $(1) -c $< -o $@
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -DAGENTFENCE_VERSION='"$(VERSION)"' $(1) -c $< -o $@
 
 $(BUILD)/obj/main.o: compiler/main.c $(HDRS)
-	$(call CC_OBJ,$(INC))
+	$(call CC_OBJ,$(INC) -DAGENTFENCE_DATE='"$(DATE)"')
 
 $(BUILD)/obj/%.o: compiler/%.c $(wildcard compiler/*.h)
 	$(call CC_OBJ,-Icompiler)
@@ -57,6 +64,46 @@ $(BUILD)/libagentfence.a: $(OBJS)
 
 $(BUILD)/agentfence: $(BUILD)/obj/main.o $(BUILD)/libagentfence.a
 	@echo "  LD $@"; $(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# --- man pages and shell completion: written by the binary from its option table ---
+$(BUILD)/man/.stamp: $(BUILD)/agentfence
+	@rm -rf $(@D); mkdir -p $(@D)
+	@set -e; for p in $$($(BUILD)/agentfence __man --list); do \
+	  c=$${p#agentfence}; echo "  MAN $(@D)/$$p.1"; \
+	  $(BUILD)/agentfence __man $${c#-} > $(@D)/$$p.1; done; touch $@
+
+$(BUILD)/completion/.stamp: $(BUILD)/agentfence
+	@rm -rf $(@D); mkdir -p $(@D)
+	$(BUILD)/agentfence completion bash > $(@D)/agentfence
+	$(BUILD)/agentfence completion zsh > $(@D)/_agentfence
+	$(BUILD)/agentfence completion fish > $(@D)/agentfence.fish
+	@touch $@
+
+doc: $(BUILD)/man/.stamp $(BUILD)/completion/.stamp
+
+# `make install PREFIX=/usr DESTDIR=/tmp/root`; kubectl-agentfence makes it a kubectl plugin
+BINDIR := $(DESTDIR)$(PREFIX)/bin
+MAN1DIR := $(DESTDIR)$(PREFIX)/share/man/man1
+BASHDIR := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSHDIR := $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions
+FISHDIR := $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+
+install: all doc
+	install -d $(BINDIR) $(MAN1DIR) $(BASHDIR) $(ZSHDIR) $(FISHDIR)
+	install -m 755 $(BUILD)/agentfence $(BINDIR)/agentfence
+	ln -sf agentfence $(BINDIR)/kubectl-agentfence
+	install -m 644 $(BUILD)/man/*.1 $(MAN1DIR)/
+	ln -sf agentfence.1 $(MAN1DIR)/kubectl-agentfence.1
+	install -m 644 $(BUILD)/completion/agentfence $(BASHDIR)/agentfence
+	ln -sf agentfence $(BASHDIR)/kubectl-agentfence
+	install -m 644 $(BUILD)/completion/_agentfence $(ZSHDIR)/_agentfence
+	install -m 644 $(BUILD)/completion/agentfence.fish $(FISHDIR)/agentfence.fish
+
+uninstall:
+	rm -f $(BINDIR)/agentfence $(BINDIR)/kubectl-agentfence
+	rm -f $(MAN1DIR)/agentfence.1 $(MAN1DIR)/agentfence-*.1 $(MAN1DIR)/kubectl-agentfence.1
+	rm -f $(BASHDIR)/agentfence $(BASHDIR)/kubectl-agentfence $(ZSHDIR)/_agentfence \
+	  $(FISHDIR)/agentfence.fish
 
 deps:
 	@sh tests/deps.sh $(DEB_PKGS)

@@ -49,14 +49,14 @@ enum {
 /* --- the command line, as data --- */
 
 enum cmd { CMD_COMPILE, CMD_VALIDATE, CMD_CHECK, CMD_APPLY, CMD_DELETE, CMD_DIFF, CMD_PROBE,
-	   CMD_COUNT };
+	   CMD_COMPLETION, CMD_COUNT };
 
 #define IN(c) (1u << (c))
 #define IN_COMPILE (IN(CMD_COMPILE) | IN(CMD_VALIDATE) | IN(CMD_CHECK))
 #define IN_CLUSTER (IN(CMD_APPLY) | IN(CMD_DELETE))
 #define IN_REMOTE (IN_CLUSTER | IN(CMD_DIFF))   /* the commands that talk to a cluster */
 #define IN_SPECS (IN_COMPILE | IN_REMOTE)   /* the commands that read specs */
-#define IN_ALL (IN_SPECS | IN(CMD_PROBE))
+#define IN_ALL (IN_SPECS | IN(CMD_PROBE) | IN(CMD_COMPLETION))
 
 /* Help texts: a '\n' continues the text on the next line, indented. */
 static const struct command {
@@ -117,6 +117,14 @@ static const struct command {
 		"A destination is reachable when a TCP connect succeeds or is refused\n"
 		"(the refusal came back through the fence); a timeout, no route or a\n"
 		"local reject makes it unreachable.\n" },
+	[CMD_COMPLETION] = { "completion", NULL,
+		"print the shell completion script for bash, zsh or fish",
+		"agentfence completion bash > /etc/bash_completion.d/agentfence\n"
+		"agentfence completion zsh > ~/.zfunc/_agentfence   # a folder in $fpath\n"
+		"agentfence completion fish > ~/.config/fish/completions/agentfence.fish",
+		"bash|zsh|fish",
+		"The script completes the commands, their options, and the files or\n"
+		"folders they take (make install and the Debian package install all three).\n" },
 };
 
 enum opt_id {
@@ -216,6 +224,9 @@ static const char spec_text[] =
 
 #define HELP_WIDTH 80
 
+/* how usage lines name the program: "kubectl agentfence" when kubectl runs it as a plugin */
+static const char *prog = "agentfence";
+
 /* text's first line, then each further one indented to `indent` */
 static void
 print_text(FILE *f, int indent, const char *text)
@@ -267,7 +278,7 @@ put_word(FILE *f, const char *w, int indent, int *col)
 static void
 print_usage_line(FILE *f, const char *lead, enum cmd c, int pad)
 {
-	int indent = fprintf(f, "%sagentfence %-*s ", lead, pad, commands[c].name), col = indent;
+	int indent = fprintf(f, "%s%s %-*s ", lead, prog, pad, commands[c].name), col = indent;
 
 	for (int req = 0; req < 2; req++) {
 		for (int i = 0; i < OPT_HELP; i++) {
@@ -289,8 +300,8 @@ print_usage_lines(FILE *f)
 {
 	for (int c = 0; c < CMD_COUNT; c++)
 		print_usage_line(f, c ? "       " : "usage: ", (enum cmd)c, 8);
-	fprintf(f, "       agentfence help [CMD]\n"
-		   "       agentfence version\n");
+	fprintf(f, "       %s help [CMD]\n"
+		   "       %s version\n", prog, prog);
 }
 
 static void
@@ -339,8 +350,14 @@ print_command_help(enum cmd c)
 		printf("  %-20s ", flag);
 		print_text(stdout, 23, options[i].help);
 	}
-	printf("\n%s\nexamples:\n  ", commands[c].operands_text ? commands[c].operands_text : spec_text);
-	print_text(stdout, 2, commands[c].examples);
+	printf("\n%s\nexamples:\n", commands[c].operands_text ? commands[c].operands_text : spec_text);
+	for (const char *p = commands[c].examples, *nl; *p; p = nl + !!*nl) {
+		nl = p + strcspn(p, "\n");
+		if (strncmp(p, "agentfence ", 11) == 0)
+			printf("  %s%.*s\n", prog, (int)(nl - p - 10), p + 10);
+		else
+			printf("  %.*s\n", (int)(nl - p), p);
+	}
 	print_exit_codes(stdout, IN(c));
 }
 
@@ -370,7 +387,7 @@ cmd_error(enum cmd c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\ntry 'agentfence %s --help'\n", commands[c].name);
+	fprintf(stderr, "\ntry '%s %s --help'\n", prog, commands[c].name);
 	return EXIT_USAGE;
 }
 
@@ -600,7 +617,7 @@ parse_options(struct opts *o, int argc, char **argv)
 			flag_text(flag, sizeof(flag), &options[i], 0);
 			return cmd_error(o->cmd, "needs %s", flag);
 		}
-	if (o->nspecs == 0 && o->cmd != CMD_PROBE)
+	if (o->nspecs == 0 && !commands[o->cmd].operands)
 		return cmd_error(o->cmd, "no SPEC given (a file, or - for standard input)");
 	return -1;
 }
@@ -1136,6 +1153,514 @@ out:
 	return code;
 }
 
+/*
+ * --- man pages (mdoc) and shell completion: the tables above in other forms ---
+ * `agentfence __man [CMD]` (hidden; the Makefile runs it into build/man/) and
+ * `agentfence completion SHELL`. Nothing here holds text of its own about an
+ * option or a command: a new row in a table appears in every output.
+ */
+#ifndef AGENTFENCE_DATE
+#define AGENTFENCE_DATE "December 1, 2026"      /* the Makefile's DATE: mdoc's form */
+#endif
+
+/* What an argument completes to, from its name in the table. */
+enum arg_kind { ARG_WORD, ARG_FILE, ARG_DIR, ARG_LIST };
+
+static enum arg_kind
+arg_kind(const char *arg)
+{
+	if (strchr(arg, '|'))
+		return ARG_LIST;        /* yaml|json: one of these words */
+	if (strstr(arg, "DIR"))
+		return ARG_DIR;
+	if (strstr(arg, "FILE") || strstr(arg, "PROFILE") || strstr(arg, "SPEC"))
+		return ARG_FILE;
+	return ARG_WORD;                /* free text: nothing to offer */
+}
+
+/* a command's operand word: SPEC... -> SPEC, [TARGET]... -> TARGET */
+static const char *
+operand_name(enum cmd c, int *len)
+{
+	const char *w = commands[c].operands ? commands[c].operands : "SPEC...";
+
+	w += *w == '[';
+	*len = (int)strcspn(w, "[].");
+	return w;
+}
+
+/*
+ * The summary of a help text, as the length of its prefix: up to the first
+ * ';' or ": " outside parentheses, without a trailing '(' clause left open.
+ * Its '\n' are read as spaces.
+ */
+static int
+summary_len(const char *t)
+{
+	int depth = 0, n = 0, open = -1;
+
+	for (; t[n]; n++) {
+		if (t[n] == '(' && depth++ == 0)
+			open = n;
+		else if (t[n] == ')' && depth > 0)
+			depth--;
+		else if (!depth && (t[n] == ';' || (t[n] == ':' && (t[n + 1] == ' ' || t[n + 1] == '\n' || !t[n + 1]))))
+			break;
+	}
+	if (depth)
+		n = open;
+	while (n > 0 && strchr(" \n,:", t[n - 1]))
+		n--;
+	return n;
+}
+
+/* t's first n bytes, '\n' as a space, and `esc` characters after a backslash */
+static void
+put_escaped(const char *t, int n, const char *esc, const char *quote)
+{
+	for (int i = 0; i < n; i++) {
+		if (t[i] == '\n')
+			putchar(' ');
+		else if (quote && t[i] == quote[0])
+			fputs(quote + 1, stdout);
+		else {
+			if (strchr(esc, t[i]))
+				putchar('\\');
+			putchar(t[i]);
+		}
+	}
+}
+
+/* --- mdoc --- */
+
+/* a word on a macro line: \& before one that a macro would take for its name */
+static void
+man_word(const char *w, int n)
+{
+	if (n >= 2 && n <= 3 && w[0] >= 'A' && w[0] <= 'Z')
+		fputs("\\&", stdout);
+	put_escaped(w, n, "", "\\\\e");
+}
+
+/* text lines: one sentence per line, as mdoc wants, of 80 bytes at most */
+static void
+man_text(const char *t)
+{
+	int col = 0;
+
+	while (*t) {
+		int n = (int)strcspn(t, " \n");
+
+		if (!n) {
+			t++;
+			continue;
+		}
+		if (col && col + 1 + n > 80) {
+			putchar('\n');
+			col = 0;
+		}
+		if (col)
+			col += putchar(' ') != EOF;
+		if (!col && (*t == '.' || *t == '\''))
+			col += fputs("\\&", stdout) != EOF ? 2 : 0;
+		put_escaped(t, n, "", "\\\\e");
+		col += n;
+		if (n >= 4 && (strncmp(t + n - 4, "e.g.", 4) == 0 || strncmp(t + n - 4, "i.e.", 4) == 0)) {
+			fputs("\\&", stdout);
+			col += 2;
+		} else if (strchr(".?!", t[n - 1]) || (n >= 2 && t[n - 1] == ')' && t[n - 2] == '.')) {
+			putchar('\n');
+			col = 0;
+		}
+		t += n;
+	}
+	if (col)
+		putchar('\n');
+}
+
+static void
+man_synopsis(enum cmd c)
+{
+	int n;
+	const char *w = operand_name(c, &n);
+
+	printf(".Nm agentfence\n.Cm %s\n", commands[c].name);
+	for (int req = 0; req < 2; req++)
+		for (int i = 0; i < OPT_HELP; i++) {
+			if (!(options[i].cmds & IN(c)) || !(options[i].required & IN(c)) != !req)
+				continue;
+			printf("%s", req ? "" : ".Op ");
+			printf("%s", req ? ".Fl " : "Fl ");
+			if (options[i].short_name)
+				printf("%c", options[i].short_name);
+			else
+				printf("-%s", options[i].name);
+			if (options[i].arg) {
+				fputs(" Ar ", stdout);
+				man_word(options[i].arg, (int)strlen(options[i].arg));
+			}
+			putchar('\n');
+		}
+	printf("%s", commands[c].operands && commands[c].operands[0] == '[' ? ".Op Ar " : ".Ar ");
+	man_word(w, n);
+	printf("%s\n", strstr(w, "...") ? " ..." : "");
+}
+
+static void
+man_exit_codes(unsigned cmds)
+{
+	printf(".Sh EXIT STATUS\n.Bl -tag -width Ds\n");
+	for (size_t i = 0; i < sizeof(exit_codes) / sizeof(exit_codes[0]); i++)
+		if (exit_codes[i].cmds & cmds) {
+			printf(".It %d\n", exit_codes[i].code);
+			man_text(exit_codes[i].text);
+		}
+	printf(".El\n");
+}
+
+/* the page of `agentfence` (c < 0) or of `agentfence CMD` */
+static void
+man_page(int c)
+{
+	int order[CMD_COUNT] = { 0 };
+
+	printf(".\\\" SPDX-License-Identifier: Apache-2.0\n"
+	       ".\\\" Generated by agentfence __man from the tables in compiler/main.c.\n"
+	       ".Dd " AGENTFENCE_DATE "\n");
+	if (c < 0) {
+		printf(".Dt AGENTFENCE 1\n.Os\n.Sh NAME\n.Nm agentfence\n"
+		       ".Nd compile agent-isolation specs into Kubernetes objects\n.Sh SYNOPSIS\n");
+		for (int i = 0; i < CMD_COUNT; i++)
+			man_synopsis((enum cmd)i);
+		printf(".Nm\n.Cm help\n.Op Ar CMD\n.Nm\n.Cm version\n.Sh DESCRIPTION\n");
+		man_text(intro_text);
+		man_text(spec_text);
+		printf(".Pp\nInstalled as\n.Nm kubectl-agentfence\n"
+		       "(a link to it), it is also the kubectl plugin\n.Ql kubectl agentfence .\n"
+		       ".Pp\nThe commands:\n.Bl -tag -width Ds\n");
+		for (int i = 0; i < CMD_COUNT; i++) {
+			printf(".It Cm %s\n", commands[i].name);
+			man_text(commands[i].about);
+			printf("See\n.Xr agentfence-%s 1 .\n", commands[i].name);
+		}
+		printf(".It Cm help Op Ar CMD\nthis text, or the usage, options and examples of CMD\n"
+		       ".It Cm version\nprint the version\n.El\n");
+		man_exit_codes(IN_ALL);
+		printf(".Sh SEE ALSO\n");
+		for (int i = 0; i < CMD_COUNT; i++) {   /* in name order, as mdoc wants */
+			int j = i;
+
+			for (; j > 0 && strcmp(commands[order[j - 1]].name, commands[i].name) > 0; j--)
+				order[j] = order[j - 1];
+			order[j] = i;
+		}
+		for (int i = 0; i < CMD_COUNT; i++)
+			printf(".Xr agentfence-%s 1%s\n", commands[order[i]].name, i + 1 < CMD_COUNT ? " ," : "");
+		return;
+	}
+	printf(".Dt AGENTFENCE-");
+	for (const char *p = commands[c].name; *p; p++)
+		putchar(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+	printf(" 1\n.Os\n.Sh NAME\n.Nm agentfence-%s\n.Nd ", commands[c].name);
+	put_escaped(commands[c].about, summary_len(commands[c].about), "", "\\\\e");
+	printf("\n.Sh SYNOPSIS\n");
+	man_synopsis((enum cmd)c);
+	printf(".Sh DESCRIPTION\n");
+	man_text(commands[c].about);
+	if (commands[c].alias)
+		printf(".Pp\n.Cm %s\nis another name for\n.Cm %s .\n", commands[c].alias, commands[c].name);
+	printf(".Pp\n");
+	man_text(commands[c].operands_text ? commands[c].operands_text : spec_text);
+	printf(".Pp\nThe options are as follows:\n.Bl -tag -width Ds\n");
+	for (int i = 0; i < OPT_COUNT; i++) {
+		if (!(options[i].cmds & IN(c)))
+			continue;
+		printf(".It ");
+		if (options[i].short_name)
+			printf("Fl %c , ", options[i].short_name);
+		printf("Fl -%s", options[i].name);
+		if (options[i].arg) {
+			fputs(" Ar ", stdout);
+			man_word(options[i].arg, (int)strlen(options[i].arg));
+		}
+		putchar('\n');
+		man_text(options[i].help);
+	}
+	printf(".El\n");
+	man_exit_codes(IN(c));
+	printf(".Sh EXAMPLES\n.Bd -literal -offset indent\n");
+	for (const char *p = commands[c].examples, *nl; *p; p = nl + !!*nl) {
+		nl = p + strcspn(p, "\n");
+		if (*p == '.' || *p == '\'')
+			fputs("\\&", stdout);
+		put_escaped(p, (int)(nl - p), "", "\\\\e");
+		putchar('\n');
+	}
+	printf(".Ed\n.Sh SEE ALSO\n.Xr agentfence 1\n");
+}
+
+/* `agentfence __man`: agentfence(1); __man CMD: agentfence-CMD(1); __man --list: their names */
+static int
+cmd_man(int argc, char **argv)
+{
+	int c = -1;
+
+	if (argc == 3 && strcmp(argv[2], "--list") == 0) {
+		printf("agentfence\n");
+		for (c = 0; c < CMD_COUNT; c++)
+			printf("agentfence-%s\n", commands[c].name);
+		return EXIT_OK;
+	}
+	if (argc > 3 || (argc == 3 && (c = find_command(argv[2])) < 0)) {
+		fprintf(stderr, "agentfence: usage: agentfence __man [--list | CMD]\n");
+		return EXIT_USAGE;
+	}
+	man_page(c);
+	return EXIT_OK;
+}
+
+/* --- completion --- */
+
+/* the command names, separated by spaces, then help and version */
+static void
+put_command_names(void)
+{
+	for (int c = 0; c < CMD_COUNT; c++)
+		printf("%s ", commands[c].name);
+	printf("help version");
+}
+
+/* an argument's choices yaml|json as "yaml json" */
+static void
+put_choices(const char *arg, int n)
+{
+	for (int i = 0; i < n; i++)
+		putchar(arg[i] == '|' ? ' ' : arg[i]);
+}
+
+static void
+complete_bash(void)
+{
+	printf("# bash completion for agentfence, generated by `agentfence completion bash`\n"
+	       "_agentfence()\n{\n"
+	       "\tlocal cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} opts= args=\n"
+	       "\tCOMPREPLY=()\n"
+	       "\tif [ \"$COMP_CWORD\" -eq 1 ]; then\n"
+	       "\t\tCOMPREPLY=($(compgen -W '");
+	put_command_names();
+	printf("' -- \"$cur\"))\n\t\treturn\n\tfi\n\tcase ${COMP_WORDS[1]} in\n");
+	for (int c = 0; c < CMD_COUNT; c++) {
+		int n;
+		const char *w = operand_name((enum cmd)c, &n);
+
+		printf("\t%s)\n\t\tcase $prev in\n", commands[c].name);
+		for (int i = 0; i < OPT_COUNT; i++) {
+			const struct option_def *od = &options[i];
+
+			if (!(od->cmds & IN(c)) || !od->arg)
+				continue;
+			printf("\t\t");
+			if (od->short_name)
+				printf("-%c|", od->short_name);
+			printf("--%s) ", od->name);
+			switch (arg_kind(od->arg)) {
+			case ARG_FILE: printf("COMPREPLY=($(compgen -f -- \"$cur\"))"); break;
+			case ARG_DIR: printf("COMPREPLY=($(compgen -d -- \"$cur\"))"); break;
+			case ARG_LIST:
+				printf("COMPREPLY=($(compgen -W '");
+				put_choices(od->arg, (int)strlen(od->arg));
+				printf("' -- \"$cur\"))");
+				break;
+			case ARG_WORD: printf("COMPREPLY=()"); break;
+			}
+			printf("; return ;;\n");
+		}
+		printf("\t\tesac\n\t\topts='");
+		for (int i = 0, sp = 0; i < OPT_COUNT; i++) {
+			if (!(options[i].cmds & IN(c)))
+				continue;
+			if (options[i].short_name)
+				printf("%s-%c", sp++ ? " " : "", options[i].short_name);
+			printf("%s--%s", sp++ ? " " : "", options[i].name);
+		}
+		printf("'\n\t\targs='");
+		switch (arg_kind(w)) {
+		case ARG_FILE: printf("-f"); break;
+		case ARG_DIR: printf("-d"); break;
+		case ARG_LIST: put_choices(w, n); break;
+		case ARG_WORD: break;
+		}
+		printf("' ;;\n");
+	}
+	printf("\thelp)\n\t\t[ \"$COMP_CWORD\" -eq 2 ] && COMPREPLY=($(compgen -W '");
+	for (int c = 0; c < CMD_COUNT; c++)
+		printf("%s%s", c ? " " : "", commands[c].name);
+	printf("' -- \"$cur\"))\n\t\treturn ;;\n\t*) return ;;\n\tesac\n"
+	       "\tcase $cur in\n"
+	       "\t-*) COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\")) ;;\n"
+	       "\t*) case $args in\n"
+	       "\t\t-f|-d) COMPREPLY=($(compgen $args -- \"$cur\")) ;;\n"
+	       "\t\t?*) COMPREPLY=($(compgen -W \"$args\" -- \"$cur\")) ;;\n"
+	       "\t\tesac ;;\n"
+	       "\tesac\n}\n"
+	       "complete -o filenames -F _agentfence agentfence kubectl-agentfence\n");
+}
+
+/* a description in a zsh _arguments spec or _describe item, inside '...' */
+static void
+zsh_desc(const char *t)
+{
+	put_escaped(t, summary_len(t), "[]:\\", "''\\''");
+}
+
+static void
+complete_zsh(void)
+{
+	printf("#compdef agentfence kubectl-agentfence\n"
+	       "# zsh completion for agentfence, generated by `agentfence completion zsh`\n\n"
+	       "_agentfence() {\n"
+	       "\tlocal curcontext=$curcontext\n"
+	       "\tlocal -a cmds\n"
+	       "\tif (( CURRENT == 2 )); then\n\t\tcmds=(\n");
+	for (int c = 0; c < CMD_COUNT; c++) {
+		printf("\t\t\t'%s:", commands[c].name);
+		zsh_desc(commands[c].about);
+		printf("'\n");
+	}
+	printf("\t\t\t'help:the usage of agentfence or of a command'\n"
+	       "\t\t\t'version:print the version'\n"
+	       "\t\t)\n\t\t_describe -t commands 'agentfence command' cmds\n\t\treturn\n\tfi\n"
+	       "\tshift words\n\t(( CURRENT-- ))\n"
+	       "\tcurcontext=${curcontext%%:*:*}:agentfence-$words[1]:\n"
+	       "\tcase $words[1] in\n");
+	for (int c = 0; c < CMD_COUNT; c++) {
+		int n;
+		const char *w = operand_name((enum cmd)c, &n);
+
+		printf("\t%s)\n\t\t_arguments -s -S", commands[c].name);
+		for (int i = 0; i < OPT_COUNT; i++) {
+			const struct option_def *od = &options[i];
+
+			if (!(od->cmds & IN(c)))
+				continue;
+			if (od->short_name)
+				printf(" \\\n\t\t\t'(-%c --%s)'{-%c,--%s}'[", od->short_name, od->name,
+				       od->short_name, od->name);
+			else
+				printf(" \\\n\t\t\t'--%s[", od->name);
+			zsh_desc(od->help);
+			putchar(']');
+			if (od->arg) {
+				printf(":%s:", od->arg);
+				switch (arg_kind(od->arg)) {
+				case ARG_FILE: printf("_files"); break;
+				case ARG_DIR: printf("_files -/"); break;
+				case ARG_LIST:
+					putchar('(');
+					put_choices(od->arg, (int)strlen(od->arg));
+					putchar(')');
+					break;
+				case ARG_WORD: printf(" "); break;
+				}
+			}
+			putchar('\'');
+		}
+		printf(" \\\n\t\t\t'%s:%.*s:", strstr(w, "...") ? "*" : "", n, w);
+		switch (arg_kind(w)) {
+		case ARG_FILE: printf("_files"); break;
+		case ARG_DIR: printf("_files -/"); break;
+		case ARG_LIST: putchar('('); put_choices(w, n); putchar(')'); break;
+		case ARG_WORD: printf(" "); break;
+		}
+		printf("'\n\t\t;;\n");
+	}
+	printf("\thelp)\n\t\t_arguments ':command:(");
+	for (int c = 0; c < CMD_COUNT; c++)
+		printf("%s%s", c ? " " : "", commands[c].name);
+	printf(")'\n\t\t;;\n\tesac\n}\n\n"
+	       "if [ \"$funcstack[1]\" = _agentfence ]; then\n"
+	       "\t_agentfence \"$@\"\n"
+	       "else\n"
+	       "\tcompdef _agentfence agentfence kubectl-agentfence\n"
+	       "fi\n");
+}
+
+static void
+complete_fish(void)
+{
+	printf("# fish completion for agentfence, generated by `agentfence completion fish`\n"
+	       "function __agentfence_cmd\n"
+	       "\tset -l w (commandline -opc)\n"
+	       "\ttest (count $w) -ge 2; and contains -- $w[2] $argv\n"
+	       "end\n"
+	       "complete -c agentfence -f\n"
+	       "complete -c kubectl-agentfence -w agentfence\n");
+	for (int c = 0; c < CMD_COUNT; c++) {
+		printf("complete -c agentfence -n '__fish_is_nth_token 1' -a %s -d '", commands[c].name);
+		put_escaped(commands[c].about, summary_len(commands[c].about), "\\'", NULL);
+		printf("'\n");
+	}
+	printf("complete -c agentfence -n '__fish_is_nth_token 1' -a help -d 'the usage of agentfence or of a command'\n"
+	       "complete -c agentfence -n '__fish_is_nth_token 1' -a version -d 'print the version'\n");
+	for (int c = 0; c < CMD_COUNT; c++) {
+		int n;
+		const char *w = operand_name((enum cmd)c, &n);
+
+		for (int i = 0; i < OPT_COUNT; i++) {
+			const struct option_def *od = &options[i];
+
+			if (!(od->cmds & IN(c)))
+				continue;
+			printf("complete -c agentfence -n '__agentfence_cmd %s'", commands[c].name);
+			if (od->short_name)
+				printf(" -s %c", od->short_name);
+			printf(" -l %s", od->name);
+			if (od->arg)
+				switch (arg_kind(od->arg)) {
+				case ARG_FILE: printf(" -r -F"); break;
+				case ARG_DIR: printf(" -x -a '(__fish_complete_directories)'"); break;
+				case ARG_LIST:
+					printf(" -x -a '");
+					put_choices(od->arg, (int)strlen(od->arg));
+					putchar('\'');
+					break;
+				case ARG_WORD: printf(" -x"); break;
+				}
+			printf(" -d '");
+			put_escaped(od->help, summary_len(od->help), "\\'", NULL);
+			printf("'\n");
+		}
+		printf("complete -c agentfence -n '__agentfence_cmd %s'", commands[c].name);
+		switch (arg_kind(w)) {
+		case ARG_FILE: printf(" -F\n"); break;
+		case ARG_DIR: printf(" -a '(__fish_complete_directories)'\n"); break;
+		case ARG_LIST: printf(" -a '"); put_choices(w, n); printf("'\n"); break;
+		case ARG_WORD: printf(" -x\n"); break;
+		}
+	}
+	printf("complete -c agentfence -n '__agentfence_cmd help; and __fish_is_nth_token 2' -a '");
+	for (int c = 0; c < CMD_COUNT; c++)
+		printf("%s%s", c ? " " : "", commands[c].name);
+	printf("'\n");
+}
+
+/* `agentfence completion bash|zsh|fish` */
+static int
+cmd_completion(const struct opts *o)
+{
+	if (o->nspecs != 1)
+		return cmd_error(CMD_COMPLETION, "needs one shell: bash, zsh or fish");
+	if (strcmp(o->specs[0], "bash") == 0)
+		complete_bash();
+	else if (strcmp(o->specs[0], "zsh") == 0)
+		complete_zsh();
+	else if (strcmp(o->specs[0], "fish") == 0)
+		complete_fish();
+	else
+		return cmd_error(CMD_COMPLETION, "\"%s\" is not bash, zsh or fish", o->specs[0]);
+	return EXIT_OK;
+}
+
 /* `agentfence help [CMD]` (and --help, -h) */
 static int
 cmd_help(int argc, char **argv)
@@ -1151,7 +1676,7 @@ cmd_help(int argc, char **argv)
 			fprintf(stderr, "agentfence: help: unknown command \"%s\"\n", argv[2]);
 		else
 			fprintf(stderr, "agentfence: help: one command at most\n");
-		fprintf(stderr, "try 'agentfence --help'\n");
+		fprintf(stderr, "try '%s --help'\n", prog);
 		return EXIT_USAGE;
 	}
 	print_command_help((enum cmd)c);
@@ -1164,6 +1689,12 @@ main(int argc, char **argv)
 	struct opts o;
 	int c, code;
 
+	{       /* kubectl runs a plugin by its path: .../kubectl-agentfence */
+		const char *base = argc > 0 && argv[0] ? strrchr(argv[0], '/') : NULL;
+
+		if (argc > 0 && argv[0] && strcmp(base ? base + 1 : argv[0], "kubectl-agentfence") == 0)
+			prog = "kubectl agentfence";
+	}
 	if (argc < 2) {
 		fprintf(stderr, "agentfence: a command is required\n");
 		print_usage_lines(stderr);
@@ -1172,6 +1703,8 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0)
 		return cmd_help(argc, argv);
+	if (strcmp(argv[1], "__man") == 0)
+		return cmd_man(argc, argv);
 	if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
 		if (argc > 2) {
 			fprintf(stderr, "agentfence: %s takes no arguments\n", argv[1]);
@@ -1181,7 +1714,7 @@ main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if ((c = find_command(argv[1])) < 0) {
-		fprintf(stderr, "agentfence: unknown command \"%s\"\ntry 'agentfence --help'\n", argv[1]);
+		fprintf(stderr, "agentfence: unknown command \"%s\"\ntry '%s --help'\n", argv[1], prog);
 		return EXIT_USAGE;
 	}
 	memset(&o, 0, sizeof(o));
@@ -1192,5 +1725,7 @@ main(int argc, char **argv)
 		return code;
 	if (o.cmd == CMD_PROBE)
 		return cmd_probe(&o);
+	if (o.cmd == CMD_COMPLETION)
+		return cmd_completion(&o);
 	return IN(o.cmd) & IN_REMOTE ? cmd_apply(&o) : cmd_compile(&o);
 }

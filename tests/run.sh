@@ -19,6 +19,7 @@ run python3 -m unittest discover -s tests -p 'test_*.py'
 run python3 -m unittest discover -s tests/schemas -p 'test_*.py'
 run python3 -m unittest discover -s tests/tools -p 'test_*.py'
 run python3 -m unittest discover -s tests/probe -p 'test_*.py'
+run python3 -m unittest discover -s tests/pkg -p 'test_*.py'
 [ -d tests/apiserver ] && run python3 -m unittest discover -s tests/apiserver -p 'test_*.py'
 [ -d tests/apply ] && run python3 -m unittest discover -s tests/apply -p 'test_*.py'
 [ $status -eq 0 ] && echo "ALL TESTS PASSED" || echo "SOME TESTS FAILED"
