@@ -15,12 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "compile.h"
 #include "apply.h"
 #include "buf.h"
 #include "build.h"
 #include "diag.h"
+#include "duration.h"
 #include "emit.h"
 #include "kapi.h"
 #include "kubeconfig.h"
@@ -131,9 +133,10 @@ static const struct option_def {
 		"and nothing else (built-in ones for the files it lacks)" },
 	[OPT_OUTPUT] = { "output", 'o', "DIR", IN(CMD_COMPILE) | IN(CMD_CHECK), IN(CMD_CHECK),
 		"write (check: compare) a folder instead of stdout:\n"
-		"one file per agent plus kustomization.yaml; -o json\n"
-		"and -o yaml are refused (that is --format; a folder\n"
-		"named json is -o ./json)" },
+		"one file per agent plus kustomization.yaml; kubectl's\n"
+		"-o words (json, yaml, wide, name, jsonpath=...) are\n"
+		"refused unless such a folder exists (that is --format;\n"
+		"a new folder named json is -o ./json)" },
 	[OPT_FORMAT] = { "format", 0, "yaml|json", IN(CMD_COMPILE) | IN(CMD_CHECK), 0,
 		"output format (default yaml)" },
 	[OPT_KUBECONFIG] = { "kubeconfig", 0, "FILE", IN_CLUSTER, 0,
@@ -365,31 +368,54 @@ find_command(const char *name)
 	return -1;
 }
 
-/* "30", "30s", "500ms", "5m" -> milliseconds; -1 when not a duration. */
-static long
-parse_duration(const char *s)
+/* kubectl's -o words: json, yaml, wide, name, and those that take a value
+ * after '=' (jsonpath=..., go-template=..., custom-columns=...) */
+static int
+kubectl_format(const char *arg)
 {
-	char *end;
-	long v;
+	static const char *const words[] = {
+		"json", "yaml", "wide", "name", "jsonpath", "jsonpath-file", "jsonpath-as-json",
+		"go-template", "go-template-file", "template", "templatefile", "custom-columns",
+		"custom-columns-file",
+	};
+	size_t len = strcspn(arg, "=");
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || v <= 0 || v > 86400000)
-		return -1;
-	if (!*end || strcmp(end, "s") == 0)
-		return v > 86400 ? -1 : v * 1000;
-	if (strcmp(end, "ms") == 0)
-		return v;
-	if (strcmp(end, "m") == 0)
-		return v > 1440 ? -1 : v * 60000;
-	return -1;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strlen(words[i]) == len && strncmp(arg, words[i], len) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+is_folder(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The longest duration an option takes. */
+#define DURATION_MAX_MS 86400000L
+
+/* a duration option's value (duration.h: Go's form, or seconds); zero only when
+ * zero_ok. 0, or the usage error's exit code. */
+static int
+option_duration(struct opts *o, enum opt_id id, const char *arg, int zero_ok, long *ms)
+{
+	int rc = duration_ms(arg, DURATION_MAX_MS, ms);
+
+	if (rc == -1)
+		return cmd_error(o->cmd, "--%s: \"%s\" is not a duration (e.g. 30s, 1m30s, 500ms, 1h)",
+				 options[id].name, arg);
+	if (rc < 0 || (*ms == 0 && !zero_ok))
+		return cmd_error(o->cmd, "--%s: \"%s\" is out of range (more than 0%s, at most 24h)",
+				 options[id].name, arg, zero_ok ? " or 0" : "");
+	return 0;
 }
 
 static int
 set_option(struct opts *o, enum opt_id id, char *arg)
 {
-	long ms;
-
 	switch (id) {
 	case OPT_CLUSTER:
 		o->cluster = arg;
@@ -399,9 +425,13 @@ set_option(struct opts *o, enum opt_id id, char *arg)
 		break;
 	case OPT_OUTPUT:
 		/* kubectl's -o is a format: a folder named json is most likely that habit */
-		if (strcmp(arg, "json") == 0 || strcmp(arg, "yaml") == 0)
-			return cmd_error(o->cmd, "-o takes a folder, not a format: use --format %s "
-					 "(for a folder named %s, write -o ./%s)", arg, arg, arg);
+		if (kubectl_format(arg) && !is_folder(arg)) {
+			int fmt = strcmp(arg, "json") == 0 || strcmp(arg, "yaml") == 0;
+
+			return cmd_error(o->cmd, "-o takes a folder, not a format: %s%s (for a folder "
+					 "named %s, write -o ./%s)", fmt ? "use --format " : "",
+					 fmt ? arg : "agentfence writes yaml or json, chosen with --format", arg, arg);
+		}
 		o->outdir = arg;
 		break;
 	case OPT_FORMAT:
@@ -428,27 +458,14 @@ set_option(struct opts *o, enum opt_id id, char *arg)
 		o->ao.wait = 1;
 		break;
 	case OPT_REQUEST_TIMEOUT:
+		return option_duration(o, id, arg, 0, &o->request_timeout_ms);
 	case OPT_TIMEOUT:
-		if ((ms = parse_duration(arg)) < 0)
-			return cmd_error(o->cmd, "--%s: \"%s\" is not a duration (e.g. 30s, 500ms, 2m)",
-					 options[id].name, arg);
-		if (id == OPT_REQUEST_TIMEOUT)
-			o->request_timeout_ms = ms;
-		else
-			o->ao.wait_timeout_ms = ms;
-		break;
+		return option_duration(o, id, arg, 0, &o->ao.wait_timeout_ms);
 	case OPT_PROBE_TIMEOUT:
+		return option_duration(o, id, arg, 0, &o->probe_timeout_ms);
 	case OPT_PROBE_WAIT:
 		/* --wait 0: one attempt, no retry */
-		ms = id == OPT_PROBE_WAIT && strcmp(arg, "0") == 0 ? 0 : parse_duration(arg);
-		if (ms < 0)
-			return cmd_error(o->cmd, "--%s: \"%s\" is not a duration (e.g. 30s, 500ms, 2m)",
-					 options[id].name, arg);
-		if (id == OPT_PROBE_WAIT)
-			o->probe_wait_ms = ms;
-		else
-			o->probe_timeout_ms = ms;
-		break;
+		return option_duration(o, id, arg, 1, &o->probe_wait_ms);
 	case OPT_VERBOSE:
 	case OPT_PROBE_VERBOSE:
 		o->verbose = 1;
