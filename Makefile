@@ -11,8 +11,9 @@ VERSION := 0.1.0
 
 # Debian packages the build and the tests need (Debian's versions are the contract).
 # util-linux and iproute2: tests/probe builds its network namespaces with unshare and ip.
+# pre-commit: tests/test_ci.py runs the hook of .pre-commit-hooks.yaml.
 DEB_PKGS := gcc make libyaml-dev libjansson-dev libcmocka-dev \
-            libcurl4-openssl-dev openssl util-linux iproute2
+            libcurl4-openssl-dev openssl util-linux iproute2 pre-commit
 
 # compiler/: the compiler; cluster/: the client that puts its output on a
 # cluster (kubeconfig, API client, apply). compiler/ never includes a
