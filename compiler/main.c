@@ -754,7 +754,10 @@ print_summary(const struct run *r, int stale)
 
 	if (r->o->quiet)
 		return;
-	if (r->o->cmd == CMD_COMPILE) {
+	if (!st) {   /* check: no folder at all */
+		fprintf(stderr, "agentfence: %s is stale (missing); run agentfence compile -o %s\n",
+			dir, dir);
+	} else if (r->o->cmd == CMD_COMPILE) {
 		static const char *const what[] = { "new", "changed", "removed", "unchanged" };
 		size_t n[] = { st->added, st->changed, st->removed, st->unchanged };
 
@@ -765,9 +768,6 @@ print_summary(const struct run *r, int stale)
 	} else if (!stale) {
 		fprintf(stderr, "agentfence: %s is up to date (%zu agent%s, %zu file%s)\n", dir,
 			r->nagents, r->nagents == 1 ? "" : "s", st->files, st->files == 1 ? "" : "s");
-	} else if (!st) {
-		fprintf(stderr, "agentfence: %s is stale (missing); run agentfence compile -o %s\n",
-			dir, dir);
 	} else {
 		static const char *const what[] = { "missing", "changed", "to remove" };
 		size_t n[] = { st->added, st->changed, st->removed };
