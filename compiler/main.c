@@ -158,8 +158,9 @@ static const struct option_def {
 	[OPT_WAIT] = { "wait", 0, NULL, IN_CLUSTER, 0,
 		"also wait until the Pod of a failed agent is gone" },
 	[OPT_REQUEST_TIMEOUT] = { "request-timeout", 0, "D", IN_CLUSTER, 0,
-		"the limit of each request attempt (default 30s;\n"
-		"e.g. 10s, 500ms, 2m)" },
+		"the limit of each request attempt (default 30s);\n"
+		"D in Go's form as kubectl takes it: 10s, 1m30s,\n"
+		"500ms, 1h (a bare number is seconds)" },
 	[OPT_TIMEOUT] = { "timeout", 0, "D", IN_CLUSTER, 0,
 		"how long to wait for a Pod to be gone (default 5m)" },
 	[OPT_PROBE_TIMEOUT] = { "timeout", 0, "D", IN(CMD_PROBE), 0,
