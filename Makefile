@@ -16,10 +16,11 @@ DESTDIR ?=
 # util-linux and iproute2: tests/probe builds its network namespaces with unshare and ip.
 # mandoc to fish: tests/pkg checks the man pages and the completions;
 # debhelper to lintian: tests/pkg builds the Debian package (debian/) and checks it.
+# pre-commit: tests/test_ci.py runs the hook of .pre-commit-hooks.yaml.
 DEB_PKGS := gcc make libyaml-dev libjansson-dev libcmocka-dev \
             libcurl4-openssl-dev openssl util-linux iproute2 \
             mandoc man-db groff-base bash-completion zsh fish \
-            debhelper dpkg-dev fakeroot lintian
+            debhelper dpkg-dev fakeroot lintian pre-commit
 
 # compiler/: the compiler; cluster/: the client that puts its output on a
 # cluster (kubeconfig, API client, apply). compiler/ never includes a

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "compile.h"
 #include "apply.h"
@@ -23,6 +24,7 @@
 #include "diag.h"
 #include "diff.h"
 #include "difftool.h"
+#include "duration.h"
 #include "emit.h"
 #include "kapi.h"
 #include "kubeconfig.h"
@@ -44,6 +46,7 @@ enum {
 	EXIT_INVALID = 1,   /* invalid input, stale output, or output not written */
 	EXIT_USAGE = 2,
 	EXIT_CLUSTER = 3,   /* apply/delete: something failed on the cluster */
+	EXIT_CHECK_ERROR = 4,   /* check: invalid input or an error (1 is stale), as kubectl diff */
 };
 
 /* --- the command line, as data --- */
@@ -130,7 +133,7 @@ static const struct command {
 enum opt_id {
 	OPT_CLUSTER, OPT_TEMPLATES, OPT_OUTPUT, OPT_FORMAT, OPT_KUBECONFIG, OPT_CONTEXT,
 	OPT_DRY_RUN, OPT_PRUNE, OPT_RECREATE, OPT_WAIT, OPT_REQUEST_TIMEOUT, OPT_TIMEOUT,
-	OPT_PROBE_TIMEOUT, OPT_PROBE_WAIT, OPT_VERBOSE, OPT_PROBE_VERBOSE, OPT_HELP, OPT_COUNT
+	OPT_PROBE_TIMEOUT, OPT_PROBE_WAIT, OPT_QUIET, OPT_VERBOSE, OPT_PROBE_VERBOSE, OPT_HELP, OPT_COUNT
 };
 
 /* getopt_long returns this plus the option's index for a long option */
@@ -153,9 +156,10 @@ static const struct option_def {
 		"and nothing else (built-in ones for the files it lacks)" },
 	[OPT_OUTPUT] = { "output", 'o', "DIR", IN(CMD_COMPILE) | IN(CMD_CHECK), IN(CMD_CHECK),
 		"write (check: compare) a folder instead of stdout:\n"
-		"one file per agent plus kustomization.yaml; -o json\n"
-		"and -o yaml are refused (that is --format; a folder\n"
-		"named json is -o ./json)" },
+		"one file per agent plus kustomization.yaml; kubectl's\n"
+		"-o words (json, yaml, wide, name, jsonpath=...) are\n"
+		"refused unless such a folder exists (that is --format;\n"
+		"a new folder named json is -o ./json)" },
 	[OPT_FORMAT] = { "format", 0, "yaml|json", IN(CMD_COMPILE) | IN(CMD_CHECK), 0,
 		"output format (default yaml)" },
 	[OPT_KUBECONFIG] = { "kubeconfig", 0, "FILE", IN_REMOTE, 0,
@@ -176,8 +180,9 @@ static const struct option_def {
 	[OPT_WAIT] = { "wait", 0, NULL, IN_CLUSTER, 0,
 		"also wait until the Pod of a failed agent is gone" },
 	[OPT_REQUEST_TIMEOUT] = { "request-timeout", 0, "D", IN_REMOTE, 0,
-		"the limit of each request attempt (default 30s;\n"
-		"e.g. 10s, 500ms, 2m)" },
+		"the limit of each request attempt (default 30s);\n"
+		"D in Go's form as kubectl takes it: 10s, 1m30s,\n"
+		"500ms, 1h (a bare number is seconds)" },
 	[OPT_TIMEOUT] = { "timeout", 0, "D", IN_CLUSTER, 0,
 		"how long to wait for a Pod to be gone (default 5m)" },
 	[OPT_PROBE_TIMEOUT] = { "timeout", 0, "D", IN(CMD_PROBE), 0,
@@ -186,6 +191,8 @@ static const struct option_def {
 		"retry the reachable destinations until none is left\n"
 		"or D has passed (default 30s; 0: one attempt): some\n"
 		"CNIs fence a new Pod only seconds after it starts" },
+	[OPT_QUIET] = { "quiet", 'q', NULL, IN(CMD_COMPILE) | IN(CMD_CHECK), 0,
+		"no summary line on stderr (errors are still printed)" },
 	[OPT_VERBOSE] = { "verbose", 'v', NULL, IN_REMOTE, 0,
 		"one line per request (never headers, tokens or keys)" },
 	[OPT_PROBE_VERBOSE] = { "verbose", 'v', NULL, IN(CMD_PROBE), 0,
@@ -201,9 +208,10 @@ static const struct {
 } exit_codes[] = {
 	{ EXIT_OK, IN_ALL & ~IN(CMD_DIFF), "success" },
 	{ EXIT_OK, IN(CMD_DIFF), "diff: no difference" },
-	{ EXIT_INVALID, IN_SPECS & ~IN(CMD_DIFF),
-	  "invalid input (specs, profile, templates, kubeconfig), or stale\n"
-	  "output (check); nothing was written or sent" },
+	{ EXIT_INVALID, IN_SPECS & ~IN(CMD_CHECK) & ~IN(CMD_DIFF),
+	  "invalid input (specs, profile, templates, kubeconfig); nothing\n"
+	  "was written or sent" },
+	{ EXIT_INVALID, IN(CMD_CHECK), "check: the folder is stale (compile -o would change it)" },
 	{ EXIT_INVALID, IN(CMD_PROBE),
 	  "probe: a destination the agent must never reach is reachable" },
 	{ EXIT_INVALID, IN(CMD_DIFF), "diff: the objects differ from the live ones" },
@@ -212,6 +220,8 @@ static const struct {
 	{ EXIT_CLUSTER, IN(CMD_DIFF),
 	  "diff: an error (invalid input, the cluster or reaching it, the diff\n"
 	  "program); what was shown, if anything, is incomplete" },
+	{ EXIT_CHECK_ERROR, IN(CMD_CHECK),
+	  "check: invalid input, or the folder could not be compared" },
 };
 
 static const char intro_text[] =
@@ -366,7 +376,7 @@ print_command_help(enum cmd c)
 struct opts {
 	enum cmd cmd;
 	const char *cluster, *templates, *outdir, *kubeconfig, *context;
-	int json, verbose;
+	int json, verbose, quiet;
 	long request_timeout_ms;
 	long probe_timeout_ms, probe_wait_ms;
 	int probe_waiting;      /* "waiting for the fence" was said */
@@ -401,31 +411,54 @@ find_command(const char *name)
 	return -1;
 }
 
-/* "30", "30s", "500ms", "5m" -> milliseconds; -1 when not a duration. */
-static long
-parse_duration(const char *s)
+/* kubectl's -o words: json, yaml, wide, name, and those that take a value
+ * after '=' (jsonpath=..., go-template=..., custom-columns=...) */
+static int
+kubectl_format(const char *arg)
 {
-	char *end;
-	long v;
+	static const char *const words[] = {
+		"json", "yaml", "wide", "name", "jsonpath", "jsonpath-file", "jsonpath-as-json",
+		"go-template", "go-template-file", "template", "templatefile", "custom-columns",
+		"custom-columns-file",
+	};
+	size_t len = strcspn(arg, "=");
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || v <= 0 || v > 86400000)
-		return -1;
-	if (!*end || strcmp(end, "s") == 0)
-		return v > 86400 ? -1 : v * 1000;
-	if (strcmp(end, "ms") == 0)
-		return v;
-	if (strcmp(end, "m") == 0)
-		return v > 1440 ? -1 : v * 60000;
-	return -1;
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strlen(words[i]) == len && strncmp(arg, words[i], len) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+is_folder(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The longest duration an option takes. */
+#define DURATION_MAX_MS 86400000L
+
+/* a duration option's value (duration.h: Go's form, or seconds); zero only when
+ * zero_ok. 0, or the usage error's exit code. */
+static int
+option_duration(struct opts *o, enum opt_id id, const char *arg, int zero_ok, long *ms)
+{
+	int rc = duration_ms(arg, DURATION_MAX_MS, ms);
+
+	if (rc == -1)
+		return cmd_error(o->cmd, "--%s: \"%s\" is not a duration (e.g. 30s, 1m30s, 500ms, 1h)",
+				 options[id].name, arg);
+	if (rc < 0 || (*ms == 0 && !zero_ok))
+		return cmd_error(o->cmd, "--%s: \"%s\" is out of range (more than 0%s, at most 24h)",
+				 options[id].name, arg, zero_ok ? " or 0" : "");
+	return 0;
 }
 
 static int
 set_option(struct opts *o, enum opt_id id, char *arg)
 {
-	long ms;
-
 	switch (id) {
 	case OPT_CLUSTER:
 		o->cluster = arg;
@@ -435,9 +468,13 @@ set_option(struct opts *o, enum opt_id id, char *arg)
 		break;
 	case OPT_OUTPUT:
 		/* kubectl's -o is a format: a folder named json is most likely that habit */
-		if (strcmp(arg, "json") == 0 || strcmp(arg, "yaml") == 0)
-			return cmd_error(o->cmd, "-o takes a folder, not a format: use --format %s "
-					 "(for a folder named %s, write -o ./%s)", arg, arg, arg);
+		if (kubectl_format(arg) && !is_folder(arg)) {
+			int fmt = strcmp(arg, "json") == 0 || strcmp(arg, "yaml") == 0;
+
+			return cmd_error(o->cmd, "-o takes a folder, not a format: %s%s (for a folder "
+					 "named %s, write -o ./%s)", fmt ? "use --format " : "",
+					 fmt ? arg : "agentfence writes yaml or json, chosen with --format", arg, arg);
+		}
 		o->outdir = arg;
 		break;
 	case OPT_FORMAT:
@@ -464,26 +501,16 @@ set_option(struct opts *o, enum opt_id id, char *arg)
 		o->ao.wait = 1;
 		break;
 	case OPT_REQUEST_TIMEOUT:
+		return option_duration(o, id, arg, 0, &o->request_timeout_ms);
 	case OPT_TIMEOUT:
-		if ((ms = parse_duration(arg)) < 0)
-			return cmd_error(o->cmd, "--%s: \"%s\" is not a duration (e.g. 30s, 500ms, 2m)",
-					 options[id].name, arg);
-		if (id == OPT_REQUEST_TIMEOUT)
-			o->request_timeout_ms = ms;
-		else
-			o->ao.wait_timeout_ms = ms;
-		break;
+		return option_duration(o, id, arg, 0, &o->ao.wait_timeout_ms);
 	case OPT_PROBE_TIMEOUT:
+		return option_duration(o, id, arg, 0, &o->probe_timeout_ms);
 	case OPT_PROBE_WAIT:
 		/* --wait 0: one attempt, no retry */
-		ms = id == OPT_PROBE_WAIT && strcmp(arg, "0") == 0 ? 0 : parse_duration(arg);
-		if (ms < 0)
-			return cmd_error(o->cmd, "--%s: \"%s\" is not a duration (e.g. 30s, 500ms, 2m)",
-					 options[id].name, arg);
-		if (id == OPT_PROBE_WAIT)
-			o->probe_wait_ms = ms;
-		else
-			o->probe_timeout_ms = ms;
+		return option_duration(o, id, arg, 1, &o->probe_wait_ms);
+	case OPT_QUIET:
+		o->quiet = 1;
 		break;
 	case OPT_VERBOSE:
 	case OPT_PROBE_VERBOSE:
@@ -646,10 +673,14 @@ struct run {
 	struct opts *o;
 	struct compiler c;
 	struct diags d;
+	struct diags cd;       /* check: the folder's differences (the specs' errors stay in d,
+				* which alone stops the building of further agents) */
 	struct sink out;
 	struct outdir *dir;
 	struct buf file;       /* one agent's file for -o */
 	size_t nobjects;
+	size_t nagents;
+	int missing;           /* check: the folder does not exist (stale) */
 };
 
 /* Objects to stdout, or (-o) to one file of the folder named `stem`.yaml or .json;
@@ -660,6 +691,8 @@ emit_objects(struct run *r, const struct spec_agent *ag, const char *stem, struc
 {
 	struct buf *b = r->dir ? &r->file : &r->out.b;
 
+	if (r->missing)
+		return 0;   /* check, no folder: the specs are read for their errors only */
 	if (r->dir) {
 		r->file.n = 0;
 		if (!r->o->json)
@@ -692,7 +725,7 @@ emit_objects(struct run *r, const struct spec_agent *ag, const char *stem, struc
 		if (r->o->json)
 			buf_puts(b, "\n  ]\n}\n");
 		snprintf(name, sizeof(name), "%s.%s", stem, r->o->json ? "json" : "yaml");
-		return outdir_add(r->dir, name, b->p, b->n, &r->d);
+		return outdir_add(r->dir, name, b->p, b->n, r->o->cmd == CMD_CHECK ? &r->cd : &r->d);
 	}
 	if (r->out.b.n >= SINK_SPILL)
 		sink_flush(&r->out);   /* an error stays in r->out.err, for sink_commit */
@@ -704,6 +737,7 @@ emit_agent(void *ctx, const struct spec_agent *ag, struct node **objs, size_t n)
 {
 	char stem[280];
 
+	((struct run *)ctx)->nagents++;
 	snprintf(stem, sizeof(stem), "%s.%s", ag->ns, ag->name);
 	return emit_objects(ctx, ag, stem, objs, n);
 }
@@ -722,6 +756,7 @@ static void
 after_doc(void *ctx)
 {
 	print_diags(&((struct run *)ctx)->d);
+	print_diags(&((struct run *)ctx)->cd);
 }
 
 /* A failed run: take back what went to a regular file. */
@@ -733,32 +768,86 @@ abort_output(struct sink *s)
 			strerror(errno));
 }
 
+/* "1 file missing, 2 changed" from the non-zero counts; "" when none */
+static void
+count_text(char *buf, size_t size, const size_t *n, const char *const *what, size_t k)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < k && len < size; i++)
+		if (n[i])
+			len += (size_t)snprintf(buf + len, size - len, "%s%zu %s", len ? ", " : "",
+						n[i], what[i]);
+}
+
+/* The line after compile -o and check (-q: none). */
+static void
+print_summary(const struct run *r, int stale)
+{
+	const struct outdir_stats *st = r->dir ? outdir_stats(r->dir) : NULL;
+	const char *dir = r->o->outdir;
+	char parts[160];
+
+	if (r->o->quiet)
+		return;
+	if (!st) {   /* check: no folder at all */
+		fprintf(stderr, "agentfence: %s is stale (missing); run agentfence compile -o %s\n",
+			dir, dir);
+	} else if (r->o->cmd == CMD_COMPILE) {
+		static const char *const what[] = { "new", "changed", "removed", "unchanged" };
+		size_t n[] = { st->added, st->changed, st->removed, st->unchanged };
+
+		count_text(parts, sizeof(parts), n, what, 4);
+		fprintf(stderr, "agentfence: %zu agent%s, %zu file%s in %s%s%s\n", r->nagents,
+			r->nagents == 1 ? "" : "s", st->files, st->files == 1 ? "" : "s", dir,
+			*parts ? ": " : "", parts);
+	} else if (!stale) {
+		fprintf(stderr, "agentfence: %s is up to date (%zu agent%s, %zu file%s)\n", dir,
+			r->nagents, r->nagents == 1 ? "" : "s", st->files, st->files == 1 ? "" : "s");
+	} else {
+		static const char *const what[] = { "missing", "changed", "to remove" };
+		size_t n[] = { st->added, st->changed, st->removed };
+
+		count_text(parts, sizeof(parts), n, what, 3);
+		if (!*parts)
+			snprintf(parts, sizeof(parts), "kustomization.yaml differs");
+		fprintf(stderr, "agentfence: %s is stale (%s); run agentfence compile -o %s\n", dir,
+			parts, dir);
+	}
+}
+
 static int
 cmd_compile(struct opts *o)
 {
 	struct run r;
-	int code = EXIT_OK, check = o->cmd == CMD_CHECK, validate = o->cmd == CMD_VALIDATE;
+	int rc, code = EXIT_OK, check = o->cmd == CMD_CHECK, validate = o->cmd == CMD_VALIDATE;
+	int invalid = check ? EXIT_CHECK_ERROR : EXIT_INVALID;
 
 	memset(&r, 0, sizeof(r));
 	r.o = o;
 	if (compile_open(&r.c, o->cluster, o->templates, !validate, &r.d) < 0) {
 		print_diags(&r.d);
-		code = EXIT_INVALID;
+		code = invalid;
 		goto fail;
 	}
-	if (o->outdir && outdir_open(&r.dir, o->outdir, check, &r.d) < 0) {
+	if (o->outdir && (rc = outdir_open(&r.dir, o->outdir, check, check ? &r.cd : &r.d)) < 0) {
 		print_diags(&r.d);
-		code = EXIT_INVALID;
-		goto fail;
+		print_diags(&r.cd);
+		if (rc != OUTDIR_MISSING) {
+			code = invalid;
+			goto fail;
+		}
+		r.missing = 1;   /* stale; the specs still decide between 1 and 4 */
 	}
-	if (!r.dir && !validate)
+	if (!o->outdir && !validate)
 		sink_open(&r.out, STDOUT_FILENO);
 	r.c.on_guard = emit_guard;
-	if (o->json && !r.dir)
+	if (o->json && !o->outdir)
 		buf_puts(&r.out.b, "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [");
 	for (int i = 0; i < o->nspecs; i++)
 		compile_file(&r.c, o->specs[i], emit_agent, after_doc, &r);
-	if (o->json && !r.dir)
+	if (o->json && !o->outdir)
 		buf_puts(&r.out.b, r.nobjects ? "\n  ]\n}\n" : "]\n}\n");
 fail:
 	if (r.d.errors || code != EXIT_OK) {
@@ -767,20 +856,26 @@ fail:
 		if (r.dir)
 			outdir_finish(r.dir, 0, &r.d);
 		abort_output(&r.out);
-		code = EXIT_INVALID;
+		code = invalid;
 		goto out;
 	}
 	if (validate)
 		goto out;
+	if (r.missing) {
+		print_summary(&r, 1);
+		code = EXIT_INVALID;
+		goto out;
+	}
 	if (r.dir) {
-		if (outdir_finish(r.dir, 1, &r.d) < 0) {
-			print_diags(&r.d);
-			if (check)
-				fprintf(stderr, "agentfence: %s is stale; run agentfence compile -o %s\n",
-					o->outdir, o->outdir);
-			code = EXIT_INVALID;
-		}
+		rc = outdir_finish(r.dir, 1, check ? &r.cd : &r.d);
 		print_diags(&r.d);
+		print_diags(&r.cd);
+		if (rc < 0)
+			code = invalid;
+		else if (rc > 0 || outdir_stats(r.dir)->stale)
+			code = EXIT_INVALID;   /* check: stale */
+		if (rc >= 0)
+			print_summary(&r, code != EXIT_OK);
 		goto out;
 	}
 	if (sink_commit(&r.out) < 0) {
@@ -791,11 +886,13 @@ fail:
 	}
 out:
 	print_diags(&r.d);
+	print_diags(&r.cd);
 	outdir_close(r.dir);
 	sink_close(&r.out);
 	buf_free(&r.file);
 	compile_close(&r.c);
 	diags_free(&r.d);
+	diags_free(&r.cd);
 	return code;
 }
 

@@ -29,8 +29,8 @@ struct outdir {
 	char **same;          /* of those, the ones already in DIR byte for byte: not rewritten */
 	size_t nsame, capsame;
 	int stagefd;          /* the staging folder */
-	int stale;            /* check: a file differs or is missing */
 	int failed;           /* an outdir_add() failed: no commit */
+	struct outdir_stats st;
 };
 
 /* kustomization.yaml or a journal: a list of a million agents is ~60 MiB */
@@ -271,7 +271,7 @@ outdir_open(struct outdir **op, const char *dir, int check_only, struct diags *d
 		if (check_only) {
 			diag_error(d, dir, 0, 0, "no such folder: the output is missing");
 			outdir_close(o);
-			return -1;
+			return OUTDIR_MISSING;
 		}
 		if (mkdir_p(dir) < 0) {
 			diag_error(d, dir, 0, 0, "cannot create folder: %s", strerror(errno));
@@ -390,6 +390,12 @@ add_file(struct outdir *o, char *name, const char *data, size_t len, struct diag
 			file_error(d, o->dir, name, "cannot read", errno);
 			return -1;
 		}
+		if (same == 1)
+			o->st.unchanged++;
+		else if (same == 0)
+			o->st.changed++;
+		else
+			o->st.added++;
 		if (same == 1 && o->check_only)
 			return 0;
 		if (same == 1) {
@@ -412,12 +418,14 @@ add_file(struct outdir *o, char *name, const char *data, size_t len, struct diag
 		if (o->check_only) {
 			file_error(d, o->dir, name, same < 0 ? "missing: compile would write it"
 					       : "stale: differs from what compile writes", 0);
-			o->stale = 1;
+			o->st.stale++;
 			return 0;
 		}
 	} else if (faccessat(o->lockfd, name, F_OK, 0) == 0) {
 		file_error(d, o->dir, name, "exists and was not written by agentfence; refusing to replace it", 0);
 		return -1;
+	} else {
+		o->st.added++;
 	}
 	if (write_file_at(o->stagefd, name, data, len) < 0) {
 		file_error(d, o->stage, name, "cannot write", errno);
@@ -446,7 +454,8 @@ outdir_add(struct outdir *o, const char *name, const char *data, size_t len, str
 		o->failed = 1;
 		return -1;
 	}
-	if (add_file(o, o->names[o->nnames++], data, len, d) < 0) {
+	o->st.files = ++o->nnames;
+	if (add_file(o, o->names[o->nnames - 1], data, len, d) < 0) {
 		o->failed = 1;
 		return -1;
 	}
@@ -544,7 +553,8 @@ outdir_finish(struct outdir *o, int commit, struct diags *d)
 		if (!old || have != k.n || memcmp(old, k.p, k.n) != 0) {
 			diag_error(d, path, 0, 0, old ? "stale: differs from what compile writes"
 						      : "missing: compile would write it");
-			o->stale = 1;
+			o->st.list_changed = 1;
+			o->st.stale++;
 		}
 		free(old);
 		for (size_t i = 0; i < o->nowned; i++)
@@ -554,8 +564,10 @@ outdir_finish(struct outdir *o, int commit, struct diags *d)
 				diag_error(d, p ? p : o->owned[i], 0, 0,
 					   "stale: its agent is no longer in the specs");
 				free(p);
+				o->st.removed++;
+				o->st.stale++;
 			}
-		rc = o->stale ? -1 : 0;
+		rc = o->st.stale ? 1 : 0;
 		goto out;
 	}
 	/*
@@ -600,7 +612,9 @@ outdir_finish(struct outdir *o, int commit, struct diags *d)
 	for (size_t i = 0; i < o->nowned; i++) {
 		if (in_list(o->names, o->nnames, o->owned[i]))
 			continue;
-		if (unlinkat(dfd, o->owned[i], 0) < 0 && errno != ENOENT) {
+		if (unlinkat(dfd, o->owned[i], 0) == 0)
+			o->st.removed++;
+		else if (errno != ENOENT) {
 			char *p = join(o->dir, o->owned[i]);
 
 			diag_warning(d, p ? p : o->owned[i], 0, 0, "cannot remove stale file: %s",
@@ -621,6 +635,12 @@ out:
 	free(from);
 	buf_free(&k);
 	return rc;
+}
+
+const struct outdir_stats *
+outdir_stats(const struct outdir *o)
+{
+	return &o->st;
 }
 
 void

@@ -29,6 +29,21 @@
 
 struct outdir;
 
+/* What a run did (check: would do), for the summary line. */
+struct outdir_stats {
+	size_t files;         /* the run's files, kustomization.yaml aside */
+	size_t added;         /* new files (check: missing) */
+	size_t changed;       /* rewritten (check: differ) */
+	size_t removed;       /* owned files no agent writes any more (check: to remove) */
+	size_t unchanged;     /* already in DIR byte for byte */
+	int list_changed;     /* check: kustomization.yaml differs or is missing */
+	size_t stale;         /* check: the differences, each an error in d */
+};
+
+/* The folder missing in check mode: the output is stale, not broken. */
+#define OUTDIR_MISSING (-2)
+
+/* 0, OUTDIR_MISSING (check mode, one error in d), or -1 (errors in d) */
 int outdir_open(struct outdir **op, const char *dir, int check_only, struct diags *d);
 /*
  * Stage (or, in check mode, compare) one file, before it returns; a file
@@ -39,8 +54,11 @@ int outdir_add(struct outdir *o, const char *name, const char *data, size_t len,
 	       struct diags *d);
 /* commit: write kustomization.yaml, move the files in, remove stale owned
  * files. Without commit (an error elsewhere): remove what was staged.
- * Returns 0, or -1 with errors in d (in check mode: the folder is stale). */
+ * Returns 0, or -1 with errors in d; in check mode 1 when the folder is
+ * stale (each difference an error in d, counted in stats.stale). */
 int outdir_finish(struct outdir *o, int commit, struct diags *d);
+/* borrowed, valid until outdir_close */
+const struct outdir_stats *outdir_stats(const struct outdir *o);
 void outdir_close(struct outdir *o);
 
 #endif

@@ -70,6 +70,11 @@ done
 run --apply --help
 cmp -s "$tmp/o" "$tmp/help.apply" && ok || bad "--apply --help differs from apply --help"
 grep -q '^  3  ' "$tmp/help.compile" && bad "compile --help lists exit code 3" || ok
+# check's codes are kubectl diff's: 1 stale, above 1 an error (4: invalid input)
+grep -q '^  1  check: the folder is stale' "$tmp/help.check" && ok || bad "check --help: 1 is not stale"
+grep -q '^  4  check: invalid input' "$tmp/help.check" && ok || bad "check --help lacks exit code 4"
+grep -q '^  4  ' "$tmp/help.compile" && bad "compile --help lists exit code 4" || ok
+grep -q '^  4  ' "$tmp/help" && ok || bad "--help lacks exit code 4"
 cat "$tmp"/help* | awk 'length > 80 { print; bad = 1 } END { exit bad }' && ok ||
 	bad "a help line is wider than 80 columns"
 
@@ -137,8 +142,32 @@ usage_error "-o yaml" "agentfence: check: -o takes a folder, not a format: use -
 $(try check)" check -o yaml $ex
 usage_error "bad format" "agentfence: compile: --format: \"xml\" is not yaml or json
 $(try compile)" compile --format xml $ex
-usage_error "bad duration" "agentfence: apply: --timeout: \"soon\" is not a duration (e.g. 30s, 500ms, 2m)
+usage_error "bad duration" "agentfence: apply: --timeout: \"soon\" is not a duration (e.g. 30s, 1m30s, 500ms, 1h)
 $(try apply)" apply --timeout soon $ex
+# durations in Go's form (duration.c; its unit test holds Go's own table)
+for d in 1d 1S "1 s" 1.2.3s 1m- ms; do
+	usage_error "duration $d" "agentfence: delete: --request-timeout: \"$d\" is not a duration (e.g. 30s, 1m30s, 500ms, 1h)
+$(try delete)" delete --request-timeout "$d" $ex
+done
+for d in 0 0s -1s 24h1ms 86401 99999999999999999999; do
+	usage_error "duration $d out of range" "agentfence: apply: --timeout: \"$d\" is out of range (more than 0, at most 24h)
+$(try apply)" apply --timeout "$d" $ex
+done
+usage_error "probe --wait out of range" "agentfence: probe: --wait: \"-1s\" is out of range (more than 0 or 0, at most 24h)
+$(try probe)" probe --wait -1s
+# accepted: the run gets past the options to the (missing) kubeconfig, exit 1
+for d in 30 1m30s 1h 1.5s 300ms 2h45m 24h .5s 1h2m3s4ms5us6ns 10µs; do
+	run apply --kubeconfig "$tmp/none" --timeout "$d" --request-timeout "$d" $ex
+	[ $rc -eq 1 ] && grep -q "$tmp/none" "$tmp/e" && ok || { bad "duration $d refused: exit $rc"; cat "$tmp/e"; }
+done
+# kubectl's -o words: refused unless such a folder exists
+for w in wide name jsonpath='{.items}' go-template='{{.}}' custom-columns=NAME:.metadata.name; do
+	usage_error "-o $w" "agentfence: compile: -o takes a folder, not a format: agentfence writes yaml or json, chosen with --format (for a folder named $w, write -o ./$w)
+$(try compile)" compile -o "$w" $ex
+done
+mkdir -p "$tmp/cwd2/wide"
+(cd "$tmp/cwd2" && af compile -q -o wide "$OLDPWD/$ex" >/dev/null 2>&1) && [ -f "$tmp/cwd2/wide/kustomization.yaml" ] &&
+	ok || bad "compile -o wide refused although the folder wide exists"
 usage_error "check without -o" "agentfence: check: needs -o DIR
 $(try check)" check $ex
 usage_error "no spec" "agentfence: compile: no SPEC given (a file, or - for standard input)

@@ -217,5 +217,53 @@ cp templates/*.yaml "$tmp/tpl-some/"
 expect_rc 0 "templates: the built-in files" -- af compile --templates "$tmp/tpl-some" $ex
 af compile $ex | cmp -s - "$tmp/o" && ok || bad "templates: a copy of templates/ changes the output"
 
+# --- check's exit codes (kubectl diff's: 0 current, 1 stale, 4 invalid input
+# or an error) and the summary line of compile -o and check (-q: none) ---
+sd=$tmp/sum
+expect_rc 0 "summary: compile -o" -- af compile -o "$sd" $ex
+expect_err "summary: compile -o, a new folder" "agentfence: 4 agents, 5 files in $sd: 5 new"
+expect_rc 0 "summary: compile -o again" -- af compile -o "$sd" $ex
+expect_err "summary: compile -o, nothing changed" "agentfence: 4 agents, 5 files in $sd: 5 unchanged"
+expect_rc 0 "summary: check" -- af check -o "$sd" $ex
+expect_err "summary: check, current" "agentfence: $sd is up to date (4 agents, 5 files)"
+expect_rc 0 "summary: compile -q" -- af compile -q -o "$sd" $ex
+[ -s "$tmp/e" ] && bad "compile -q printed: $(cat "$tmp/e")" || ok
+expect_rc 0 "summary: check --quiet" -- af check --quiet -o "$sd" $ex
+[ -s "$tmp/e" ] && bad "check --quiet printed: $(cat "$tmp/e")" || ok
+expect_rc 0 "summary: compile to stdout" -- af compile $ex
+[ -s "$tmp/e" ] && bad "compile to stdout printed a summary: $(cat "$tmp/e")" || ok
+echo "# edited" >>"$sd/agents.job-8c21.yaml"
+rm "$sd/agents.job-91d0.yaml"
+expect_rc 1 "check: stale" -- af check -o "$sd" $ex
+expect_err "check: stale, what and why" \
+	"$sd/agents.job-8c21.yaml: error: stale: differs from what compile writes" \
+	"$sd/agents.job-91d0.yaml: error: missing: compile would write it" \
+	"agentfence: $sd is stale (1 missing, 1 changed); run agentfence compile -o $sd"
+expect_rc 1 "check -q: stale" -- af check -q -o "$sd" $ex
+[ "$(wc -l <"$tmp/e")" -eq 2 ] && ! grep -q "is stale" "$tmp/e" && ok || bad "check -q: the differences only"
+expect_rc 0 "summary: compile -o repairs" -- af compile -o "$sd" $ex
+expect_err "summary: compile -o, one new, one changed" "agentfence: 4 agents, 5 files in $sd: 1 new, 1 changed, 3 unchanged"
+# an agent gone from the specs: stale (exit 1), then removed
+expect_rc 1 "check: an agent no longer in the specs" -- af check -o "$sd" "$tmp/three.yaml"
+expect_err "check: an agent no longer in the specs" \
+	"$sd/kustomization.yaml: error: stale: differs from what compile writes" \
+	"$sd/agents.job-a002.yaml: error: stale: its agent is no longer in the specs" \
+	"agentfence: $sd is stale (1 to remove); run agentfence compile -o $sd"
+expect_rc 0 "summary: compile -o fewer agents" -- af compile -o "$sd" "$tmp/three.yaml"
+expect_err "summary: compile -o, one removed" "agentfence: 3 agents, 4 files in $sd: 1 removed, 4 unchanged"
+expect_rc 1 "check: a missing folder is stale" -- af check -o "$tmp/nosuch" $ex
+expect_err "check: a missing folder" "$tmp/nosuch: error: no such folder: the output is missing" \
+	"agentfence: $tmp/nosuch is stale (missing); run agentfence compile -o $tmp/nosuch"
+# invalid input is not "stale": exit 4, whatever the folder holds
+expect_rc 4 "check: an invalid spec" -- af check -o "$sd" "$tmp/later.yaml"
+grep_err "agentfence: 1 error; nothing written" "check: an invalid spec"
+expect_rc 4 "check: an invalid spec, stale folder" -- af check -o "$sd" $ex "$tmp/later.yaml"
+expect_rc 4 "check: an invalid spec, missing folder" -- af check -o "$tmp/nosuch" "$tmp/later.yaml"
+expect_rc 4 "check: a missing profile" -- af check --cluster "$tmp/nope.yaml" -o "$sd" $ex
+expect_rc 4 "check: a missing spec file" -- af check -o "$sd" "$tmp/nope.yaml"
+expect_rc 4 "check: -o names a file" -- af check -o $ex $ex
+expect_rc 2 "check: a usage error" -- af check -o "$sd" --format xml $ex
+expect_rc 1 "compile: an invalid spec is still 1" -- af compile -o "$sd" "$tmp/later.yaml"
+
 echo "e2e: $n checks, $fail failed"
 [ $fail -eq 0 ]
