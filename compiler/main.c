@@ -20,6 +20,7 @@
 #include "apply.h"
 #include "buf.h"
 #include "build.h"
+#include "crd.h"
 #include "diag.h"
 #include "emit.h"
 #include "kapi.h"
@@ -46,13 +47,14 @@ enum {
 
 /* --- the command line, as data --- */
 
-enum cmd { CMD_COMPILE, CMD_VALIDATE, CMD_CHECK, CMD_APPLY, CMD_DELETE, CMD_PROBE, CMD_COUNT };
+enum cmd { CMD_COMPILE, CMD_VALIDATE, CMD_CHECK, CMD_APPLY, CMD_DELETE, CMD_PROBE, CMD_CRD,
+	    CMD_COUNT };
 
 #define IN(c) (1u << (c))
 #define IN_COMPILE (IN(CMD_COMPILE) | IN(CMD_VALIDATE) | IN(CMD_CHECK))
 #define IN_CLUSTER (IN(CMD_APPLY) | IN(CMD_DELETE))
 #define IN_SPECS (IN_COMPILE | IN_CLUSTER)   /* the commands that read specs */
-#define IN_ALL (IN_SPECS | IN(CMD_PROBE))
+#define IN_ALL (IN_SPECS | IN(CMD_PROBE) | IN(CMD_CRD))
 
 /* Help texts: a '\n' continues the text on the next line, indented. */
 static const struct command {
@@ -103,6 +105,12 @@ static const struct command {
 		"A destination is reachable when a TCP connect succeeds or is refused\n"
 		"(the refusal came back through the fence); a timeout, no route or a\n"
 		"local reject makes it unreachable.\n" },
+	[CMD_CRD] = { "crd", NULL,
+		"print the CustomResourceDefinitions of AgentIsolation (namespaced)\n"
+		"and ClusterProfile (cluster-scoped), generated from schema/",
+		"agentfence crd | kubectl apply -f -\n"
+		"kubectl apply --validate=strict -f agents.yaml   # then, specs as objects",
+		"", "crd takes no operands.\n" },
 };
 
 enum opt_id {
@@ -183,6 +191,7 @@ static const struct {
 	  "output (check); nothing was written or sent" },
 	{ EXIT_INVALID, IN(CMD_PROBE),
 	  "probe: a destination the agent must never reach is reachable" },
+	{ EXIT_INVALID, IN(CMD_CRD), "crd: the output could not be written" },
 	{ EXIT_USAGE, IN_ALL, "usage error" },
 	{ EXIT_CLUSTER, IN_CLUSTER, "apply/delete: something failed on the cluster (or reaching it)" },
 };
@@ -261,7 +270,8 @@ print_usage_line(FILE *f, const char *lead, enum cmd c, int pad)
 			put_word(f, word, indent, &col);
 		}
 	}
-	put_word(f, commands[c].operands ? commands[c].operands : "SPEC...", indent, &col);
+	if (!commands[c].operands || *commands[c].operands)   /* "": none */
+		put_word(f, commands[c].operands ? commands[c].operands : "SPEC...", indent, &col);
 	fputc('\n', f);
 }
 
@@ -581,7 +591,9 @@ parse_options(struct opts *o, int argc, char **argv)
 			flag_text(flag, sizeof(flag), &options[i], 0);
 			return cmd_error(o->cmd, "needs %s", flag);
 		}
-	if (o->nspecs == 0 && o->cmd != CMD_PROBE)
+	if (o->cmd == CMD_CRD && o->nspecs)
+		return cmd_error(o->cmd, "takes no operands (given: %s)", o->specs[0]);
+	if (o->nspecs == 0 && o->cmd != CMD_PROBE && o->cmd != CMD_CRD)
 		return cmd_error(o->cmd, "no SPEC given (a file, or - for standard input)");
 	return -1;
 }
@@ -1051,6 +1063,24 @@ out:
 	return code;
 }
 
+/* `agentfence crd`: the CRDs on stdout */
+static int
+cmd_crd(void)
+{
+	struct buf b = BUF_INIT;
+	int code = EXIT_OK;
+
+	if (crd_write(&b) < 0) {
+		fprintf(stderr, "agentfence: error: crd: out of memory\n");
+		code = EXIT_INVALID;
+	} else if (fwrite(b.p, 1, b.n, stdout) != b.n || fflush(stdout) != 0) {
+		fprintf(stderr, "agentfence: error: cannot write the output: %s\n", strerror(errno));
+		code = EXIT_INVALID;
+	}
+	buf_free(&b);
+	return code;
+}
+
 /* `agentfence help [CMD]` (and --help, -h) */
 static int
 cmd_help(int argc, char **argv)
@@ -1107,5 +1137,7 @@ main(int argc, char **argv)
 		return code;
 	if (o.cmd == CMD_PROBE)
 		return cmd_probe(&o);
+	if (o.cmd == CMD_CRD)
+		return cmd_crd();
 	return IN(o.cmd) & IN_CLUSTER ? cmd_apply(&o) : cmd_compile(&o);
 }
