@@ -19,9 +19,10 @@
  *   exclusiveMinimum: N, exclusiveMaximum: N
  *                     minimum/maximum N and exclusiveMinimum/Maximum true
  *   uniqueItems       x-kubernetes-list-type: set (a CRD forbids uniqueItems)
- *   pattern           Go RE2 syntax: \uHHHH becomes \x{HHHH}; lookarounds
- *                     ((?=...), (?!...)), which RE2 lacks, are cut out, so
- *                     the pattern accepts more (the compiler checks the rest)
+ *   pattern           Go RE2 syntax: \uHHHH becomes \x{HHHH}; RE2 has no
+ *                     lookarounds: ^(?=A)(?!B)R becomes pattern ^R with
+ *                     allOf [pattern ^A, not: pattern ^B]; one elsewhere is
+ *                     cut out (the pattern accepts more; the compiler checks)
  *   no type           inferred from const, enum, properties, items, or the
  *                     one type of all anyOf/oneOf members
  *   dropped           $schema, $id, $defs, $comment, title; additionalProperties
@@ -272,6 +273,14 @@ group_end(const char *p, size_t i, size_t n)
 	return n;
 }
 
+/* (?=  (?!  (?<=  (?<! */
+static int
+lookaround(const char *p, size_t n)
+{
+	return n >= 3 && p[0] == '(' && p[1] == '?' &&
+	       (p[2] == '=' || p[2] == '!' || (n >= 4 && p[2] == '<' && (p[3] == '=' || p[3] == '!')));
+}
+
 static int
 is_hex4(const char *p)
 {
@@ -281,39 +290,32 @@ is_hex4(const char *p)
 	return 1;
 }
 
-/* A JSON Schema (ECMA-262) pattern in Go RE2 syntax (see the top). */
+/* lead + p[0..n) in Go RE2 syntax: \uHHHH as \x{HHHH}, lookarounds cut out */
 static json_t *
-conv_pattern(struct conv *c, json_t *v)
+re2(struct conv *c, const char *lead, const char *p, size_t n)
 {
-	const char *p = json_string_value(v);
-	size_t n, i = 0, o = 0;
+	size_t i = 0, o = strlen(lead);
 	int class = 0;
 	char *out;
 	json_t *r;
 
-	if (!p) {
-		c->err = 1;
-		return NULL;
-	}
-	n = strlen(p);
 	/* \uHHHH (6 bytes) grows to \x{HHHH} (8): never twice as long */
-	if (n > ((size_t)-1 - 1) / 2 || !(out = xmalloc(2 * n + 1))) {
+	if (n > ((size_t)-1 - 8) / 2 || !(out = xmalloc(2 * n + o + 1))) {
 		c->err = 1;
 		return NULL;
 	}
+	memcpy(out, lead, o);
 	while (i < n) {
-		if (p[i] == '\\' && p[i + 1] == 'u' && is_hex4(p + i + 2)) {
+		if (p[i] == '\\' && i + 5 < n && p[i + 1] == 'u' && is_hex4(p + i + 2)) {
 			memcpy(out + o, "\\x{", 3);
 			memcpy(out + o + 3, p + i + 2, 4);
 			out[o + 7] = '}';
 			o += 8;
 			i += 6;
-		} else if (p[i] == '\\' && p[i + 1]) {
+		} else if (p[i] == '\\' && i + 1 < n) {
 			out[o++] = p[i++];
 			out[o++] = p[i++];
-		} else if (!class && p[i] == '(' && p[i + 1] == '?' &&
-			   (p[i + 2] == '=' || p[i + 2] == '!' ||
-			    (p[i + 2] == '<' && (p[i + 3] == '=' || p[i + 3] == '!')))) {
+		} else if (!class && lookaround(p + i, n - i)) {
 			i = group_end(p, i, n);
 		} else {
 			if (class)
@@ -325,7 +327,42 @@ conv_pattern(struct conv *c, json_t *v)
 	}
 	r = json_stringn(out, o);
 	free(out);
+	if (!r)
+		c->err = 1;
 	return r;
+}
+
+/*
+ * "pattern": lookaheads right after the leading ^ become their own
+ * patterns, which RE2 can say: ^(?=A)(?!B)R is pattern ^R with allOf
+ * [pattern ^A, not: pattern ^B]. A lookaround elsewhere is cut out.
+ */
+static void
+conv_pattern(struct conv *c, json_t *out, json_t *v)
+{
+	const char *p = json_string_value(v);
+	json_t *all = json_object_get(out, "allOf");
+	size_t i = 1, n, end;
+
+	if (!p) {
+		c->err = 1;
+		return;
+	}
+	n = strlen(p);
+	while (p[0] == '^' && i < n && lookaround(p + i, n - i) && p[i + 2] != '<') {
+		json_t *look = json_object();
+
+		end = group_end(p, i, n);
+		if (!all && look)
+			put(c, out, "allOf", all = json_array());
+		if (look && p[i + 2] == '!')
+			put(c, look, "not", json_pack("{s:o}", "pattern", re2(c, "^", p + i + 3, end - i - 4)));
+		else if (look)
+			put(c, look, "pattern", re2(c, "^", p + i + 3, end - i - 4));
+		append(c, all, look);
+		i = end;
+	}
+	put(c, out, "pattern", p[0] == '^' ? re2(c, "^", p + i, n - i) : re2(c, "", p, n));
 }
 
 /* Each schema of a map (properties) or list (allOf ...) converted. */
@@ -430,7 +467,13 @@ conv(struct conv *c, json_t *in0, int junctor, int depth)
 			put(c, out, k, conv(c, v, junctor, depth + 1));
 		else if (strcmp(k, "not") == 0)
 			put(c, out, k, conv(c, v, 1, depth + 1));
-		else if (strcmp(k, "allOf") == 0 || strcmp(k, "anyOf") == 0 || strcmp(k, "oneOf") == 0)
+		else if (strcmp(k, "allOf") == 0 && json_object_get(out, k)) {
+			json_t *more = conv_each(c, v, 1, depth);   /* after a pattern's */
+
+			if (!more || json_array_extend(json_object_get(out, k), more) != 0)
+				c->err = 1;
+			json_decref(more);
+		} else if (strcmp(k, "allOf") == 0 || strcmp(k, "anyOf") == 0 || strcmp(k, "oneOf") == 0)
 			put(c, out, k, conv_each(c, v, 1, depth));
 		else if (strcmp(k, "additionalProperties") == 0) {
 			if (json_is_object(v) && !junctor)   /* a map's values */
@@ -443,7 +486,7 @@ conv(struct conv *c, json_t *in0, int junctor, int depth)
 			if (json_is_true(v) && !junctor)
 				put(c, out, "x-kubernetes-list-type", json_string("set"));
 		} else if (strcmp(k, "pattern") == 0)
-			put(c, out, k, conv_pattern(c, v));
+			conv_pattern(c, out, v);
 		else if (strcmp(k, "if") != 0 && strcmp(k, "then") != 0 && strcmp(k, "else") != 0 &&
 			 !in_list(dropped_keys, k))
 			c->err = 1;   /* a keyword this walk does not know */
@@ -608,7 +651,8 @@ static const char header[] =
 	"# - unknown fields are pruned by the API server, not refused, unless the client\n"
 	"#   asks for strict validation (kubectl apply --validate=strict, the default of\n"
 	"#   recent kubectl; fieldValidation=Strict in the API);\n"
-	"# - patterns lose their lookaheads (Go RE2 has none): they accept more;\n"
+	"# - Go RE2 has no lookaheads: one at a pattern's start is a pattern of its own\n"
+	"#   (allOf, not), one elsewhere is cut out (domain names: the pattern accepts more);\n"
 	"# - label keys are not checked (propertyNames has no OpenAPI equivalent);\n"
 	"# - a quantity is an integer or a string (\"0.5\", never the number 0.5);\n"
 	"# - metadata is the API server's ObjectMeta (labels, annotations are allowed).\n";
