@@ -658,24 +658,30 @@ static const char header[] =
 	"# - metadata is the API server's ObjectMeta (labels, annotations are allowed).\n";
 
 int
-crd_write(struct buf *out)
+crd_write(struct buf *out, int json)
 {
 	struct arena a = ARENA_INIT;
 	int rc = 0;
 
-	buf_puts(out, header);
+	/* JSON: a v1 List, as compile --format json writes (the notes are YAML only) */
+	buf_puts(out, json ? "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [" : header);
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && rc == 0; i++) {
 		json_t *crd = crd_json(&kinds[i]);
 		struct node *n = crd ? to_node(&a, crd) : NULL;
 
-		if (n) {
+		if (!n) {
+			rc = -1;
+		} else if (json) {
+			buf_puts(out, i ? ",\n    " : "\n    ");
+			rc = emit_json(out, n, 4);
+		} else {
 			buf_puts(out, "---\n");
 			emit_yaml(out, n);
-		} else {
-			rc = -1;
 		}
 		json_decref(crd);
 	}
+	if (json)
+		buf_puts(out, "\n  ]\n}\n");
 	arena_free(&a);
 	return rc == 0 && !out->err ? 0 : -1;
 }

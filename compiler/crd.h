@@ -23,8 +23,9 @@
  * memory or when the input is not a schema this converter knows. */
 json_t *crd_schema(const json_t *json_schema);
 
-/* Both CRDs as a YAML stream ("---" before each document). Returns 0, or
- * -1 (out of memory, or an embedded schema that does not parse). */
-int crd_write(struct buf *out);
+/* Both CRDs as a YAML stream ("---" before each document), or with json
+ * a v1 List. Returns 0, or -1 (out of memory, or an embedded schema that
+ * does not parse). */
+int crd_write(struct buf *out, int json);
 
 #endif

@@ -109,7 +109,7 @@ static const struct command {
 		"print the CustomResourceDefinitions of AgentIsolation (namespaced)\n"
 		"and ClusterProfile (cluster-scoped), generated from schema/",
 		"agentfence crd | kubectl apply -f -\n"
-		"kubectl apply --validate=strict -f agents.yaml   # then, specs as objects",
+		"agentfence crd --format json > agentfence-crds.json",
 		"", "crd takes no operands.\n" },
 };
 
@@ -142,7 +142,8 @@ static const struct option_def {
 		"one file per agent plus kustomization.yaml; -o json\n"
 		"and -o yaml are refused (that is --format; a folder\n"
 		"named json is -o ./json)" },
-	[OPT_FORMAT] = { "format", 0, "yaml|json", IN(CMD_COMPILE) | IN(CMD_CHECK), 0,
+	[OPT_FORMAT] = { "format", 0, "yaml|json", IN(CMD_COMPILE) | IN(CMD_CHECK) | IN(CMD_CRD),
+		0,
 		"output format (default yaml)" },
 	[OPT_KUBECONFIG] = { "kubeconfig", 0, "FILE", IN_CLUSTER, 0,
 		"credentials (default: $KUBECONFIG, ~/.kube/config, or the\n"
@@ -1065,12 +1066,12 @@ out:
 
 /* `agentfence crd`: the CRDs on stdout */
 static int
-cmd_crd(void)
+cmd_crd(const struct opts *o)
 {
 	struct buf b = BUF_INIT;
 	int code = EXIT_OK;
 
-	if (crd_write(&b) < 0) {
+	if (crd_write(&b, o->json) < 0) {
 		fprintf(stderr, "agentfence: error: crd: out of memory\n");
 		code = EXIT_INVALID;
 	} else if (fwrite(b.p, 1, b.n, stdout) != b.n || fflush(stdout) != 0) {
@@ -1138,6 +1139,6 @@ main(int argc, char **argv)
 	if (o.cmd == CMD_PROBE)
 		return cmd_probe(&o);
 	if (o.cmd == CMD_CRD)
-		return cmd_crd();
+		return cmd_crd(&o);
 	return IN(o.cmd) & IN_CLUSTER ? cmd_apply(&o) : cmd_compile(&o);
 }

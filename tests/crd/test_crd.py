@@ -3,7 +3,8 @@
 
     python3 tests/crd/test_crd.py [--update]   (--update rewrites crd.yaml)
 
-1. The output is byte-identical to tests/crd/crd.yaml (golden).
+1. The output is byte-identical to tests/crd/crd.yaml (golden), and with
+   --format json to tests/crd/crd.json (the same objects in a v1 List).
 2. Each CRD validates against the apiextensions.k8s.io/v1 CustomResourceDefinition
    schema (tests/schemas/jsonschema, strict: unknown fields refused).
 3. Each openAPIV3Schema is structural, by the API server's rules (check_structural).
@@ -29,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 BIN = os.environ.get("AGENTFENCE", os.path.join(ROOT, "build", "agentfence"))
 GOLDEN = os.path.join(HERE, "crd.yaml")
+GOLDEN_JSON = os.path.join(HERE, "crd.json")
 sys.path.insert(0, os.path.join(ROOT, "tests", "schemas"))
 import derive  # noqa: E402  (the upstream ObjectMeta, the strict rule, int-or-string)
 
@@ -48,8 +50,8 @@ DIFFERENT = {
 }
 
 
-def crd_output():
-    r = subprocess.run([BIN, "crd"], capture_output=True)
+def crd_output(*args):
+    r = subprocess.run([BIN, "crd", *args], capture_output=True)
     assert r.returncode == 0, r.stderr.decode()
     assert r.stderr == b"", r.stderr.decode()
     return r.stdout
@@ -275,6 +277,14 @@ class Crd(unittest.TestCase):
                          "agentfence crd differs from tests/crd/crd.yaml "
                          "(python3 tests/crd/test_crd.py --update)")
         self.assertEqual(crd_output(), self.out, "the output is not deterministic")
+        with open(GOLDEN_JSON, "rb") as f:
+            want = f.read()
+        out = crd_output("--format", "json")
+        self.assertEqual(out.decode(), want.decode(), "agentfence crd --format json differs "
+                         "from tests/crd/crd.json (python3 tests/crd/test_crd.py --update)")
+        doc = json.loads(out)
+        self.assertEqual((doc["apiVersion"], doc["kind"]), ("v1", "List"))
+        self.assertEqual(doc["items"], list(self.crds.values()))
 
     def test_kinds_and_scope(self):
         self.assertEqual(sorted(self.crds), ["AgentIsolation", "ClusterProfile"])
@@ -373,6 +383,8 @@ class Crd(unittest.TestCase):
 def update():
     with open(GOLDEN, "wb") as f:
         f.write(crd_output())
+    with open(GOLDEN_JSON, "wb") as f:
+        f.write(crd_output("--format", "json"))
 
 
 if __name__ == "__main__":
