@@ -142,8 +142,9 @@ merge_allof(struct conv *c, json_t *in)
 			goto fail;
 		if (!(d = json_object_get(m, "$ref") ? deref(c, m) : json_incref(m)))
 			goto fail;
-		json_object_foreach(d, k, v)
+		json_object_foreach(d, k, v) {
 			clash |= json_object_get(out, k) != NULL;
+		}
 		if (clash ? json_array_append(rest, m) : json_object_update(out, d)) {
 			json_decref(d);
 			goto fail;
@@ -290,27 +291,31 @@ is_hex4(const char *p)
 	return 1;
 }
 
-/* lead + p[0..n) in Go RE2 syntax: \uHHHH as \x{HHHH}, lookarounds cut out */
+/* caret (^) or nothing, then p[0..n) in Go RE2 syntax: \uHHHH as \x{HHHH},
+ * lookarounds cut out */
 static json_t *
-re2(struct conv *c, const char *lead, const char *p, size_t n)
+re2(struct conv *c, int caret, const char *p, size_t n)
 {
-	size_t i = 0, o = strlen(lead);
+	size_t i = 0, o = 0;
 	int class = 0;
 	char *out;
 	json_t *r;
 
 	/* \uHHHH (6 bytes) grows to \x{HHHH} (8): never twice as long */
-	if (n > ((size_t)-1 - 8) / 2 || !(out = xmalloc(2 * n + o + 1))) {
+	if (n > ((size_t)-1 - 8) / 2 || !(out = xmalloc(2 * n + 2))) {
 		c->err = 1;
 		return NULL;
 	}
-	memcpy(out, lead, o);
+	if (caret)
+		out[o++] = '^';
 	while (i < n) {
 		if (p[i] == '\\' && i + 5 < n && p[i + 1] == 'u' && is_hex4(p + i + 2)) {
-			memcpy(out + o, "\\x{", 3);
-			memcpy(out + o + 3, p + i + 2, 4);
-			out[o + 7] = '}';
-			o += 8;
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = '{';
+			memcpy(out + o, p + i + 2, 4);
+			o += 4;
+			out[o++] = '}';
 			i += 6;
 		} else if (p[i] == '\\' && i + 1 < n) {
 			out[o++] = p[i++];
@@ -356,13 +361,14 @@ conv_pattern(struct conv *c, json_t *out, json_t *v)
 		if (!all && look)
 			put(c, out, "allOf", all = json_array());
 		if (look && p[i + 2] == '!')
-			put(c, look, "not", json_pack("{s:o}", "pattern", re2(c, "^", p + i + 3, end - i - 4)));
+			put(c, look, "not",
+			    json_pack("{s:o}", "pattern", re2(c, 1, p + i + 3, end - i - 4)));
 		else if (look)
-			put(c, look, "pattern", re2(c, "^", p + i + 3, end - i - 4));
+			put(c, look, "pattern", re2(c, 1, p + i + 3, end - i - 4));
 		append(c, all, look);
 		i = end;
 	}
-	put(c, out, "pattern", p[0] == '^' ? re2(c, "^", p + i, n - i) : re2(c, "", p, n));
+	put(c, out, "pattern", p[0] == '^' ? re2(c, 1, p + i, n - i) : re2(c, 0, p, n));
 }
 
 /* Each schema of a map (properties) or list (allOf ...) converted. */
@@ -376,14 +382,16 @@ conv_each(struct conv *c, json_t *v, int junctor, int depth)
 	if (json_is_object(v)) {
 		if (!(out = json_object()))
 			return NULL;
-		json_object_foreach(v, k, m)
+		json_object_foreach(v, k, m) {
 			put(c, out, k, conv(c, m, junctor, depth + 1));
+		}
 		return out;
 	}
 	if (!json_is_array(v) || !(out = json_array()))
 		return NULL;
-	json_array_foreach(v, i, m)
+	json_array_foreach(v, i, m) {
 		append(c, out, conv(c, m, 1, depth + 1));
+	}
 	return out;
 }
 
@@ -649,9 +657,10 @@ to_node(struct arena *a, json_t *j)
 	case JSON_OBJECT:
 		if (!(n = node_new_map(a)))
 			return NULL;
-		json_object_foreach(j, k, m)
+		json_object_foreach(j, k, m) {
 			if (!(v = to_node(a, m)) || node_map_setn(a, n, k, strlen(k), v, 0) < 0)
 				return NULL;
+		}
 		return n;
 	case JSON_ARRAY:
 		if (!(n = node_new_seq(a)))
