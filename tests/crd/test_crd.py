@@ -39,6 +39,10 @@ API_VERSION = "agentfence.dev/v1alpha1"
 # Cases where the CRD and schema/ disagree, and why (a CRD cannot say it,
 # see the header of `agentfence crd`); every other case must agree.
 DIFFERENT = {
+    "tests/golden/004-blocked-everything.profile.yaml": (
+        "schema/ valid, CRD invalid",
+        "no metadata: a profile file may leave out its name, an object in the cluster "
+        "cannot"),
     "tests/bad/019-allow-no-prefix.yaml": (
         "schema/ invalid, CRD valid",
         "1.2.3.4 (no /len) matches the CRD's domain-name pattern: schema/'s lookahead that "
@@ -362,6 +366,21 @@ class Crd(unittest.TestCase):
                     self.assertEqual([e.message for e in self.stored[kind].iter_errors(d)], [])
                     self.assertTrue(self.schema_dir[kind].is_valid(d))
 
+    def test_golden_profiles(self):
+        """The profiles of the golden cases and of tests/tools, as test_schema.py checks them."""
+        paths = sorted(glob.glob(os.path.join(ROOT, "tests", "golden", "*.profile.yaml")) +
+                       glob.glob(os.path.join(ROOT, "tests", "tools", "profiles", "*.yaml")))
+        self.assertGreater(len(paths), 5)
+        seen = {}
+        for path in paths:
+            ds = docs(path)
+            want = verdict(self.schema_dir["ClusterProfile"], ds)
+            got = verdict(self.stored["ClusterProfile"], ds)
+            if want != got:
+                seen[os.path.relpath(path, ROOT)] = f"schema/ {want}, CRD {got}"
+        self.assertEqual(seen, {k: v[0] for k, v in DIFFERENT.items()
+                                if not k.startswith("tests/bad")})
+
     def test_bad_cases(self):
         seen = {}
         for pattern, kind in (("tests/bad/*", "AgentIsolation"),
@@ -377,7 +396,8 @@ class Crd(unittest.TestCase):
                 if want != got:
                     seen[rel] = f"schema/ {want}, CRD {got}"
             self.assertGreater(n, 10)
-        self.assertEqual(seen, {k: v[0] for k, v in DIFFERENT.items()})
+        self.assertEqual(seen, {k: v[0] for k, v in DIFFERENT.items()
+                                if k.startswith("tests/bad")})
 
 
 def update():
