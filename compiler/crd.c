@@ -98,6 +98,20 @@ append(struct conv *c, json_t *a, json_t *v)
 		c->err = 1;
 }
 
+/* A shallow copy of an object; NULL when out of memory (jansson's
+ * json_copy ignores a failure to set a key and returns a partial copy). */
+static json_t *
+copy(json_t *o)
+{
+	json_t *out = json_object();
+
+	if (out && json_object_update(out, o) != 0) {
+		json_decref(out);
+		return NULL;
+	}
+	return out;
+}
+
 /* The target of `in`'s "$ref" with `in`'s other keywords over it: a new
  * reference, NULL on error. */
 static json_t *
@@ -111,7 +125,7 @@ deref(struct conv *c, json_t *in)
 		c->err = 1;
 		return NULL;
 	}
-	if (!(out = json_copy(target)) || json_object_update(out, in) != 0 ||
+	if (!(out = copy(target)) || json_object_update(out, in) != 0 ||
 	    json_object_del(out, "$ref") != 0) {
 		json_decref(out);
 		c->err = 1;
@@ -131,7 +145,7 @@ merge_allof(struct conv *c, json_t *in)
 
 	if (!all)
 		return json_incref(in);
-	out = json_copy(in);
+	out = copy(in);
 	rest = json_array();
 	if (!out || !rest || !json_is_array(all) || json_object_del(out, "allOf") != 0)
 		goto fail;
