@@ -24,6 +24,7 @@ COPY compiler/ compiler/
 COPY cluster/ cluster/
 COPY probe/ probe/
 COPY templates/ templates/
+COPY schema/ schema/
 COPY tests/embed.sh tests/
 RUN make all && build/agentfence version
 # the root of the runtime image: the binary, and every library ldd finds

@@ -28,9 +28,12 @@ DEB_PKGS := gcc make libyaml-dev libjansson-dev libcmocka-dev \
 # CLI of both, sees both.
 SRCS := $(filter-out compiler/main.c,$(wildcard compiler/*.c cluster/*.c probe/*.c))
 HDRS := $(wildcard compiler/*.h cluster/*.h probe/*.h)
-OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(notdir $(SRCS))) $(BUILD)/obj/templates.o
+OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(notdir $(SRCS))) $(BUILD)/obj/templates.o \
+        $(BUILD)/obj/schemas.o
 INC  := -Icompiler -Icluster -Iprobe
 TEMPLATES := templates/pod.yaml templates/networkpolicy.yaml templates/egressgatewaypolicy.yaml
+# schema/ embedded too: `agentfence crd` generates the CRDs from them
+SCHEMAS := schema/agentisolation.schema.json schema/clusterprofile.schema.json
 
 .PHONY: all run test deps unit golden e2e update-golden bench asan ubsan valgrind clean \
         fuzz test-bins lint check-deps alloc safety doc install uninstall
@@ -58,6 +61,13 @@ $(BUILD)/templates.c: $(TEMPLATES) tests/embed.sh
 	sh tests/embed.sh $(TEMPLATES) > $@
 
 $(BUILD)/obj/templates.o: $(BUILD)/templates.c
+	$(CC) $(WARN) $(CFLAGS) -Wno-missing-variable-declarations -c $< -o $@
+
+$(BUILD)/schemas.c: $(SCHEMAS) tests/embed.sh
+	@mkdir -p $(@D)
+	sh tests/embed.sh -p schema $(SCHEMAS) > $@
+
+$(BUILD)/obj/schemas.o: $(BUILD)/schemas.c
 	$(CC) $(WARN) $(CFLAGS) -Wno-missing-variable-declarations -c $< -o $@
 
 $(BUILD)/libagentfence.a: $(OBJS)

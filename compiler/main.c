@@ -21,6 +21,7 @@
 #include "apply.h"
 #include "buf.h"
 #include "build.h"
+#include "crd.h"
 #include "diag.h"
 #include "diff.h"
 #include "difftool.h"
@@ -52,14 +53,14 @@ enum {
 /* --- the command line, as data --- */
 
 enum cmd { CMD_COMPILE, CMD_VALIDATE, CMD_CHECK, CMD_APPLY, CMD_DELETE, CMD_DIFF, CMD_PROBE,
-	   CMD_COMPLETION, CMD_COUNT };
+	   CMD_COMPLETION, CMD_CRD, CMD_COUNT };
 
 #define IN(c) (1u << (c))
 #define IN_COMPILE (IN(CMD_COMPILE) | IN(CMD_VALIDATE) | IN(CMD_CHECK))
 #define IN_CLUSTER (IN(CMD_APPLY) | IN(CMD_DELETE))
 #define IN_REMOTE (IN_CLUSTER | IN(CMD_DIFF))   /* the commands that talk to a cluster */
 #define IN_SPECS (IN_COMPILE | IN_REMOTE)   /* the commands that read specs */
-#define IN_ALL (IN_SPECS | IN(CMD_PROBE) | IN(CMD_COMPLETION))
+#define IN_ALL (IN_SPECS | IN(CMD_PROBE) | IN(CMD_COMPLETION) | IN(CMD_CRD))
 
 /* Help texts: a '\n' continues the text on the next line, indented. */
 static const struct command {
@@ -128,6 +129,12 @@ static const struct command {
 		"bash|zsh|fish",
 		"The script completes the commands, their options, and the files or\n"
 		"folders they take (make install and the Debian package install all three).\n" },
+	[CMD_CRD] = { "crd", NULL,
+		"print the CustomResourceDefinitions of AgentIsolation (namespaced)\n"
+		"and ClusterProfile (cluster-scoped), generated from schema/",
+		"agentfence crd | kubectl apply -f -\n"
+		"agentfence crd --format json > agentfence-crds.json",
+		"", "crd takes no operands.\n" },
 };
 
 enum opt_id {
@@ -160,7 +167,8 @@ static const struct option_def {
 		"-o words (json, yaml, wide, name, jsonpath=...) are\n"
 		"refused unless such a folder exists (that is --format;\n"
 		"a new folder named json is -o ./json)" },
-	[OPT_FORMAT] = { "format", 0, "yaml|json", IN(CMD_COMPILE) | IN(CMD_CHECK), 0,
+	[OPT_FORMAT] = { "format", 0, "yaml|json", IN(CMD_COMPILE) | IN(CMD_CHECK) | IN(CMD_CRD),
+		0,
 		"output format (default yaml)" },
 	[OPT_KUBECONFIG] = { "kubeconfig", 0, "FILE", IN_REMOTE, 0,
 		"credentials (default: $KUBECONFIG, ~/.kube/config, or the\n"
@@ -215,6 +223,7 @@ static const struct {
 	{ EXIT_INVALID, IN(CMD_PROBE),
 	  "probe: a destination the agent must never reach is reachable" },
 	{ EXIT_INVALID, IN(CMD_DIFF), "diff: the objects differ from the live ones" },
+	{ EXIT_INVALID, IN(CMD_CRD), "crd: the output could not be written" },
 	{ EXIT_USAGE, IN_ALL, "usage error" },
 	{ EXIT_CLUSTER, IN_CLUSTER, "apply/delete: something failed on the cluster (or reaching it)" },
 	{ EXIT_CLUSTER, IN(CMD_DIFF),
@@ -301,7 +310,8 @@ print_usage_line(FILE *f, const char *lead, enum cmd c, int pad)
 			put_word(f, word, indent, &col);
 		}
 	}
-	put_word(f, commands[c].operands ? commands[c].operands : "SPEC...", indent, &col);
+	if (!commands[c].operands || *commands[c].operands)   /* "": none */
+		put_word(f, commands[c].operands ? commands[c].operands : "SPEC...", indent, &col);
 	fputc('\n', f);
 }
 
@@ -644,6 +654,8 @@ parse_options(struct opts *o, int argc, char **argv)
 			flag_text(flag, sizeof(flag), &options[i], 0);
 			return cmd_error(o->cmd, "needs %s", flag);
 		}
+	if (o->cmd == CMD_CRD && o->nspecs)
+		return cmd_error(o->cmd, "takes no operands (given: %s)", o->specs[0]);
 	if (o->nspecs == 0 && !commands[o->cmd].operands)
 		return cmd_error(o->cmd, "no SPEC given (a file, or - for standard input)");
 	return -1;
@@ -1398,6 +1410,8 @@ man_synopsis(enum cmd c)
 			}
 			putchar('\n');
 		}
+	if (n == 0)
+		return;   /* "": takes none */
 	printf("%s", commands[c].operands && commands[c].operands[0] == '[' ? ".Op Ar " : ".Ar ");
 	man_word(w, n);
 	printf("%s\n", strstr(w, "...") ? " ..." : "");
@@ -1758,6 +1772,24 @@ cmd_completion(const struct opts *o)
 	return EXIT_OK;
 }
 
+/* `agentfence crd`: the CRDs on stdout */
+static int
+cmd_crd(const struct opts *o)
+{
+	struct buf b = BUF_INIT;
+	int code = EXIT_OK;
+
+	if (crd_write(&b, o->json) < 0) {
+		fprintf(stderr, "agentfence: error: crd: out of memory\n");
+		code = EXIT_INVALID;
+	} else if (fwrite(b.p, 1, b.n, stdout) != b.n || fflush(stdout) != 0) {
+		fprintf(stderr, "agentfence: error: cannot write the output: %s\n", strerror(errno));
+		code = EXIT_INVALID;
+	}
+	buf_free(&b);
+	return code;
+}
+
 /* `agentfence help [CMD]` (and --help, -h) */
 static int
 cmd_help(int argc, char **argv)
@@ -1824,5 +1856,7 @@ main(int argc, char **argv)
 		return cmd_probe(&o);
 	if (o.cmd == CMD_COMPLETION)
 		return cmd_completion(&o);
+	if (o.cmd == CMD_CRD)
+		return cmd_crd(&o);
 	return IN(o.cmd) & IN_REMOTE ? cmd_apply(&o) : cmd_compile(&o);
 }

@@ -9,8 +9,8 @@
 # with the complete, correct output when the failure was absorbed. Never a
 # signal, never a sanitizer or leak report. Walked four times: the YAML
 # stream on stdout, an -o folder holding an older output, JSON on stdout,
-# examples/eks.yaml with its --cluster profile, and the probe init
-# container's golden case (tests/golden/040-probe).
+# examples/eks.yaml with its --cluster profile, the probe init
+# container's golden case (tests/golden/040-probe), and `agentfence crd`.
 set -u
 bin=${1:?usage: alloc.sh BINARY}
 export ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=halt_on_error=1:exitcode=87
@@ -42,15 +42,16 @@ verdict() {   # verdict RC
 	return 0
 }
 
-walk_stdout() {   # walk_stdout MODE SPEC ARGS...
+cmd=compile
+walk_stdout() {   # walk_stdout MODE SPEC ARGS...: $cmd (compile) ARGS... SPEC
 	mode=$1 spec=$2
 	shift 2
-	"$bin" compile "$@" $spec >"$tmp/want" 2>"$tmp/e" || { bad "clean run failed"; return; }
-	total=$(count compile "$@" $spec)
+	"$bin" $cmd "$@" $spec >"$tmp/want" 2>"$tmp/e" || { bad "clean run failed"; return; }
+	total=$(count $cmd "$@" $spec)
 	[ -n "$total" ] && [ "$total" -gt 0 ] || { echo "FAIL $mode: no allocation count"; fail=$((fail + 1)); return; }
 	n=1
 	while [ $n -le "$total" ]; do
-		AGENTFENCE_FAIL_ALLOC=$n "$bin" compile "$@" $spec >"$tmp/o" 2>"$tmp/e"
+		AGENTFENCE_FAIL_ALLOC=$n "$bin" $cmd "$@" $spec >"$tmp/o" 2>"$tmp/e"
 		if verdict $?; then
 			if [ "$rc" -eq 1 ] && [ -s "$tmp/o" ]; then
 				bad "exit 1 but wrote to stdout"
@@ -96,5 +97,7 @@ walk_stdout json $ex --format json
 walk_stdout profile examples/eks.yaml --cluster examples/profile-eks.yaml
 walk_stdout probe tests/golden/040-probe.yaml --cluster tests/golden/040-probe.profile.yaml \
 	--templates tests/golden/040-probe.templates
+# agentfence crd: the embedded schemas parsed and converted (no SPEC)
+cmd=crd walk_stdout crd ""
 echo "alloc: $runs runs, $absorbed absorbed (exit 0, complete output), $fail failed"
 [ $fail -eq 0 ]

@@ -15,9 +15,9 @@ fail=0 n=0
 ok() { n=$((n + 1)); }
 bad() { n=$((n + 1)); fail=$((fail + 1)); echo "FAIL: $*"; }
 ex=examples/agents.yaml
-cmds="compile validate check apply delete diff probe"
+cmds="compile validate check apply delete diff probe crd"
 # the commands README's ## Commands gives a usage line (probe: to add there)
-readme_cmds="compile validate check apply delete probe"
+readme_cmds="compile validate check apply delete diff probe crd"
 
 # run ARGS...: stdout in $tmp/o, stderr in $tmp/e, exit code in $rc
 run() { af "$@" >"$tmp/o" 2>"$tmp/e"; rc=$?; }
@@ -126,6 +126,8 @@ usage_error "an abbreviated option" "agentfence: compile: unknown option --clus 
 $(try compile)" compile --clus examples/profile-eks.yaml $ex
 usage_error "an option of another command" "agentfence: delete: unknown option --prune (it is an option of apply)
 $(try delete)" delete --prune $ex
+usage_error "crd with an operand" "agentfence: crd: takes no operands (given: agents.yaml)
+try 'agentfence crd --help'" crd agents.yaml
 usage_error "an option two commands spell alike" "agentfence: compile: unknown option --wait (it is an option of apply, delete, probe)
 $(try compile)" compile --wait $ex
 usage_error "-o for validate" "agentfence: validate: unknown option -o (it is an option of compile, check)

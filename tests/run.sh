@@ -17,6 +17,7 @@ run sh tests/fuzz/replay.sh "$bin"
 run python3 -m unittest discover -s tests/diff -p 'test_*.py'
 run python3 -m unittest discover -s tests -p 'test_*.py'
 run python3 -m unittest discover -s tests/schemas -p 'test_*.py'
+run python3 -m unittest discover -s tests/crd -p 'test_*.py'
 run python3 -m unittest discover -s tests/tools -p 'test_*.py'
 run python3 -m unittest discover -s tests/probe -p 'test_*.py'
 run python3 -m unittest discover -s tests/pkg -p 'test_*.py'

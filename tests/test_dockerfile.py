@@ -115,7 +115,7 @@ class Dockerfile(unittest.TestCase):
         folders = {s.split("/")[0] for s in srcs}
         self.assertIn("probe", folders)
         copied = set(re.findall(r"^COPY (\S+)", self.stages[0] and "\n".join(self.stages[0]), re.M))
-        for d in sorted(folders) + ["templates"]:
+        for d in sorted(folders) + ["templates", "schema"]:   # both embedded at build time
             self.assertIn(f"{d}/", copied, f"the build stage does not copy {d}/")
         self.assertIn("tests/embed.sh", copied)
         self.assertIn("Makefile", copied)
