@@ -1896,22 +1896,31 @@ out:
 	free(kinds);
 }
 
-/* Does `live` hold every field of `want` with the same value (lists: same length)? */
+/*
+ * Does `live` hold every field of `want` with the same value (lists: same
+ * length)? On a difference, at[0..n) holds its path when at is not NULL.
+ */
 static int
-holds(json_t *want, json_t *live, int top)
+holds_at(json_t *want, json_t *live, int top, char *at, size_t n, size_t len)
 {
 	const char *k;
 	json_t *v;
 	size_t i;
 
+	if (at && len < n)
+		at[len] = '\0';
 	if (json_is_object(want)) {
 		if (!json_is_object(live))
 			return 0;
 		json_object_foreach(want, k, v) {
+			int w = 0;
+
 			/* a typed list's items have no kind and apiVersion: the URL says them */
 			if (top && (!strcmp(k, "kind") || !strcmp(k, "apiVersion")))
 				continue;
-			if (!holds(v, json_object_get(live, k), 0))
+			if (at && len < n)
+				w = snprintf(at + len, n - len, ".%s", k);
+			if (!holds_at(v, json_object_get(live, k), 0, at, n, len + (w > 0 ? (size_t)w : 0)))
 				return 0;
 		}
 		return 1;
@@ -1919,12 +1928,52 @@ holds(json_t *want, json_t *live, int top)
 	if (json_is_array(want)) {
 		if (!json_is_array(live) || json_array_size(live) != json_array_size(want))
 			return 0;
-		json_array_foreach(want, i, v)
-			if (!holds(v, json_array_get(live, i), 0))
+		json_array_foreach(want, i, v) {
+			int w = 0;
+
+			if (at && len < n)
+				w = snprintf(at + len, n - len, "[%zu]", i);
+			if (!holds_at(v, json_array_get(live, i), 0, at, n, len + (w > 0 ? (size_t)w : 0)))
 				return 0;
+		}
 		return 1;
 	}
 	return live && json_equal(want, live);
+}
+
+static int
+holds(json_t *want, json_t *live, int top)
+{
+	return holds_at(want, live, top, NULL, 0, 0);
+}
+
+int
+apply_holds(json_t *want, json_t *live, char *at, size_t n)
+{
+	return holds_at(want, live, 1, n ? at : NULL, n, 0);
+}
+
+void
+apply_plan_each(const struct apply_plan *p, void (*fn)(void *ctx, const struct apply_obj *o),
+		void *ctx)
+{
+	char path[PATH_LEN];
+
+	for (size_t i = 0; i < p->n + p->ng; i++) {
+		const char *ns = i < p->n ? p->a[i].ns : p->g[i - p->n].ns;
+		const struct pobj *ob = i < p->n ? p->a[i].objs : p->g[i - p->n].objs;
+		size_t no = i < p->n ? p->a[i].nobjs : p->g[i - p->n].nobjs;
+
+		for (size_t j = 0; j < no; j++) {
+			const struct resdef *d = &resdefs[ob[j].res];
+			struct apply_obj o = { d->kind, d->namespaced ? ns : "", ob[j].name,
+					       i < p->n ? p->a[i].name : NULL, path, ob[j].body,
+					       ob[j].len };
+
+			obj_path(path, sizeof(path), ob[j].res, ns, ob[j].name);
+			fn(ctx, &o);
+		}
+	}
 }
 
 /* The element of list `want` that the fieldsV1 key "k:{...}" names, or NULL. */

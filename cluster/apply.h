@@ -79,6 +79,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "diag.h"
 #include "kapi.h"
 #include "node.h"
@@ -136,6 +138,25 @@ int apply_plan_add(struct apply_plan *p, const struct spec_agent *ag, struct nod
 int apply_plan_add_guard(struct apply_plan *p, const char *ns, struct node **objs, size_t nobjs,
 			 struct diags *d);
 size_t apply_plan_count(const struct apply_plan *p);
+
+/* One object of the plan, for audit (borrowed from the plan). */
+struct apply_obj {
+	const char *kind, *ns, *name;   /* ns "" when cluster-scoped */
+	const char *agent;              /* NULL for a guard's object */
+	const char *path;               /* its API path */
+	const char *body;               /* compact JSON */
+	size_t len;
+};
+/* Call fn for every object of the plan: the agents' (in plan order), then the guards'. */
+void apply_plan_each(const struct apply_plan *p, void (*fn)(void *ctx, const struct apply_obj *o),
+		     void *ctx);
+/*
+ * Does `live` hold every field of `want` with the same value (lists: same
+ * length, element by element; kind and apiVersion at the top ignored)?
+ * The test apply's "unchanged" makes. When not, `at` (n bytes, may be
+ * NULL) gets the path of the first field that differs (".spec.egress[0]").
+ */
+int apply_holds(json_t *want, json_t *live, char *at, size_t n);
 void apply_plan_free(struct apply_plan *p);
 
 /* Apply every agent of the plan (then prune, if asked). */

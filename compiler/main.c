@@ -18,6 +18,7 @@
 
 #include "compile.h"
 #include "apply.h"
+#include "audit.h"
 #include "buf.h"
 #include "build.h"
 #include "diag.h"
@@ -41,17 +42,20 @@ enum {
 	EXIT_OK = 0,
 	EXIT_INVALID = 1,   /* invalid input, stale output, or output not written */
 	EXIT_USAGE = 2,
-	EXIT_CLUSTER = 3,   /* apply/delete: something failed on the cluster */
+	EXIT_FINDINGS = 1,  /* audit: findings */
+	EXIT_CLUSTER = 3,   /* apply/delete: something failed on the cluster; audit: could not read it */
 };
 
 /* --- the command line, as data --- */
 
-enum cmd { CMD_COMPILE, CMD_VALIDATE, CMD_CHECK, CMD_APPLY, CMD_DELETE, CMD_PROBE, CMD_COUNT };
+enum cmd { CMD_COMPILE, CMD_VALIDATE, CMD_CHECK, CMD_APPLY, CMD_DELETE, CMD_AUDIT, CMD_PROBE,
+	   CMD_COUNT };
 
 #define IN(c) (1u << (c))
 #define IN_COMPILE (IN(CMD_COMPILE) | IN(CMD_VALIDATE) | IN(CMD_CHECK))
 #define IN_CLUSTER (IN(CMD_APPLY) | IN(CMD_DELETE))
-#define IN_SPECS (IN_COMPILE | IN_CLUSTER)   /* the commands that read specs */
+#define IN_READ (IN_CLUSTER | IN(CMD_AUDIT))   /* the commands that talk to a cluster */
+#define IN_SPECS (IN_COMPILE | IN_READ)   /* the commands that read specs */
 #define IN_ALL (IN_SPECS | IN(CMD_PROBE))
 
 /* Help texts: a '\n' continues the text on the next line, indented. */
@@ -90,6 +94,14 @@ static const struct command {
 		"the Pod is gone",
 		"agentfence delete agents.yaml\n"
 		"agentfence delete --context prod --timeout 2m agents.yaml", NULL, NULL },
+	[CMD_AUDIT] = { "audit", NULL,
+		"read the live cluster and report, for every agent Pod, a policy\n"
+		"agentfence did not write that widens it, a Pod no policy of\n"
+		"agentfence's selects, and (with SPEC) objects that differ from what\n"
+		"the specs compile to, and (with --cluster) guards that are missing",
+		"agentfence audit\n"
+		"agentfence audit --cluster profile.yaml --format json agents.yaml\n"
+		"agentfence audit --context prod -v", "[SPEC]...", NULL },
 	[CMD_PROBE] = { "probe", NULL,
 		"from inside an agent's Pod (its init container): exit 1, one\n"
 		"line each, when a destination the agent must never reach is\n"
@@ -108,7 +120,8 @@ static const struct command {
 enum opt_id {
 	OPT_CLUSTER, OPT_TEMPLATES, OPT_OUTPUT, OPT_FORMAT, OPT_KUBECONFIG, OPT_CONTEXT,
 	OPT_DRY_RUN, OPT_PRUNE, OPT_RECREATE, OPT_WAIT, OPT_REQUEST_TIMEOUT, OPT_TIMEOUT,
-	OPT_PROBE_TIMEOUT, OPT_PROBE_WAIT, OPT_VERBOSE, OPT_PROBE_VERBOSE, OPT_HELP, OPT_COUNT
+	OPT_PROBE_TIMEOUT, OPT_PROBE_WAIT, OPT_VERBOSE, OPT_PROBE_VERBOSE, OPT_AUDIT_FORMAT, OPT_HELP,
+	OPT_COUNT
 };
 
 /* getopt_long returns this plus the option's index for a long option */
@@ -136,10 +149,10 @@ static const struct option_def {
 		"named json is -o ./json)" },
 	[OPT_FORMAT] = { "format", 0, "yaml|json", IN(CMD_COMPILE) | IN(CMD_CHECK), 0,
 		"output format (default yaml)" },
-	[OPT_KUBECONFIG] = { "kubeconfig", 0, "FILE", IN_CLUSTER, 0,
+	[OPT_KUBECONFIG] = { "kubeconfig", 0, "FILE", IN_READ, 0,
 		"credentials (default: $KUBECONFIG, ~/.kube/config, or the\n"
 		"Pod's service account when run in a cluster)" },
-	[OPT_CONTEXT] = { "context", 0, "NAME", IN_CLUSTER, 0,
+	[OPT_CONTEXT] = { "context", 0, "NAME", IN_READ, 0,
 		"the kubeconfig context (default: current-context)" },
 	[OPT_DRY_RUN] = { "dry-run", 0, NULL, IN_CLUSTER, 0,
 		"the server checks every object (dryRun=All); nothing\n"
@@ -153,7 +166,7 @@ static const struct option_def {
 		"without it such a Pod is reported and left as it is" },
 	[OPT_WAIT] = { "wait", 0, NULL, IN_CLUSTER, 0,
 		"also wait until the Pod of a failed agent is gone" },
-	[OPT_REQUEST_TIMEOUT] = { "request-timeout", 0, "D", IN_CLUSTER, 0,
+	[OPT_REQUEST_TIMEOUT] = { "request-timeout", 0, "D", IN_READ, 0,
 		"the limit of each request attempt (default 30s;\n"
 		"e.g. 10s, 500ms, 2m)" },
 	[OPT_TIMEOUT] = { "timeout", 0, "D", IN_CLUSTER, 0,
@@ -164,10 +177,12 @@ static const struct option_def {
 		"retry the reachable destinations until none is left\n"
 		"or D has passed (default 30s; 0: one attempt): some\n"
 		"CNIs fence a new Pod only seconds after it starts" },
-	[OPT_VERBOSE] = { "verbose", 'v', NULL, IN_CLUSTER, 0,
+	[OPT_VERBOSE] = { "verbose", 'v', NULL, IN_READ, 0,
 		"one line per request (never headers, tokens or keys)" },
 	[OPT_PROBE_VERBOSE] = { "verbose", 'v', NULL, IN(CMD_PROBE), 0,
 		"one line per destination: its verdict and why" },
+	[OPT_AUDIT_FORMAT] = { "format", 0, "table|json", IN(CMD_AUDIT), 0,
+		"output format (default table; json: docs/audit.md)" },
 	[OPT_HELP] = { "help", 'h', NULL, IN_ALL, 0,
 		"this help" },
 };
@@ -185,6 +200,8 @@ static const struct {
 	  "probe: a destination the agent must never reach is reachable" },
 	{ EXIT_USAGE, IN_ALL, "usage error" },
 	{ EXIT_CLUSTER, IN_CLUSTER, "apply/delete: something failed on the cluster (or reaching it)" },
+	{ EXIT_FINDINGS, IN(CMD_AUDIT), "audit: findings (an agent's fence is not what agentfence made)" },
+	{ EXIT_CLUSTER, IN(CMD_AUDIT), "audit: the cluster could not be read" },
 };
 
 static const char intro_text[] =
@@ -449,6 +466,11 @@ set_option(struct opts *o, enum opt_id id, char *arg)
 		else
 			o->probe_timeout_ms = ms;
 		break;
+	case OPT_AUDIT_FORMAT:
+		if (strcmp(arg, "json") != 0 && strcmp(arg, "table") != 0)
+			return cmd_error(o->cmd, "--format: \"%s\" is not table or json", arg);
+		o->json = strcmp(arg, "json") == 0;
+		break;
 	case OPT_VERBOSE:
 	case OPT_PROBE_VERBOSE:
 		o->verbose = 1;
@@ -581,7 +603,7 @@ parse_options(struct opts *o, int argc, char **argv)
 			flag_text(flag, sizeof(flag), &options[i], 0);
 			return cmd_error(o->cmd, "needs %s", flag);
 		}
-	if (o->nspecs == 0 && o->cmd != CMD_PROBE)
+	if (o->nspecs == 0 && o->cmd != CMD_PROBE && o->cmd != CMD_AUDIT)
 		return cmd_error(o->cmd, "no SPEC given (a file, or - for standard input)");
 	return -1;
 }
@@ -873,32 +895,31 @@ after_plan_doc(void *ctx)
 	print_diags(&((struct arun *)ctx)->d);
 }
 
+/*
+ * Load the kubeconfig and reach the server: -1 when connected (*k set),
+ * else the exit code. kc is released by the caller either way.
+ */
 static int
-run_cluster(struct arun *r)
+connect_cluster(struct arun *r, struct kubeconfig *kc, struct kapi **k, const char *nothing)
 {
 	struct opts *o = r->o;
-	struct kubeconfig kc;
-	struct kapi *k = NULL;
 	struct kapi_opts ko;
-	struct apply_summary s;
 	const char *version = NULL;
-	int del = o->cmd == CMD_DELETE, code = EXIT_CLUSTER;
 
-	if (kubeconfig_load(&kc, o->kubeconfig, o->context, &r->d) < 0) {
+	if (kubeconfig_load(kc, o->kubeconfig, o->context, &r->d) < 0) {
 		print_diags(&r->d);
 		fprintf(stderr, "agentfence: nothing sent to the cluster\n");
-		kubeconfig_free(&kc);
 		return EXIT_INVALID;
 	}
 	print_diags(&r->d);
 	if (o->verbose) {
-		if (kc.in_cluster)
-			fprintf(stderr, "agentfence: in-cluster service account, server %s\n", kc.server);
+		if (kc->in_cluster)
+			fprintf(stderr, "agentfence: in-cluster service account, server %s\n", kc->server);
 		else
 			fprintf(stderr, "agentfence: context %s from %s: cluster %s at %s, user %s (%s%s%s)\n",
-				kc.context, kc.source, kc.cluster, kc.server, kc.user ? kc.user : "none",
-				kubeconfig_auth_kind(&kc), kc.exec ? " " : "",
-				kc.exec ? kc.exec->command : "");
+				kc->context, kc->source, kc->cluster, kc->server, kc->user ? kc->user : "none",
+				kubeconfig_auth_kind(kc), kc->exec ? " " : "",
+				kc->exec ? kc->exec->command : "");
 	}
 	memset(&ko, 0, sizeof(ko));
 	ko.request_timeout_ms = o->request_timeout_ms;
@@ -906,13 +927,28 @@ run_cluster(struct arun *r)
 		ko.trace = on_trace;
 		ko.trace_ctx = r;
 	}
-	if (kapi_open(&k, &kc, &ko, &r->d) < 0 || kapi_check(k, &version, &r->d) < 0) {
+	if (kapi_open(k, kc, &ko, &r->d) < 0 || kapi_check(*k, &version, &r->d) < 0) {
 		print_diags(&r->d);
-		fprintf(stderr, "agentfence: nothing applied\n");
-		goto out;
+		fprintf(stderr, "agentfence: %s\n", nothing);
+		return EXIT_CLUSTER;
 	}
 	if (o->verbose)
 		fprintf(stderr, "agentfence: server version %s\n", version);
+	return -1;
+}
+
+static int
+run_cluster(struct arun *r)
+{
+	struct opts *o = r->o;
+	struct kubeconfig kc;
+	struct kapi *k = NULL;
+	struct apply_summary s;
+	int del = o->cmd == CMD_DELETE, code;
+
+	memset(&kc, 0, sizeof(kc));
+	if ((code = connect_cluster(r, &kc, &k, "nothing applied")) >= 0)
+		goto out;
 	r->tty = isatty(2);
 	r->out_tty = isatty(1);
 	r->t0 = sys_now_ms();
@@ -969,6 +1005,150 @@ cmd_apply(struct opts *o)
 	}
 	code = run_cluster(&r);
 out:
+	apply_plan_free(r.plan);
+	diags_free(&r.d);
+	return code;
+}
+
+/* --- audit --- */
+
+struct aurun {
+	struct opts *o;
+	size_t n;
+};
+
+static void
+json_str(const char *s)
+{
+	json_t *j;
+	char *t;
+
+	if (!s) {
+		fputs("null", stdout);
+		return;
+	}
+	j = json_string(s);   /* NULL: not UTF-8 (or out of memory) */
+	t = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+	fputs(t ? t : "\"\"", stdout);
+	free(t);
+	json_decref(j);
+}
+
+static void
+on_finding(void *ctx, const struct audit_finding *f)
+{
+	struct aurun *a = ctx;
+	char obj[800];
+
+	snprintf(obj, sizeof(obj), "%s %s%s%s", f->okind, f->ons && *f->ons ? f->ons : "",
+		 f->ons && *f->ons ? "/" : "", f->oname);
+	if (a->o->json) {
+		printf("%s\n    {\"finding\": ", a->n ? "," : "");
+		json_str(audit_kind_name(f->kind));
+		printf(", \"namespace\": ");
+		json_str(f->ns);
+		printf(", \"pod\": ");
+		json_str(f->pod);
+		printf(", \"object\": {\"kind\": ");
+		json_str(f->okind);
+		printf(", \"namespace\": ");
+		json_str(f->ons && *f->ons ? f->ons : NULL);
+		printf(", \"name\": ");
+		json_str(f->oname);
+		printf("}, \"rule\": ");
+		json_str(f->rule);
+		printf(", \"detail\": ");
+		json_str(f->detail);
+		printf("}");
+	} else {
+		char pod[300];
+
+		if (!a->n)
+			printf("%-14s %-34s %-52s %s\n", "FINDING", "AGENT POD", "OBJECT", "RULE: DETAIL");
+		snprintf(pod, sizeof(pod), "%s%s%s", f->ns ? f->ns : "-", f->pod ? "/" : "",
+			 f->pod ? f->pod : "");
+		printf("%-14s %-34s %-52s %s%s%s\n", audit_kind_name(f->kind), pod, obj,
+		       f->rule ? f->rule : "", f->rule ? ": " : "", f->detail ? f->detail : "");
+	}
+	a->n++;
+}
+
+static void
+on_audit_note(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "agentfence: %s\n", line);
+}
+
+/* `agentfence audit`: 0 clean, 1 findings, 3 the cluster could not be read. */
+static int
+cmd_audit(struct opts *o)
+{
+	struct arun r;
+	struct aurun a = { o, 0 };
+	struct kubeconfig kc;
+	struct kapi *k = NULL;
+	struct audit_opts ao;
+	struct audit_summary s;
+	int code = EXIT_INVALID, opened = 0;
+
+	memset(&r, 0, sizeof(r));
+	memset(&kc, 0, sizeof(kc));
+	r.o = o;
+	if (apply_plan_new(&r.plan) < 0) {
+		fprintf(stderr, "agentfence: error: out of memory\n");
+		return EXIT_INVALID;
+	}
+	/* the compiler stays open: its profile says which guards to look for */
+	if (compile_open(&r.c, o->cluster, o->templates, 1, &r.d) == 0) {
+		opened = 1;
+		r.c.on_guard = plan_guard;
+		for (int i = 0; i < o->nspecs; i++)
+			compile_file(&r.c, o->specs[i], plan_agent, after_plan_doc, &r);
+	}
+	print_diags(&r.d);
+	if (r.d.errors || !opened) {
+		fprintf(stderr, "agentfence: %zu error%s; nothing read from the cluster\n", r.d.errors,
+			r.d.errors == 1 ? "" : "s");
+		goto out;
+	}
+	if ((code = connect_cluster(&r, &kc, &k, "nothing read")) >= 0)
+		goto out;
+	memset(&ao, 0, sizeof(ao));
+	ao.plan = o->nspecs ? r.plan : NULL;
+	ao.profile = &r.c.profile;
+	ao.finding = on_finding;
+	ao.note = o->verbose ? on_audit_note : NULL;
+	ao.ctx = &a;
+	if (o->json)
+		printf("{\n  \"apiVersion\": \"agentfence.dev/v1alpha1\",\n  \"kind\": \"AuditReport\",\n"
+		       "  \"findings\": [");
+	if (audit_run(k, &ao, &s) < 0) {
+		if (o->json)
+			printf("%s],\n  \"error\": ", a.n ? "\n  " : "");
+		if (o->json) {
+			json_str(s.why);
+			printf("\n}\n");
+		}
+		print_diags(&r.d);
+		fprintf(stderr, "agentfence: error: %s\nagentfence: the audit is incomplete\n", s.why);
+		code = EXIT_CLUSTER;
+		goto out;
+	}
+	if (o->json)
+		printf("%s],\n  \"summary\": {\"namespaces\": %zu, \"policies\": %zu, \"pods\": %zu, "
+		       "\"agentPods\": %zu, \"findings\": %zu}\n}\n", a.n ? "\n  " : "", s.namespaces,
+		       s.policies, s.pods, s.agent_pods, s.findings);
+	fprintf(stderr, "agentfence: audit: %zu agent Pod%s of %zu, %zu polic%s, %zu namespace%s: "
+		"%zu finding%s\n", s.agent_pods, s.agent_pods == 1 ? "" : "s", s.pods, s.policies,
+		s.policies == 1 ? "y" : "ies", s.namespaces, s.namespaces == 1 ? "" : "s", s.findings,
+		s.findings == 1 ? "" : "s");
+	code = s.findings ? EXIT_FINDINGS : EXIT_OK;
+out:
+	fflush(stdout);
+	kapi_close(k);
+	kubeconfig_free(&kc);
+	compile_close(&r.c);
 	apply_plan_free(r.plan);
 	diags_free(&r.d);
 	return code;
@@ -1107,5 +1287,7 @@ main(int argc, char **argv)
 		return code;
 	if (o.cmd == CMD_PROBE)
 		return cmd_probe(&o);
+	if (o.cmd == CMD_AUDIT)
+		return cmd_audit(&o);
 	return IN(o.cmd) & IN_CLUSTER ? cmd_apply(&o) : cmd_compile(&o);
 }

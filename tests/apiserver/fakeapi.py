@@ -70,6 +70,8 @@ simplification.  References used (all public):
 from __future__ import annotations
 
 import argparse
+import base64
+import bisect
 import copy
 import datetime as _dt
 import ipaddress
@@ -1692,6 +1694,8 @@ class FakeCluster:
         # the log starts empty for every server run
         self.log_fh = open(log_path, "w", encoding="utf-8") if log_path else None
         self.port = 0
+        self.expire_continue = 0   # the next N LISTs with a continue token get 410
+        self.list_page_max = 0     # a page holds at most this many items (0: limit)
 
     # -- bookkeeping ----------------------------------------------------------
     def next_rv(self):
@@ -1817,7 +1821,9 @@ class FakeCluster:
                 "pod_delete_grace_gets": self.pod_grace_gets,
                 "anonymous": self.anonymous,
                 "tokens": len(self.tokens),
-                "version": self.version}
+                "version": self.version,
+                "expire_continue": self.expire_continue,
+                "list_page_max": self.list_page_max}
 
     # -- seeding (control API / --seed) ---------------------------------------
     def seed(self, obj, manager="other", operation="Update"):
@@ -2228,35 +2234,87 @@ class FakeCluster:
             return Response(200, self.render(st))
 
     def list(self, req):
+        """LIST with the apiserver's paging: items in etcd key order
+        (namespace/name), `limit` per page, an opaque `continue` token
+        naming the next key (base64 JSON, as the apiserver's), 410 Expired
+        for a token that is too old (config expire_continue: the next N
+        requests carrying one), 400 for one that does not decode.  The
+        server may return fewer than limit (config list_page_max)."""
         res = req.res
         lsel = parse_label_selector(qget(req.query, "labelSelector"))
         fsel = parse_field_selector(qget(req.query, "fieldSelector"))
+        limit = qget(req.query, "limit")
+        cont = qget(req.query, "continue")
+        try:
+            limit = int(limit) if limit not in (None, "") else 0
+        except ValueError:
+            raise err_bad_request(f"invalid limit: {limit!r}") from None
         with self.lock:
+            start = ""
+            if cont:
+                try:
+                    tok = json.loads(base64.b64decode(cont, validate=True))
+                    start = str(tok["start"])
+                except (ValueError, KeyError, TypeError):
+                    # REAL: storage.NewInvalidError / "continue key is not valid"
+                    raise err_bad_request("continue key is not valid: incorrect encoded start "
+                                          "resourceVersion (version meta.k8s.io/v1)") from None
+                if self.expire_continue > 0:
+                    self.expire_continue -= 1
+                    # REAL: storage errors.NewResourceExpired -> 410 Expired
+                    raise ApiError(410, "Expired",
+                                   "The provided continue parameter is too old to display a "
+                                   "consistent list result. You can start a new list without the "
+                                   "continue parameter, or use the continue token in this "
+                                   "response to retrieve the remainder of the results. "
+                                   "Continuing with the provided token results in an "
+                                   "inconsistent list - objects that were created, modified, or "
+                                   "deleted between the time the first chunk was returned and "
+                                   "now may show up in the list.", {})
             if res is NAMESPACE:
-                cands = [self.namespaces[n] for n in sorted(self.namespaces)]
+                keyed = [(n, lambda o=self.namespaces[n]: o) for n in sorted(self.namespaces)]
             elif res is RUNTIMECLASS:
-                cands = [self.runtimeclasses[n] for n in sorted(self.runtimeclasses)]
+                keyed = [(n, lambda o=self.runtimeclasses[n]: o) for n in sorted(self.runtimeclasses)]
             else:
-                # filtered before rendering, rendered without copying: the
-                # body is serialized below, under the lock
-                cands = [self.render(st, deep=False) for k, st in sorted(self.objects.items())
-                         if k[0] == res.plural and (not req.ns or k[1] == req.ns)
-                         and label_match(lsel, st.obj.get("metadata", {}).get("labels"))
-                         and field_match(fsel, st.obj.get("metadata", {}))]
-            items = []
-            for o in cands:
+                # REAL: etcd key order, /registry/<resource>/<ns>/<name>
+                keyed = sorted(((k[1] + "/" + k[2] if k[1] else k[2]), st)
+                               for k, st in self.objects.items()
+                               if k[0] == res.plural and (not req.ns or k[1] == req.ns))
+                keyed = [(key, lambda st=st: self.render(st, deep=False)) for key, st in keyed]
+            if start:
+                keyed = keyed[bisect.bisect_left([k for k, _ in keyed], start):]
+            page = limit
+            if self.list_page_max and (not page or page > self.list_page_max):
+                page = self.list_page_max
+            items, nxt = [], ""
+            for i, (key, get) in enumerate(keyed):
+                o = get()
                 meta = o.get("metadata", {})
-                if label_match(lsel, meta.get("labels")) and field_match(fsel, meta):
-                    o = dict(o)
-                    if not res.crd:
-                        # REAL: typed lists omit kind/apiVersion on items;
-                        # CR lists (unstructured) keep them.
-                        o.pop("kind", None)
-                        o.pop("apiVersion", None)
-                    items.append(o)
-            body = {"kind": res.list_kind, "apiVersion": res.gv,
-                    "metadata": {"resourceVersion": str(self.rv)}, "items": items}
+                if not (label_match(lsel, meta.get("labels")) and field_match(fsel, meta)):
+                    continue
+                if page and len(items) == page:
+                    nxt = key
+                    break
+                o = dict(o)
+                if not res.crd:
+                    # REAL: typed lists omit kind/apiVersion on items;
+                    # CR lists (unstructured) keep them.
+                    o.pop("kind", None)
+                    o.pop("apiVersion", None)
+                items.append(o)
+            lmeta = {"resourceVersion": str(self.rv)}
+            if nxt:
+                lmeta["continue"] = base64.b64encode(json.dumps(
+                    {"v": "meta.k8s.io/v1", "rv": self.rv, "start": nxt}).encode()).decode()
+            body = {"kind": res.list_kind, "apiVersion": res.gv, "metadata": lmeta,
+                    "items": items}
             return Response(200, body, raw=json_bytes(body))
+
+    def seed_many(self, objs, manager="other", operation="Update"):
+        """Seed a list of objects (bench: thousands at once, one request)."""
+        for o in objs:
+            self.seed(o, manager, operation)
+        return {"seeded": len(objs)}
 
     def _remove(self, key):
         self.objects.pop(key, None)
@@ -2934,6 +2992,9 @@ class ControlHandler(BaseHTTPRequestHandler):
                 with c.lock:
                     c.faults.extend(rules)
                 return self._reply(200, [r.to_json() for r in rules])
+            if parts.path == "/seed" and raw.lstrip().startswith(b"["):
+                return self._reply(200, c.seed_many(json.loads(raw), qget(q, "manager", "other"),
+                                                    qget(q, "operation", "Update")))
             if parts.path == "/seed":
                 obj, _ = decode_body(raw)
                 out = c.seed(obj, qget(q, "manager", "other"), qget(q, "operation", "Update"))
@@ -2966,7 +3027,8 @@ class ControlHandler(BaseHTTPRequestHandler):
 
 def apply_config(c, cfg):
     known = {"namespaces", "runtimeclasses", "cilium_installed", "crds_missing",
-             "pod_delete_grace_gets", "anonymous", "tokens", "version"}
+             "pod_delete_grace_gets", "anonymous", "tokens", "version", "expire_continue",
+             "list_page_max"}
     unknown = set(cfg) - known
     if unknown:
         raise ValueError(f"unknown config keys: {sorted(unknown)}")
@@ -2987,6 +3049,10 @@ def apply_config(c, cfg):
             c.tokens = parse_tokens(cfg["tokens"])
         if "version" in cfg:
             c.version = str(cfg["version"])
+        if "expire_continue" in cfg:
+            c.expire_continue = int(cfg["expire_continue"])
+        if "list_page_max" in cfg:
+            c.list_page_max = int(cfg["list_page_max"])
 
 
 def check_crds(plurals):
