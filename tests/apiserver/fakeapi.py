@@ -1696,6 +1696,7 @@ class FakeCluster:
         self.log_fh = open(log_path, "w", encoding="utf-8") if log_path else None
         self.port = 0
         self.expire_continue = 0   # the next N LISTs with a continue token get 410
+        self.expire_continue_path = ""   # ... whose path this regex finds
         self.list_page_max = 0     # a page holds at most this many items (0: limit)
         self.list_index = {}       # plural -> (rv, keys in etcd order, Stored)
 
@@ -1825,6 +1826,7 @@ class FakeCluster:
                 "tokens": len(self.tokens),
                 "version": self.version,
                 "expire_continue": self.expire_continue,
+                "expire_continue_path": self.expire_continue_path,
                 "list_page_max": self.list_page_max}
 
     # -- seeding (control API / --seed) ---------------------------------------
@@ -2240,7 +2242,7 @@ class FakeCluster:
         (namespace/name), `limit` per page, an opaque `continue` token
         naming the next key (base64 JSON, as the apiserver's), 410 Expired
         for a token that is too old (config expire_continue: the next N
-        requests carrying one), 400 for one that does not decode.  The
+        requests carrying one whose path expire_continue_path finds), 400 for one that does not decode.  The
         server may return fewer than limit (config list_page_max)."""
         res = req.res
         lsel = parse_label_selector(qget(req.query, "labelSelector"))
@@ -2261,7 +2263,7 @@ class FakeCluster:
                     # REAL: storage.NewInvalidError / "continue key is not valid"
                     raise err_bad_request("continue key is not valid: incorrect encoded start "
                                           "resourceVersion (version meta.k8s.io/v1)") from None
-                if self.expire_continue > 0:
+                if self.expire_continue > 0 and re.search(self.expire_continue_path, req.path):
                     self.expire_continue -= 1
                     # REAL: storage errors.NewResourceExpired -> 410 Expired
                     raise ApiError(410, "Expired",
@@ -3041,7 +3043,7 @@ class ControlHandler(BaseHTTPRequestHandler):
 def apply_config(c, cfg):
     known = {"namespaces", "runtimeclasses", "cilium_installed", "crds_missing",
              "pod_delete_grace_gets", "anonymous", "tokens", "version", "expire_continue",
-             "list_page_max"}
+             "expire_continue_path", "list_page_max"}
     unknown = set(cfg) - known
     if unknown:
         raise ValueError(f"unknown config keys: {sorted(unknown)}")
@@ -3064,6 +3066,8 @@ def apply_config(c, cfg):
             c.version = str(cfg["version"])
         if "expire_continue" in cfg:
             c.expire_continue = int(cfg["expire_continue"])
+        if "expire_continue_path" in cfg:
+            c.expire_continue_path = str(cfg["expire_continue_path"])
         if "list_page_max" in cfg:
             c.list_page_max = int(cfg["list_page_max"])
 

@@ -49,7 +49,8 @@ ALLOW_ALL_EGRESS = {
 class AuditTest(ta.Base):
     def setUp(self):
         super().setUp()
-        self.ctl("POST", "/config", {"expire_continue": 0, "list_page_max": 0})
+        self.ctl("POST", "/config", {"expire_continue": 0, "expire_continue_path": "",
+                                     "list_page_max": 0})
 
     # -- helpers ----------------------------------------------------------------
     def api(self, method, path, body=None):
@@ -298,12 +299,23 @@ class AuditTest(ta.Base):
         for e in reqs:
             self.assertIn("limit=500", e.get("query", "") or json.dumps(e), e)
 
-    def test_continue_expired_mid_list(self):
+    def expire_mid_list(self, path):
         self.widened()
-        self.ctl("POST", "/config", {"list_page_max": 2, "expire_continue": 1})
+        self.ctl("POST", "/config", {"list_page_max": 2, "expire_continue": 1,
+                                     "expire_continue_path": path})
         code, out, err = self.audit("-v")
         self.expect_widened(code, err)
         self.assertIn("continue token expired (410 Gone): listing again from the start", err)
+        self.assertEqual(self.ctl("GET", "/config")["expire_continue"], 0)
+
+    def test_continue_expired_mid_list_pods(self):
+        self.expire_mid_list("^/api/v1/pods$")
+
+    def test_continue_expired_mid_list_policies(self):
+        self.expire_mid_list("/networkpolicies$")
+
+    def test_continue_expired_mid_list_namespaces(self):
+        self.expire_mid_list("^/api/v1/namespaces$")
 
     def test_continue_always_expired(self):
         self.widened()
