@@ -229,6 +229,14 @@ class AuditTest(ta.Base):
         self.assertEqual([(f["finding"], f["object"]["kind"], f["object"]["name"]) for f in self.findings()],
                          [("guard-missing", "CiliumClusterwideNetworkPolicy", f"agentfence-guard.{ta.NS}")])
 
+    def test_policy_deleted_guard_is_no_fence(self):
+        """The namespace's guard selects every Pod of it: it is not an agent's fence."""
+        self.applied("--cluster", CILIUM_PROFILE)
+        self.api("DELETE", f"/apis/cilium.io/v2/namespaces/{ta.NS}/ciliumnetworkpolicies/isolate-job-allow")
+        code, out, err = self.audit("--cluster", CILIUM_PROFILE)
+        self.assertEqual(code, 1, err)
+        self.assertEqual([(f["finding"], f["pod"]) for f in self.findings()], [("unfenced", "job-allow")])
+
     def test_guard_deleted_clusternetworkpolicy(self):
         self.applied("--cluster", CNP_PROFILE)
         code, out, err = self.audit("--cluster", CNP_PROFILE, specs=[self.spec])
