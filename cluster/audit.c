@@ -294,7 +294,8 @@ add_rules(json_t *out, json_t *list, const char *dir, int clnp)
 			return -1;
 		if (strlen(txt) > DETAIL_MAX)
 			strcpy(txt + DETAIL_MAX - 3, "...");
-		e = json_pack("[ss]", name, txt);
+		/* a rule that names nothing allows everything */
+		e = json_pack("[ss]", name, strcmp(txt, "{}") ? txt : "{} (every peer, every port)");
 		free(txt);
 		if (!e || (w = json_array_append_new(out, e)) < 0)
 			return -1;

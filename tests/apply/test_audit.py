@@ -130,7 +130,7 @@ class AuditTest(ta.Base):
             self.assertEqual(f["finding"], "widens")
             self.assertEqual(f["object"], {"kind": "NetworkPolicy", "namespace": ta.NS,
                                            "name": "allow-all-egress"})
-            self.assertEqual((f["rule"], f["detail"]), ("egress[0]", "{}"))
+            self.assertEqual((f["rule"], f["detail"]), ("egress[0]", "{} (every peer, every port)"))
 
     def test_deny_only_policy_does_not_widen(self):
         self.applied()
