@@ -280,7 +280,6 @@ add_rules(json_t *out, json_t *list, const char *dir, int clnp)
 	json_array_foreach(list, i, r) {
 		char name[64], *txt;
 		json_t *e;
-		int w;
 
 		if (clnp) {
 			/* ClusterNetworkPolicy: Accept allows; Pass hands over to the NetworkPolicies */
@@ -297,7 +296,7 @@ add_rules(json_t *out, json_t *list, const char *dir, int clnp)
 		/* a rule that names nothing allows everything */
 		e = json_pack("[ss]", name, strcmp(txt, "{}") ? txt : "{} (every peer, every port)");
 		free(txt);
-		if (!e || (w = json_array_append_new(out, e)) < 0)
+		if (!e || json_array_append_new(out, e) < 0)
 			return -1;
 	}
 	return 0;
