@@ -81,7 +81,8 @@ struct audit {
 	const char *late_ns;    /* the second Pod pass: this namespace only */
 	char cont[MAX_CONTINUE + 1];
 	char last[KEY_LEN];     /* the key of the last item taken (ns/name) */
-	int status, gone, missing;
+	long status;
+	int gone, missing;
 	int (*item)(struct audit *au, json_t *it);
 };
 
@@ -196,7 +197,7 @@ on_page(void *ctx, const struct kapi_response *r)
 			au->s->failed = 1;
 			return;
 		}
-		strcpy(au->cont, c);
+		memcpy(au->cont, c, strlen(c) + 1);   /* fits: checked above */
 	}
 }
 
@@ -292,7 +293,7 @@ add_rules(json_t *out, json_t *list, const char *dir, int clnp)
 		if (!(txt = json_dumps(r, JSON_COMPACT | JSON_SORT_KEYS)))
 			return -1;
 		if (strlen(txt) > DETAIL_MAX)
-			strcpy(txt + DETAIL_MAX - 3, "...");
+			memcpy(txt + DETAIL_MAX - 3, "...", 4);
 		/* a rule that names nothing allows everything */
 		e = json_pack("[ss]", name, strcmp(txt, "{}") ? txt : "{} (every peer, every port)");
 		free(txt);
@@ -694,9 +695,8 @@ on_get(void *ctx, const struct kapi_response *r)
 		return;
 	}
 	if (r->status < 200 || r->status > 299 || !r->json) {
-		snprintf(au->s->why, sizeof(au->s->why), "cannot read %s %s: %s%s (HTTP %ld)", o->kind,
-			 o->name, r->status ? r->reason : (r->error ? r->error : "no response"),
-			 r->status ? "" : "", r->status);
+		snprintf(au->s->why, sizeof(au->s->why), "cannot read %s %s: %s (HTTP %ld)", o->kind,
+			 o->name, r->status ? r->reason : (r->error ? r->error : "no response"), r->status);
 		au->s->failed = 1;
 		return;
 	}
