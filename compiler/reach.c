@@ -383,10 +383,17 @@ ports_union(struct reach_ports *dst, const struct reach_ports *src)
 	return 0;
 }
 
-static int
-ports_equal(const struct reach_ports *a, const struct reach_ports *b)
+int
+reach_ports_equal(const struct reach_ports *a, const struct reach_ports *b)
 {
-	return a->n == b->n && (!a->n || memcmp(a->items, b->items, a->n * sizeof(struct reach_port)) == 0);
+	if (a->n != b->n)
+		return 0;
+	/* field by field: the struct has padding */
+	for (size_t i = 0; i < a->n; i++)
+		if (a->items[i].proto != b->items[i].proto || a->items[i].lo != b->items[i].lo ||
+		    a->items[i].hi != b->items[i].hi)
+			return 0;
+	return 1;
 }
 
 int
@@ -620,7 +627,7 @@ summarize_family(const struct block *bl, size_t nbl, const struct reach_ports *p
 		for (size_t b = 0; b < nbl; b++)
 			if ((!bl[b].ib || ipblock_has(bl[b].ib, &a)) && ports_union(&acc, &ps[bl[b].ports]) < 0)
 				goto out;
-		if (have && !ports_equal(&acc, &cur)) {
+		if (have && !reach_ports_equal(&acc, &cur)) {
 			if (cur.n && emit_interval(family, start, lo - 1, &cur, v, n) < 0)
 				goto out;
 			have = 0;
