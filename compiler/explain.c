@@ -195,47 +195,21 @@ ports_line(struct arena *a, const struct reach_ports *p)
 	return s ? s : arena_sprintf(a, "no port");
 }
 
-/* Only DNS ports (53 of UDP and TCP). */
+/* DNS ports: one port number (53, or 5353 on OpenShift), on UDP (and TCP). */
 static int
 ports_dns_only(const struct reach_ports *p)
 {
+	int udp = 0;
+
 	if (!p->n)
 		return 0;
-	for (size_t i = 0; i < p->n; i++)
-		if (p->items[i].lo != 53 || p->items[i].hi != 53 || p->items[i].proto == REACH_SCTP)
+	for (size_t i = 0; i < p->n; i++) {
+		if (p->items[i].lo != p->items[i].hi || p->items[i].lo != p->items[0].lo ||
+		    p->items[i].proto == REACH_SCTP)
 			return 0;
-	return 1;
-}
-
-static int
-ports_add_all(struct reach_ports *dst, const struct reach_ports *src)
-{
-	for (size_t i = 0; i < src->n; i++) {
-		struct reach_port *n;
-		size_t j;
-
-		for (j = 0; j < dst->n; j++)
-			if (dst->items[j].proto == src->items[i].proto && dst->items[j].lo == src->items[i].lo &&
-			    dst->items[j].hi == src->items[i].hi)
-				break;
-		if (j < dst->n)
-			continue;
-		if (!(n = xreallocarray(dst->items, dst->n + 1, sizeof(struct reach_port))))
-			return -1;
-		dst->items = n;
-		dst->items[dst->n++] = src->items[i];
+		udp |= p->items[i].proto == REACH_UDP;
 	}
-	return 0;
-}
-
-static int
-port_cmp(const void *a, const void *b)
-{
-	const struct reach_port *x = a, *y = b;
-
-	if (x->proto != y->proto)
-		return x->proto < y->proto ? -1 : 1;
-	return x->lo < y->lo ? -1 : x->lo > y->lo ? 1 : (x->hi > y->hi) - (x->hi < y->hi);
+	return udp && (p->items[0].lo == 53 || p->items[0].lo == 5353);
 }
 
 /* "k=v,k2=v2", "k In (a,b)", ... ; "" for an empty selector */
@@ -358,6 +332,60 @@ prefix_line(struct arena *a, const struct cidr *v, size_t n)
 	return s;
 }
 
+static struct cidr
+nat64_prefix(void)
+{
+	struct cidr n;
+
+	memset(&n, 0, sizeof(n));
+	cidr_parse(CATALOG_NAT64, strlen(CATALOG_NAT64), &n);
+	return n;
+}
+
+/* The NAT64 prefix, opened in part (the images of public IPv4, nat64: true). */
+static int
+nat64_partial(const struct cidr *c, const struct cidr_list *open)
+{
+	struct cidr n = nat64_prefix();
+
+	if (cidr_cmp(c, &n) != 0)
+		return 0;
+	for (size_t i = 0; i < open->n; i++)
+		if (cidr_contains(&open->items[i], &n))
+			return 0;
+	return 1;
+}
+
+/* IPv6 open outside 2000::/3: the NAT64 images in one phrase, the rest listed. */
+static char *
+outside_text(struct arena *a, char *text, const struct cidr_list *outside)
+{
+	struct cidr n = nat64_prefix();
+	struct cidr_list in = { NULL, 0, 0 }, rest = { NULL, 0, 0 }, closed = { NULL, 0, 0 };
+	char *pl;
+
+	for (size_t i = 0; i < outside->n && text; i++)
+		if (cidr_list_add(cidr_contains(&n, &outside->items[i]) ? &in : &rest, &outside->items[i]) < 0)
+			text = NULL;
+	if (text && in.n) {
+		if (cidr_subtract(&n, &in, &closed) < 0)
+			text = NULL;
+		else if (closed.n)
+			text = arena_sprintf(a, "%s, plus NAT64 %s except %zu range%s (the images of blocked IPv4)",
+					     text, CATALOG_NAT64, closed.n, closed.n == 1 ? "" : "s");
+		else
+			text = arena_sprintf(a, "%s, plus NAT64 %s", text, CATALOG_NAT64);
+	}
+	if (text && rest.n) {
+		pl = prefix_line(a, rest.items, rest.n);
+		text = pl ? arena_sprintf(a, "%s, plus %s", text, pl) : NULL;
+	}
+	cidr_list_free(&in);
+	cidr_list_free(&rest);
+	cidr_list_free(&closed);
+	return text;
+}
+
 /*
  * One family of egress: {"summary", "ranges", "blocked"}. The summary
  * leaves out the DNS servers (they have their own line) and compares what
@@ -395,7 +423,7 @@ family_tree(struct arena *a, int fam, const struct reach_range *r, size_t n,
 		if (dns_range(&r[i]))
 			continue;
 		TRY(cidr_list_add(&open, &r[i].c));
-		TRY(ports_add_all(open_ports, &r[i].ports));
+		TRY(reach_ports_union(open_ports, &r[i].ports));
 		if (first && !reach_ports_equal(&first->ports, &r[i].ports))
 			uniform = 0;
 		if (!first)
@@ -418,7 +446,7 @@ family_tree(struct arena *a, int fam, const struct reach_range *r, size_t n,
 		if (!hit) {
 			nblocked++;
 			TRY(seq_str(a, blocked, cat[i].cidr));
-		} else {
+		} else if (!nat64_partial(&c, &open)) {
 			TRY(seq_str(a, warnings, arena_sprintf(a, "%s %s (%s) is reachable, in part or whole",
 							       fname, cat[i].cidr, cat[i].why)));
 		}
@@ -453,10 +481,8 @@ family_tree(struct arena *a, int fam, const struct reach_range *r, size_t n,
 			NN(text = arena_sprintf(a, "%s and %zu other%s (%s)", text, other.n,
 						other.n == 1 ? "" : "s", pl));
 		}
-		if (outside.n) {
-			NN(pl = prefix_line(a, outside.items, outside.n));
-			NN(text = arena_sprintf(a, "%s, plus %s", text, pl));
-		}
+		if (outside.n)
+			NN(text = outside_text(a, text, &outside));
 	} else {
 		NN(text = prefix_line(a, open.items, open.n));
 	}
@@ -579,7 +605,7 @@ agent_tree(struct explain *e, struct arena *a, const struct explain_agent *ag)
 			TRY(sel_item(a, servers, &s.egress.sels[i]));
 		else {
 			TRY(sel_item(a, pods, &s.egress.sels[i]));
-			TRY(ports_add_all(&open_ports, &s.egress.sels[i].ports));
+			TRY(reach_ports_union(&open_ports, &s.egress.sels[i].ports));
 		}
 	}
 	for (int f = 0; f < 2; f++) {
@@ -616,8 +642,6 @@ agent_tree(struct explain *e, struct arena *a, const struct explain_agent *ag)
 	NN(fam = family_tree(a, CIDR_V6, s.egress.v6, s.egress.nv6, warnings, &open_ports));
 	TRY(node_map_put(a, eg, "ipv6", fam));
 	TRY(node_map_put(a, eg, "pods", pods));
-	if (open_ports.n)
-		qsort(open_ports.items, open_ports.n, sizeof(struct reach_port), port_cmp);
 	NN(ps = ports_seq(a, &open_ports));
 	TRY(node_map_put(a, eg, "ports", ps));
 	TRY(node_map_put(a, m, "egress", eg));
@@ -771,7 +795,7 @@ explain_at(struct explain *e, struct arena *a, const struct cidr *addr, unsigned
 							if (r[k].ports.items[x].proto == pr) {
 								struct reach_port p = r[k].ports.items[x];
 
-								if (ports_add_all(&open, &(struct reach_ports){ &p, 1 }) < 0) {
+								if (reach_ports_union(&open, &(struct reach_ports){ &p, 1 }) < 0) {
 									reach_summary_free(&s);
 									free(open.items);
 									goto oom;
@@ -910,8 +934,14 @@ explain_table(struct buf *b, const struct node *tree, int colour)
 			buf_printf(b, "%s%s", p == ps->head ? "" : ", ", p->str);
 		buf_putc(b, '\n');
 		if (pods && pods->count) {
-			for (const struct node *p = pods->head; p; p = p->next)
-				row(b, p == pods->head ? "pods" : "", sub(p, "peer", NULL));
+			for (const struct node *p = pods->head; p; p = p->next) {
+				const struct node *pp = node_map_get(p, "ports");
+
+				buf_printf(b, "  %-11s %s (", p == pods->head ? "pods" : "", sub(p, "peer", NULL));
+				for (const struct node *x = pp ? pp->head : NULL; x; x = x->next)
+					buf_printf(b, "%s%s", x == pp->head ? "" : ", ", x->str);
+				buf_puts(b, ")\n");
+			}
 		}
 		row(b, "ingress", sub(node_map_get(ag, "ingress"), "summary", NULL));
 		if (gw)

@@ -373,8 +373,8 @@ ports_normalize(struct reach_ports *s)
 	s->n = w + 1;
 }
 
-static int
-ports_union(struct reach_ports *dst, const struct reach_ports *src)
+int
+reach_ports_union(struct reach_ports *dst, const struct reach_ports *src)
 {
 	for (size_t i = 0; i < src->n; i++)
 		if (ports_add(dst, src->items[i].proto, src->items[i].lo, src->items[i].hi) < 0)
@@ -544,7 +544,7 @@ range_add(struct reach_range **v, size_t *n, const struct cidr *c, const struct 
 	*v = nv;
 	memset(&nv[*n], 0, sizeof(nv[*n]));
 	nv[*n].c = *c;
-	if (ports_union(&nv[*n].ports, p) < 0) {
+	if (reach_ports_union(&nv[*n].ports, p) < 0) {
 		free(nv[*n].ports.items);
 		return -1;
 	}
@@ -625,7 +625,7 @@ summarize_family(const struct block *bl, size_t nbl, const struct reach_ports *p
 		a = from_u128(family, lo, bits_of(family));
 		acc.n = 0;
 		for (size_t b = 0; b < nbl; b++)
-			if ((!bl[b].ib || ipblock_has(bl[b].ib, &a)) && ports_union(&acc, &ps[bl[b].ports]) < 0)
+			if ((!bl[b].ib || ipblock_has(bl[b].ib, &a)) && reach_ports_union(&acc, &ps[bl[b].ports]) < 0)
 				goto out;
 		if (have && !reach_ports_equal(&acc, &cur)) {
 			if (cur.n && emit_interval(family, start, lo - 1, &cur, v, n) < 0)
@@ -635,7 +635,7 @@ summarize_family(const struct block *bl, size_t nbl, const struct reach_ports *p
 		if (!have) {
 			start = lo;
 			cur.n = 0;
-			if (ports_union(&cur, &acc) < 0)
+			if (reach_ports_union(&cur, &acc) < 0)
 				goto out;
 			have = 1;
 		}
@@ -687,7 +687,7 @@ sel_add(struct reach_dirsum *d, const struct node *obj, int rule, int peer,
 	n[d->nsels].peer = peer;
 	n[d->nsels].ns_sel = nss;
 	n[d->nsels].pod_sel = pods;
-	if (ports_union(&n[d->nsels].ports, p) < 0)
+	if (reach_ports_union(&n[d->nsels].ports, p) < 0)
 		return -1;
 	d->nsels++;
 	return 0;

@@ -131,6 +131,8 @@ void reach_summary_free(struct reach_summary *s);
 
 /* 1 when ports holds (proto, port). */
 int reach_ports_has(const struct reach_ports *p, enum reach_proto proto, unsigned port);
+/* dst := dst and src, normalized. 0 or -1 (out of memory). */
+int reach_ports_union(struct reach_ports *dst, const struct reach_ports *src);
 /* 1 when a and b are the same set. */
 int reach_ports_equal(const struct reach_ports *a, const struct reach_ports *b);
 /* "TCP", "UDP", "SCTP" */
