@@ -699,6 +699,8 @@ agent_tree(struct explain *e, struct arena *a, const struct explain_agent *ag)
 			for (size_t j = e->guards[i].first; j < e->guards[i].first + e->guards[i].n; j++) {
 				const char *k = sval(node_map_get(e->objs[j], "kind")), *nm = mget(e->objs[j], "name");
 
+				if (kind_is(e->objs[j], "ServiceAccount"))
+					continue;   /* the agents' identity, not a fence */
 				TRY(seq_str(a, gobjs, arena_sprintf(a, "%s/%s", k ? k : "?", nm ? nm : "?")));
 			}
 	TRY(node_map_put(a, guard, "objects", gobjs));
