@@ -687,8 +687,10 @@ sel_add(struct reach_dirsum *d, const struct node *obj, int rule, int peer,
 	n[d->nsels].peer = peer;
 	n[d->nsels].ns_sel = nss;
 	n[d->nsels].pod_sel = pods;
-	if (reach_ports_union(&n[d->nsels].ports, p) < 0)
+	if (reach_ports_union(&n[d->nsels].ports, p) < 0) {
+		free(n[d->nsels].ports.items);
 		return -1;
+	}
 	d->nsels++;
 	return 0;
 }
