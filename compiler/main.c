@@ -23,6 +23,7 @@
 #include "build.h"
 #include "diag.h"
 #include "emit.h"
+#include "explain.h"
 #include "kapi.h"
 #include "kubeconfig.h"
 #include "node.h"
@@ -49,13 +50,13 @@ enum {
 /* --- the command line, as data --- */
 
 enum cmd { CMD_COMPILE, CMD_VALIDATE, CMD_CHECK, CMD_APPLY, CMD_DELETE, CMD_AUDIT, CMD_PROBE,
-	   CMD_COUNT };
+	   CMD_EXPLAIN, CMD_COUNT };
 
 #define IN(c) (1u << (c))
 #define IN_COMPILE (IN(CMD_COMPILE) | IN(CMD_VALIDATE) | IN(CMD_CHECK))
 #define IN_CLUSTER (IN(CMD_APPLY) | IN(CMD_DELETE))
 #define IN_READ (IN_CLUSTER | IN(CMD_AUDIT))   /* the commands that talk to a cluster */
-#define IN_SPECS (IN_COMPILE | IN_READ)   /* the commands that read specs */
+#define IN_SPECS (IN_COMPILE | IN_READ | IN(CMD_EXPLAIN))   /* the commands that read specs */
 #define IN_ALL (IN_SPECS | IN(CMD_PROBE))
 
 /* Help texts: a '\n' continues the text on the next line, indented. */
@@ -115,13 +116,20 @@ static const struct command {
 		"A destination is reachable when a TCP connect succeeds or is refused\n"
 		"(the refusal came back through the fence); a timeout, no route or a\n"
 		"local reject makes it unreachable.\n" },
+	[CMD_EXPLAIN] = { "explain", NULL,
+		"what each agent can reach, evaluated from the objects compile\n"
+		"emits (NetworkPolicy semantics): DNS, IPv4, IPv6, ports,\n"
+		"ingress, egress IP, guard, warnings; --at: who reaches ADDRESS",
+		"agentfence explain agents.yaml\n"
+		"agentfence explain --format json --cluster profile.yaml agents.yaml\n"
+		"agentfence explain --at 169.254.169.254:80 agents.yaml", NULL, NULL },
 };
 
 enum opt_id {
 	OPT_CLUSTER, OPT_TEMPLATES, OPT_OUTPUT, OPT_FORMAT, OPT_KUBECONFIG, OPT_CONTEXT,
 	OPT_DRY_RUN, OPT_PRUNE, OPT_RECREATE, OPT_WAIT, OPT_REQUEST_TIMEOUT, OPT_TIMEOUT,
-	OPT_PROBE_TIMEOUT, OPT_PROBE_WAIT, OPT_VERBOSE, OPT_PROBE_VERBOSE, OPT_AUDIT_FORMAT, OPT_HELP,
-	OPT_COUNT
+	OPT_PROBE_TIMEOUT, OPT_PROBE_WAIT, OPT_VERBOSE, OPT_PROBE_VERBOSE, OPT_AUDIT_FORMAT,
+	OPT_EXPLAIN_FORMAT, OPT_AT, OPT_HELP, OPT_COUNT
 };
 
 /* getopt_long returns this plus the option's index for a long option */
@@ -183,6 +191,11 @@ static const struct option_def {
 		"one line per destination: its verdict and why" },
 	[OPT_AUDIT_FORMAT] = { "format", 0, "table|json", IN(CMD_AUDIT), 0,
 		"output format (default table; json: docs/audit.md)" },
+	[OPT_EXPLAIN_FORMAT] = { "format", 0, "table|json", IN(CMD_EXPLAIN), 0,
+		"output format (default table)" },
+	[OPT_AT] = { "at", 0, "ADDRESS[:PORT]", IN(CMD_EXPLAIN), 0,
+		"only this destination: which agents reach it (egress)\n"
+		"and by which rule; [IPv6]:PORT; no port: any port" },
 	[OPT_HELP] = { "help", 'h', NULL, IN_ALL, 0,
 		"this help" },
 };
@@ -202,6 +215,9 @@ static const struct {
 	{ EXIT_CLUSTER, IN_CLUSTER, "apply/delete: something failed on the cluster (or reaching it)" },
 	{ EXIT_FINDINGS, IN(CMD_AUDIT), "audit: findings (an agent's fence is not what agentfence made)" },
 	{ EXIT_CLUSTER, IN(CMD_AUDIT), "audit: the cluster could not be read" },
+	{ EXIT_CLUSTER, IN(CMD_EXPLAIN),
+	  "explain: the objects hold kinds not evaluated yet (cilium and\n"
+	  "clusternetworkpolicy enforcement); nothing was written" },
 };
 
 static const char intro_text[] =
@@ -348,6 +364,7 @@ struct opts {
 	enum cmd cmd;
 	const char *cluster, *templates, *outdir, *kubeconfig, *context;
 	int json, verbose;
+	const char *at;         /* explain --at */
 	long request_timeout_ms;
 	long probe_timeout_ms, probe_wait_ms;
 	int probe_waiting;      /* "waiting for the fence" was said */
@@ -474,6 +491,14 @@ set_option(struct opts *o, enum opt_id id, char *arg)
 	case OPT_VERBOSE:
 	case OPT_PROBE_VERBOSE:
 		o->verbose = 1;
+		break;
+	case OPT_EXPLAIN_FORMAT:
+		if (strcmp(arg, "json") != 0 && strcmp(arg, "table") != 0)
+			return cmd_error(o->cmd, "--format: \"%s\" is not table or json", arg);
+		o->json = strcmp(arg, "json") == 0;
+		break;
+	case OPT_AT:
+		o->at = arg;
 		break;
 	case OPT_HELP:
 	case OPT_COUNT:
@@ -1231,6 +1256,132 @@ out:
 	return code;
 }
 
+/* --- explain --- */
+
+struct erun {
+	struct explain e;
+	struct diags d;
+};
+
+static int
+explain_agent_cb(void *ctx, const struct spec_agent *ag, struct node **objs, size_t n)
+{
+	return explain_add(&((struct erun *)ctx)->e, ag, objs, n, 0);
+}
+
+static int
+explain_guard_cb(void *ctx, const struct spec_agent *ag, struct node **objs, size_t n)
+{
+	return explain_add(&((struct erun *)ctx)->e, ag, objs, n, 1);
+}
+
+static void
+after_explain_doc(void *ctx)
+{
+	print_diags(&((struct erun *)ctx)->d);
+}
+
+/* "1.2.3.4", "1.2.3.4:80", "::1", "[::1]:443" -> address and port (0: none) */
+static int
+parse_at(const char *s, struct cidr *addr, unsigned *port)
+{
+	const char *colon = strrchr(s, ':'), *end = s + strlen(s);
+	size_t skip = 0;
+
+	*port = 0;
+	if (*s == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (!rb || (rb[1] && rb[1] != ':'))
+			return -1;
+		skip = 1;
+		colon = rb[1] ? rb + 1 : NULL;
+		end = rb;
+	} else if (colon && strchr(s, ':') != colon) {
+		colon = NULL;   /* a bare IPv6 address */
+	}
+	if (colon) {
+		char *e;
+		long v;
+
+		errno = 0;
+		v = strtol(colon + 1, &e, 10);
+		if (errno || e == colon + 1 || *e || v < 1 || v > 65535)
+			return -1;
+		*port = (unsigned)v;
+		if (!skip)
+			end = colon;
+	}
+	return cidr_parse_addr(s + skip, (size_t)(end - s - (long)skip), addr) == CIDR_OK ? 0 : -1;
+}
+
+/* `agentfence explain`: compile in process, evaluate what was emitted. */
+static int
+cmd_explain(struct opts *o)
+{
+	struct compiler c;
+	struct erun r;
+	struct arena a = ARENA_INIT;
+	struct buf b = BUF_INIT;
+	struct node *tree = NULL;
+	const struct node *bad;
+	struct cidr at;
+	unsigned port = 0;
+	int code = EXIT_INVALID;
+
+	if (o->at && parse_at(o->at, &at, &port) < 0)
+		return cmd_error(o->cmd, "--at: \"%s\" is not ADDRESS, ADDRESS:PORT or [IPv6]:PORT", o->at);
+	memset(&r, 0, sizeof(r));
+	memset(&c, 0, sizeof(c));
+	explain_init(&r.e, "networkpolicy");
+	if (compile_open(&c, o->cluster, o->templates, 1, &r.d) == 0) {
+		r.e.enforcement = profile_enforcement_name(c.profile.enforcement);
+		c.on_guard = explain_guard_cb;
+		for (int i = 0; i < o->nspecs; i++)
+			compile_file(&c, o->specs[i], explain_agent_cb, after_explain_doc, &r);
+	}
+	print_diags(&r.d);
+	if (r.d.errors) {
+		fprintf(stderr, "agentfence: %zu error%s; nothing explained\n", r.d.errors,
+			r.d.errors == 1 ? "" : "s");
+		goto out;
+	}
+	if ((bad = explain_unsupported(&r.e))) {
+		fprintf(stderr, "agentfence: explain: error: %s enforcement emits %s objects, which the "
+			"evaluator does not evaluate yet; nothing explained\n", r.e.enforcement,
+			node_map_get(bad, "kind")->str);
+		code = EXIT_CLUSTER;
+		goto out;
+	}
+	if ((o->at ? explain_at(&r.e, &a, &at, port, &tree) : explain_build(&r.e, &a, &tree)) < 0) {
+		fprintf(stderr, "agentfence: error: out of memory\n");
+		goto out;
+	}
+	if (o->json) {
+		if (emit_json(&b, tree, 0) < 0)
+			b.err = 1;
+		buf_putc(&b, '\n');
+	} else {
+		explain_table(&b, tree, isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
+	}
+	if (b.err) {
+		fprintf(stderr, "agentfence: error: out of memory\n");
+		goto out;
+	}
+	if (fwrite(b.p, 1, b.n, stdout) != b.n || fflush(stdout) != 0) {
+		fprintf(stderr, "agentfence: error: cannot write the output: %s\n", strerror(errno));
+		goto out;
+	}
+	code = EXIT_OK;
+out:
+	buf_free(&b);
+	arena_free(&a);
+	compile_close(&c);
+	explain_free(&r.e);
+	diags_free(&r.d);
+	return code;
+}
+
 /* `agentfence help [CMD]` (and --help, -h) */
 static int
 cmd_help(int argc, char **argv)
@@ -1289,5 +1440,7 @@ main(int argc, char **argv)
 		return cmd_probe(&o);
 	if (o.cmd == CMD_AUDIT)
 		return cmd_audit(&o);
+	if (o.cmd == CMD_EXPLAIN)
+		return cmd_explain(&o);
 	return IN(o.cmd) & IN_CLUSTER ? cmd_apply(&o) : cmd_compile(&o);
 }

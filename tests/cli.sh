@@ -15,7 +15,7 @@ fail=0 n=0
 ok() { n=$((n + 1)); }
 bad() { n=$((n + 1)); fail=$((fail + 1)); echo "FAIL: $*"; }
 ex=examples/agents.yaml
-cmds="compile validate check apply delete audit probe"
+cmds="compile validate check apply delete audit probe explain"
 # the commands README's ## Commands gives a usage line (probe: to add there)
 readme_cmds="compile validate check apply delete probe"   # audit: the lead adds it to README
 
