@@ -9,7 +9,11 @@
 
 #include <jansson.h>
 
+#include "arena.h"
 #include "build.h"
+#include "cidr.h"
+#include "node.h"
+#include "reach.h"
 #include "xalloc.h"
 
 #define PATH_LEN 1400
@@ -61,6 +65,8 @@ struct pol {
 	int managed;            /* agentfence wrote it (and not as a guard) */
 	json_t *sel;            /* podSelector, endpointSelector, or subject */
 	json_t *rules;          /* not agentfence's: [[rule, peers], ...] of what it allows */
+	json_t *obj;            /* not agentfence's NetworkPolicy: itself, for the evaluator */
+	char *reach;            /* what it lets a Pod reach (reach.h), once computed */
 };
 
 struct audit {
@@ -369,6 +375,12 @@ take_pol(struct audit *au, json_t *it)
 		return 0;
 	if (!(p->rules = json_array()))
 		return -1;
+	/* a typed list's items carry no kind: the evaluator needs it */
+	if (au->res == AR_NP &&
+	    (!(p->obj = json_deep_copy(it)) ||
+	     json_object_set_new(p->obj, "kind", json_string("NetworkPolicy")) < 0 ||
+	     json_object_set_new(p->obj, "apiVersion", json_string("networking.k8s.io/v1")) < 0))
+		return -1;
 	switch (au->res) {
 	case AR_NP: {
 		/* policyTypes absent: Ingress, and Egress when it has egress rules */
@@ -531,12 +543,146 @@ lower_bound(const struct audit *au, const char *ns, const char *job)
 
 /* --- the Pods --- */
 
+/* --- what a policy lets a Pod reach: the evaluator (reach.h) on node trees --- */
+
+/* A node tree of j in arena a; strings borrowed from j. NULL when out of memory. */
+static struct node *
+to_node(struct arena *a, json_t *j)
+{
+	struct node *n = NULL;
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		if (!(n = node_new_map(a)))
+			return NULL;
+		json_object_foreach(j, k, v) {
+			struct node *c = to_node(a, v);
+
+			if (!c || node_map_set(a, n, k, c) < 0)
+				return NULL;
+		}
+		return n;
+	case JSON_ARRAY:
+		if (!(n = node_new_seq(a)))
+			return NULL;
+		json_array_foreach(j, i, v) {
+			struct node *c = to_node(a, v);
+
+			if (!c)
+				return NULL;
+			node_seq_add(n, c);
+		}
+		return n;
+	case JSON_STRING:
+		return node_new_str(a, json_string_value(j));
+	case JSON_INTEGER:
+		return node_new_int(a, (long)json_integer_value(j));
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return node_new_bool(a, json_is_true(j));
+	default:
+		return node_new_raw(a, "null", NT_NULL);
+	}
+}
+
+static void
+ports_text(char *out, size_t n, const struct reach_ports *p)
+{
+	size_t w = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < p->n && w < n; i++) {
+		const struct reach_port *r = &p->items[i];
+		const char *pr = reach_proto_name((enum reach_proto)r->proto);
+		int k;
+
+		if (r->lo == 1 && r->hi == 65535)
+			k = snprintf(out + w, n - w, "%s%s all", i ? "," : "", pr);
+		else if (r->lo == r->hi)
+			k = snprintf(out + w, n - w, "%s%s/%u", i ? "," : "", pr, r->lo);
+		else
+			k = snprintf(out + w, n - w, "%s%s/%u-%u", i ? "," : "", pr, r->lo, r->hi);
+		w += k > 0 ? (size_t)k : 0;
+	}
+}
+
+/* "egress: 0.0.0.0/0 (TCP all,...)" for one direction; appended to out at *w */
+static void
+dir_text(char *out, size_t n, size_t *w, const char *name, const struct reach_dirsum *d)
+{
+	char c[CIDR_STRLEN], ports[200];
+	int k;
+
+	if (!d->isolated || (!d->nv4 && !d->nv6 && !d->nsels) || *w >= n)
+		return;
+	k = snprintf(out + *w, n - *w, "%s%s:", *w ? "; " : "", name);
+	*w += k > 0 ? (size_t)k : 0;
+	for (size_t i = 0; i < d->nv4 + d->nv6 && *w < n; i++) {
+		const struct reach_range *r = i < d->nv4 ? &d->v4[i] : &d->v6[i - d->nv4];
+
+		cidr_format(&r->c, c, 1);
+		ports_text(ports, sizeof(ports), &r->ports);
+		k = snprintf(out + *w, n - *w, " %s (%s)", c, ports);
+		*w += k > 0 ? (size_t)k : 0;
+	}
+	if (d->nsels && *w < n) {
+		k = snprintf(out + *w, n - *w, " %zu Pod/namespace selector peer%s", d->nsels,
+			     d->nsels == 1 ? "" : "s");
+		*w += k > 0 ? (size_t)k : 0;
+	}
+}
+
+/*
+ * What policy p alone lets the Pod reach, from the evaluator: p->reach, a
+ * line. 0, or -1 when out of memory (p->reach stays NULL: the finding
+ * then names the rule alone).
+ */
+static int
+reach_of(struct pol *p, const struct podview *v)
+{
+	struct arena a;
+	struct node *obj, *labels = NULL, *nsl = NULL;
+	struct reach_summary sum;
+	char text[DETAIL_MAX];
+	size_t w = 0;
+	int rc = -1;
+
+	memset(&a, 0, sizeof(a));
+	memset(&sum, 0, sizeof(sum));
+	if (!(obj = to_node(&a, p->obj)) || (v->labels && !(labels = to_node(&a, v->labels))))
+		goto out;
+	if (v->nslabels && !(nsl = to_node(&a, v->nslabels)))
+		goto out;
+	{
+		struct node *const objs[1] = { obj };
+		struct reach_objs ro = { objs, 1 };
+		struct reach_pod pod = { v->ns, nsl, labels, NULL };
+
+		if (reach_summarize(&ro, &pod, &sum) < 0)
+			goto out;
+	}
+	text[0] = '\0';
+	dir_text(text, sizeof(text), &w, "egress", &sum.egress);
+	dir_text(text, sizeof(text), &w, "ingress", &sum.ingress);
+	if (w >= sizeof(text))
+		memcpy(text + sizeof(text) - 4, "...", 4);
+	if ((p->reach = xstrdup(text[0] ? text : "nothing")))
+		rc = 0;
+out:
+	reach_summary_free(&sum);
+	arena_free(&a);
+	return rc;
+}
+
 struct verdict {
 	int fenced;
 };
 
 static void
-judge(struct audit *au, const struct pol *p, const struct podview *v, const char *pod,
+judge(struct audit *au, struct pol *p, const struct podview *v, const char *pod,
       struct verdict *vd)
 {
 	struct audit_finding f;
@@ -549,6 +695,9 @@ judge(struct audit *au, const struct pol *p, const struct podview *v, const char
 		vd->fenced = 1;
 		return;
 	}
+	/* once per policy: peers and ranges do not depend on which Pod it selects */
+	if (p->obj && !p->reach && json_array_size(p->rules))
+		(void)reach_of(p, v);
 	json_array_foreach(p->rules, i, r) {
 		memset(&f, 0, sizeof(f));
 		f.kind = AUDIT_WIDENS;
@@ -559,6 +708,7 @@ judge(struct audit *au, const struct pol *p, const struct podview *v, const char
 		f.oname = p->name;
 		f.rule = json_string_value(json_array_get(r, 0));
 		f.detail = json_string_value(json_array_get(r, 1));
+		f.reaches = p->reach;
 		finding(au, &f);
 	}
 }
@@ -776,6 +926,8 @@ audit_free(struct audit *au)
 		free(au->p[i].job);
 		json_decref(au->p[i].sel);
 		json_decref(au->p[i].rules);
+		json_decref(au->p[i].obj);
+		free(au->p[i].reach);
 	}
 	free(au->p);
 	json_decref(au->nslabels);

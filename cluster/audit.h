@@ -47,6 +47,8 @@ struct audit_finding {
 	const char *okind, *ons, *oname; /* the object responsible ("" ons: cluster-scoped) */
 	const char *rule;               /* "egress[0]", a field path, or NULL */
 	const char *detail;             /* what it allows, what differs */
+	const char *reaches;            /* widens, a NetworkPolicy: what that policy alone lets
+					 * the Pod reach, from the evaluator (reach.h); else NULL */
 };
 
 typedef void (*audit_finding_fn)(void *ctx, const struct audit_finding *f);

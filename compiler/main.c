@@ -1084,6 +1084,8 @@ on_finding(void *ctx, const struct audit_finding *f)
 		json_str(f->rule);
 		printf(", \"detail\": ");
 		json_str(f->detail);
+		printf(", \"reaches\": ");
+		json_str(f->reaches);
 		printf("}");
 	} else {
 		char pod[300];
@@ -1092,8 +1094,9 @@ on_finding(void *ctx, const struct audit_finding *f)
 			printf("%-14s %-34s %-52s %s\n", "FINDING", "AGENT POD", "OBJECT", "RULE: DETAIL");
 		snprintf(pod, sizeof(pod), "%s%s%s", f->ns ? f->ns : "-", f->pod ? "/" : "",
 			 f->pod ? f->pod : "");
-		printf("%-14s %-34s %-52s %s%s%s\n", audit_kind_name(f->kind), pod, obj,
-		       f->rule ? f->rule : "", f->rule ? ": " : "", f->detail ? f->detail : "");
+		printf("%-14s %-34s %-52s %s%s%s%s%s\n", audit_kind_name(f->kind), pod, obj,
+		       f->rule ? f->rule : "", f->rule ? ": " : "", f->detail ? f->detail : "",
+		       f->reaches ? " -> reaches " : "", f->reaches ? f->reaches : "");
 	}
 	a->n++;
 }

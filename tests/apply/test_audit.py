@@ -131,6 +131,9 @@ class AuditTest(ta.Base):
             self.assertEqual(f["object"], {"kind": "NetworkPolicy", "namespace": ta.NS,
                                            "name": "allow-all-egress"})
             self.assertEqual((f["rule"], f["detail"]), ("egress[0]", "{} (every peer, every port)"))
+            # the evaluator (reach.h): what the policy lets the Pod reach
+            self.assertEqual(f["reaches"], "egress: 0.0.0.0/0 (TCP all,UDP all,SCTP all) ::/0 "
+                             "(TCP all,UDP all,SCTP all) 1 Pod/namespace selector peer")
 
     def test_deny_only_policy_does_not_widen(self):
         self.applied()
@@ -151,6 +154,8 @@ class AuditTest(ta.Base):
         self.assertEqual(code, 1, err)
         self.assertEqual([(f["pod"], f["rule"]) for f in self.findings()], [("job-gw", "ingress[0]")])
         self.assertIn("9090", self.findings()[0]["detail"])
+        self.assertEqual(self.findings()[0]["reaches"], "ingress: 0.0.0.0/0 (TCP/9090) ::/0 (TCP/9090) "
+                         "1 Pod/namespace selector peer")
 
     def test_policy_deleted(self):
         self.applied()
