@@ -32,6 +32,10 @@
 #                     apply against kubectl apply --server-side, new and
 #                     unchanged, on the test API server)
 #   BENCH_APPLY_N     its agent count (default 1000); BENCH_APPLY_ROUNDS its rounds
+#   BENCH_AUDIT       0: skip the audit benchmark (bench/audit.py: agentfence
+#                     audit of N agent Pods and N NetworkPolicies on the test
+#                     API server: wall time, CPU, peak RSS, the server's share)
+#   BENCH_AUDIT_N     its agent count (default 10000); BENCH_AUDIT_ROUNDS its rounds
 # Exit status: 0 whatever the numbers; 1 when something fails to run. A
 # peer that no longer produces agentfence's objects is not run (its
 # numbers would compare different work), and the report says so.
@@ -187,4 +191,12 @@ if [ "${BENCH_APPLY:-1}" != 0 ]; then
 	echo "bench: apply of ${BENCH_APPLY_N:-1000} agents, new and unchanged (bench/apply.py)"
 	python3 "$here/apply.py" "$bin" "$out" "${BENCH_APPLY_N:-1000}"
 	echo "bench: wrote $out/apply-results.md"
+fi
+
+# --- audit of a large cluster on the test API server
+if [ "${BENCH_AUDIT:-1}" != 0 ]; then
+	echo
+	echo "bench: audit of ${BENCH_AUDIT_N:-10000} agent Pods and NetworkPolicies (bench/audit.py)"
+	python3 "$here/audit.py" "$bin" "$out" "${BENCH_AUDIT_N:-10000}"
+	echo "bench: wrote $out/audit-results.md"
 fi

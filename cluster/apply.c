@@ -203,14 +203,20 @@ apply_plan_each(struct apply_plan *p, apply_obj_fn fn, void *ctx)
 
 	for (size_t i = 0; i < p->ng + p->n && !rc; i++) {
 		const char *ns = i < p->ng ? p->g[i].ns : p->a[i - p->ng].ns;
-		struct pobj *o = i < p->ng ? p->g[i].objs : p->a[i - p->ng].objs;
+		const char *agent = i < p->ng ? NULL : p->a[i - p->ng].name;
+		struct pobj *ob = i < p->ng ? p->g[i].objs : p->a[i - p->ng].objs;
 		size_t no = i < p->ng ? p->g[i].nobjs : p->a[i - p->ng].nobjs;
 
 		for (size_t j = 0; j < no && !rc; j++) {
-			if (pobj_body(&o[j]) < 0)
+			const struct resdef *d = &resdefs[ob[j].res];
+			struct apply_obj o;
+
+			if (pobj_body(&ob[j]) < 0)
 				return -1;
-			obj_path(path, sizeof(path), o[j].res, ns, o[j].name);
-			rc = fn(ctx, ns, path, o[j].body, o[j].len);
+			obj_path(path, sizeof(path), ob[j].res, ns, ob[j].name);
+			o = (struct apply_obj){ d->kind, d->namespaced ? ns : "", ob[j].name, agent, path,
+						ob[j].body, ob[j].len };
+			rc = fn(ctx, &o);
 		}
 	}
 	return rc;
@@ -1856,22 +1862,31 @@ live_key(char *out, size_t n, int res, const char *ns, const char *name)
 	snprintf(out, n, "%d/%s/%s", res, ns, name);
 }
 
-/* Does `live` hold every field of `want` with the same value (lists: same length)? */
+/*
+ * Does `live` hold every field of `want` with the same value (lists: same
+ * length)? On a difference, at[0..n) holds its path when at is not NULL.
+ */
 static int
-holds(json_t *want, json_t *live, int top)
+holds_at(json_t *want, json_t *live, int top, char *at, size_t n, size_t len)
 {
 	const char *k;
 	json_t *v;
 	size_t i;
 
+	if (at && len < n)
+		at[len] = '\0';
 	if (json_is_object(want)) {
 		if (!json_is_object(live))
 			return 0;
 		json_object_foreach(want, k, v) {
+			int w = 0;
+
 			/* a typed list's items have no kind and apiVersion: the URL says them */
 			if (top && (!strcmp(k, "kind") || !strcmp(k, "apiVersion")))
 				continue;
-			if (!holds(v, json_object_get(live, k), 0))
+			if (at && len < n)
+				w = snprintf(at + len, n - len, ".%s", k);
+			if (!holds_at(v, json_object_get(live, k), 0, at, n, len + (w > 0 ? (size_t)w : 0)))
 				return 0;
 		}
 		return 1;
@@ -1879,12 +1894,29 @@ holds(json_t *want, json_t *live, int top)
 	if (json_is_array(want)) {
 		if (!json_is_array(live) || json_array_size(live) != json_array_size(want))
 			return 0;
-		json_array_foreach(want, i, v)
-			if (!holds(v, json_array_get(live, i), 0))
+		json_array_foreach(want, i, v) {
+			int w = 0;
+
+			if (at && len < n)
+				w = snprintf(at + len, n - len, "[%zu]", i);
+			if (!holds_at(v, json_array_get(live, i), 0, at, n, len + (w > 0 ? (size_t)w : 0)))
 				return 0;
+		}
 		return 1;
 	}
 	return live && json_equal(want, live);
+}
+
+static int
+holds(json_t *want, json_t *live, int top)
+{
+	return holds_at(want, live, top, NULL, 0, 0);
+}
+
+int
+apply_holds(json_t *want, json_t *live, char *at, size_t n)
+{
+	return holds_at(want, live, 1, n ? at : NULL, n, 0);
 }
 
 /* The element of list `want` that the fieldsV1 key "k:{...}" names, or NULL. */

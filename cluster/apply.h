@@ -82,6 +82,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "diag.h"
 #include "kapi.h"
 #include "node.h"
@@ -139,14 +141,29 @@ int apply_plan_add(struct apply_plan *p, const struct spec_agent *ag, struct nod
 int apply_plan_add_guard(struct apply_plan *p, const char *ns, struct node **objs, size_t nobjs,
 			 struct diags *d);
 size_t apply_plan_count(const struct apply_plan *p);
+
+/* One object of the plan (borrowed from the plan). */
+struct apply_obj {
+	const char *kind, *ns, *name;   /* ns "" when cluster-scoped */
+	const char *agent;              /* NULL for a guard's object */
+	const char *path;               /* its API path */
+	const char *body;               /* compact JSON */
+	size_t len;
+};
 /*
- * Each object of the plan (each guard's, then each agent's policies and
- * Pod): its namespace, its API path and its body (compact JSON), all
- * borrowed from p. Stops at, and returns, fn's first nonzero return; else 0.
+ * Call fn for every object of the plan: each guard's, then each agent's
+ * policies and Pod. Stops at, and returns, fn's first nonzero return;
+ * -1 when out of memory; else 0.
  */
-typedef int (*apply_obj_fn)(void *ctx, const char *ns, const char *path, const char *body,
-			    size_t len);
+typedef int (*apply_obj_fn)(void *ctx, const struct apply_obj *o);
 int apply_plan_each(struct apply_plan *p, apply_obj_fn fn, void *ctx);
+/*
+ * Does `live` hold every field of `want` with the same value (lists: same
+ * length, element by element; kind and apiVersion at the top ignored)?
+ * The test apply's "unchanged" makes. When not, `at` (n bytes, may be
+ * NULL) gets the path of the first field that differs (".spec.egress[0]").
+ */
+int apply_holds(json_t *want, json_t *live, char *at, size_t n);
 void apply_plan_free(struct apply_plan *p);
 
 /* Apply every agent of the plan (then prune, if asked). */

@@ -24,7 +24,7 @@ static const char *const server_meta[] = { "managedFields", "resourceVersion", "
 					   "creationTimestamp", "selfLink", NULL };
 
 struct dobj {
-	const char *ns, *body;  /* borrowed from the plan */
+	const char *body;       /* borrowed from the plan */
 	size_t len;
 	char *path;
 	json_t *live, *merged;  /* the server's answers (NULL: none) */
@@ -88,7 +88,7 @@ on_patch(void *ctx, const struct kapi_response *r)
 }
 
 static int
-add_obj(void *ctx, const char *ns, const char *path, const char *body, size_t len)
+add_obj(void *ctx, const struct apply_obj *ao)
 {
 	struct drun *run = ctx;
 	struct dobj *o;
@@ -104,12 +104,11 @@ add_obj(void *ctx, const char *ns, const char *path, const char *body, size_t le
 	}
 	o = &run->o[run->n];
 	memset(o, 0, sizeof(*o));
-	if (!(o->path = xstrdup(path)))
+	if (!(o->path = xstrdup(ao->path)))
 		return -1;
 	run->n++;
-	o->ns = ns;
-	o->body = body;
-	o->len = len;
+	o->body = ao->body;
+	o->len = ao->len;
 	return 0;
 }
 

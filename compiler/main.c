@@ -19,6 +19,7 @@
 
 #include "compile.h"
 #include "apply.h"
+#include "audit.h"
 #include "buf.h"
 #include "build.h"
 #include "crd.h"
@@ -27,6 +28,7 @@
 #include "difftool.h"
 #include "duration.h"
 #include "emit.h"
+#include "explain.h"
 #include "kapi.h"
 #include "kubeconfig.h"
 #include "node.h"
@@ -46,20 +48,21 @@ enum {
 	EXIT_OK = 0,
 	EXIT_INVALID = 1,   /* invalid input, stale output, or output not written */
 	EXIT_USAGE = 2,
-	EXIT_CLUSTER = 3,   /* apply/delete: something failed on the cluster */
+	EXIT_FINDINGS = 1,  /* audit: findings */
+	EXIT_CLUSTER = 3,   /* apply/delete: something failed on the cluster; audit: could not read it */
 	EXIT_CHECK_ERROR = 4,   /* check: invalid input or an error (1 is stale), as kubectl diff */
 };
 
 /* --- the command line, as data --- */
 
-enum cmd { CMD_COMPILE, CMD_VALIDATE, CMD_CHECK, CMD_APPLY, CMD_DELETE, CMD_DIFF, CMD_PROBE,
-	   CMD_COMPLETION, CMD_CRD, CMD_COUNT };
+enum cmd { CMD_COMPILE, CMD_VALIDATE, CMD_CHECK, CMD_APPLY, CMD_DELETE, CMD_DIFF, CMD_AUDIT,
+	   CMD_PROBE, CMD_EXPLAIN, CMD_COMPLETION, CMD_CRD, CMD_COUNT };
 
 #define IN(c) (1u << (c))
 #define IN_COMPILE (IN(CMD_COMPILE) | IN(CMD_VALIDATE) | IN(CMD_CHECK))
 #define IN_CLUSTER (IN(CMD_APPLY) | IN(CMD_DELETE))
-#define IN_REMOTE (IN_CLUSTER | IN(CMD_DIFF))   /* the commands that talk to a cluster */
-#define IN_SPECS (IN_COMPILE | IN_REMOTE)   /* the commands that read specs */
+#define IN_REMOTE (IN_CLUSTER | IN(CMD_DIFF) | IN(CMD_AUDIT))   /* the commands that talk to a cluster */
+#define IN_SPECS (IN_COMPILE | IN_REMOTE | IN(CMD_EXPLAIN))   /* the commands that read specs */
 #define IN_ALL (IN_SPECS | IN(CMD_PROBE) | IN(CMD_COMPLETION) | IN(CMD_CRD))
 
 /* Help texts: a '\n' continues the text on the next line, indented. */
@@ -108,6 +111,14 @@ static const struct command {
 		"agentfence diff --context prod --cluster profile.yaml agents/*.yaml\n"
 		"AGENTFENCE_EXTERNAL_DIFF='diff -uN' agentfence diff agents.yaml",
 		NULL, NULL },
+	[CMD_AUDIT] = { "audit", NULL,
+		"read the live cluster and report, for every agent Pod, a policy\n"
+		"agentfence did not write that widens it, a Pod no policy of\n"
+		"agentfence's selects, and (with SPEC) objects that differ from what\n"
+		"the specs compile to, and (with --cluster) guards that are missing",
+		"agentfence audit\n"
+		"agentfence audit --cluster profile.yaml --format json agents.yaml\n"
+		"agentfence audit --context prod -v", "[SPEC]...", NULL },
 	[CMD_PROBE] = { "probe", NULL,
 		"from inside an agent's Pod (its init container): exit 1, one\n"
 		"line each, when a destination the agent must never reach is\n"
@@ -135,12 +146,20 @@ static const struct command {
 		"agentfence crd | kubectl apply -f -\n"
 		"agentfence crd --format json > agentfence-crds.json",
 		"", "crd takes no operands.\n" },
+	[CMD_EXPLAIN] = { "explain", NULL,
+		"what each agent can reach, evaluated from the objects compile\n"
+		"emits (NetworkPolicy semantics): DNS, IPv4, IPv6, ports,\n"
+		"ingress, egress IP, guard, warnings; --at: who reaches ADDRESS",
+		"agentfence explain agents.yaml\n"
+		"agentfence explain --format json --cluster profile.yaml agents.yaml\n"
+		"agentfence explain --at 169.254.169.254:80 agents.yaml", NULL, NULL },
 };
 
 enum opt_id {
 	OPT_CLUSTER, OPT_TEMPLATES, OPT_OUTPUT, OPT_FORMAT, OPT_KUBECONFIG, OPT_CONTEXT,
 	OPT_DRY_RUN, OPT_PRUNE, OPT_RECREATE, OPT_WAIT, OPT_REQUEST_TIMEOUT, OPT_TIMEOUT,
-	OPT_PROBE_TIMEOUT, OPT_PROBE_WAIT, OPT_QUIET, OPT_VERBOSE, OPT_PROBE_VERBOSE, OPT_HELP, OPT_COUNT
+	OPT_PROBE_TIMEOUT, OPT_PROBE_WAIT, OPT_QUIET, OPT_VERBOSE, OPT_PROBE_VERBOSE, OPT_AUDIT_FORMAT,
+	OPT_EXPLAIN_FORMAT, OPT_AT, OPT_HELP, OPT_COUNT
 };
 
 /* getopt_long returns this plus the option's index for a long option */
@@ -205,6 +224,13 @@ static const struct option_def {
 		"one line per request (never headers, tokens or keys)" },
 	[OPT_PROBE_VERBOSE] = { "verbose", 'v', NULL, IN(CMD_PROBE), 0,
 		"one line per destination: its verdict and why" },
+	[OPT_AUDIT_FORMAT] = { "format", 0, "table|json", IN(CMD_AUDIT), 0,
+		"output format (default table; json: docs/audit.md)" },
+	[OPT_EXPLAIN_FORMAT] = { "format", 0, "table|json", IN(CMD_EXPLAIN), 0,
+		"output format (default table)" },
+	[OPT_AT] = { "at", 0, "ADDRESS[:PORT]", IN(CMD_EXPLAIN), 0,
+		"only this destination: which agents reach it (egress)\n"
+		"and by which rule; [IPv6]:PORT; no port: any port" },
 	[OPT_HELP] = { "help", 'h', NULL, IN_ALL, 0,
 		"this help" },
 };
@@ -224,11 +250,16 @@ static const struct {
 	  "probe: a destination the agent must never reach is reachable" },
 	{ EXIT_INVALID, IN(CMD_DIFF), "diff: the objects differ from the live ones" },
 	{ EXIT_INVALID, IN(CMD_CRD), "crd: the output could not be written" },
+	{ EXIT_FINDINGS, IN(CMD_AUDIT), "audit: findings (an agent's fence is not what agentfence made)" },
 	{ EXIT_USAGE, IN_ALL, "usage error" },
 	{ EXIT_CLUSTER, IN_CLUSTER, "apply/delete: something failed on the cluster (or reaching it)" },
 	{ EXIT_CLUSTER, IN(CMD_DIFF),
 	  "diff: an error (invalid input, the cluster or reaching it, the diff\n"
 	  "program); what was shown, if anything, is incomplete" },
+	{ EXIT_CLUSTER, IN(CMD_AUDIT), "audit: the cluster could not be read" },
+	{ EXIT_CLUSTER, IN(CMD_EXPLAIN),
+	  "explain: the objects hold kinds not evaluated yet (cilium and\n"
+	  "clusternetworkpolicy enforcement); nothing was written" },
 	{ EXIT_CHECK_ERROR, IN(CMD_CHECK),
 	  "check: invalid input, or the folder could not be compared" },
 };
@@ -387,6 +418,7 @@ struct opts {
 	enum cmd cmd;
 	const char *cluster, *templates, *outdir, *kubeconfig, *context;
 	int json, verbose, quiet;
+	const char *at;         /* explain --at */
 	long request_timeout_ms;
 	long probe_timeout_ms, probe_wait_ms;
 	int probe_waiting;      /* "waiting for the fence" was said */
@@ -522,9 +554,22 @@ set_option(struct opts *o, enum opt_id id, char *arg)
 	case OPT_QUIET:
 		o->quiet = 1;
 		break;
+	case OPT_AUDIT_FORMAT:
+		if (strcmp(arg, "json") != 0 && strcmp(arg, "table") != 0)
+			return cmd_error(o->cmd, "--format: \"%s\" is not table or json", arg);
+		o->json = strcmp(arg, "json") == 0;
+		break;
 	case OPT_VERBOSE:
 	case OPT_PROBE_VERBOSE:
 		o->verbose = 1;
+		break;
+	case OPT_EXPLAIN_FORMAT:
+		if (strcmp(arg, "json") != 0 && strcmp(arg, "table") != 0)
+			return cmd_error(o->cmd, "--format: \"%s\" is not table or json", arg);
+		o->json = strcmp(arg, "json") == 0;
+		break;
+	case OPT_AT:
+		o->at = arg;
 		break;
 	case OPT_HELP:
 	case OPT_COUNT:
@@ -1034,7 +1079,7 @@ connect_cluster(struct arun *r, struct kubeconfig *kc, struct kapi **kp)
 	if (kubeconfig_load(kc, o->kubeconfig, o->context, &r->d) < 0) {
 		print_diags(&r->d);
 		fprintf(stderr, "agentfence: nothing sent to the cluster\n");
-		return o->cmd == CMD_DIFF ? EXIT_CLUSTER : EXIT_INVALID;
+		return o->cmd == CMD_DIFF || o->cmd == CMD_AUDIT ? EXIT_CLUSTER : EXIT_INVALID;
 	}
 	print_diags(&r->d);
 	if (o->verbose) {
@@ -1054,7 +1099,8 @@ connect_cluster(struct arun *r, struct kubeconfig *kc, struct kapi **kp)
 	}
 	if (kapi_open(kp, kc, &ko, &r->d) < 0 || kapi_check(*kp, &version, &r->d) < 0) {
 		print_diags(&r->d);
-		fprintf(stderr, "agentfence: nothing %s\n", o->cmd == CMD_DIFF ? "compared" : "applied");
+		fprintf(stderr, "agentfence: nothing %s\n", o->cmd == CMD_DIFF ? "compared" :
+			o->cmd == CMD_AUDIT ? "read" : "applied");
 		return EXIT_CLUSTER;
 	}
 	if (o->verbose)
@@ -1180,6 +1226,153 @@ cmd_apply(struct opts *o)
 	}
 	code = o->cmd == CMD_DIFF ? run_diff(&r) : run_cluster(&r);
 out:
+	apply_plan_free(r.plan);
+	diags_free(&r.d);
+	return code;
+}
+
+/* --- audit --- */
+
+struct aurun {
+	struct opts *o;
+	size_t n;
+};
+
+static void
+json_str(const char *s)
+{
+	json_t *j;
+	char *t;
+
+	if (!s) {
+		fputs("null", stdout);
+		return;
+	}
+	j = json_string(s);   /* NULL: not UTF-8 (or out of memory) */
+	t = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+	fputs(t ? t : "\"\"", stdout);
+	free(t);
+	json_decref(j);
+}
+
+static void
+on_finding(void *ctx, const struct audit_finding *f)
+{
+	struct aurun *a = ctx;
+	char obj[800];
+
+	snprintf(obj, sizeof(obj), "%s %s%s%s", f->okind, f->ons && *f->ons ? f->ons : "",
+		 f->ons && *f->ons ? "/" : "", f->oname);
+	if (a->o->json) {
+		printf("%s\n    {\"finding\": ", a->n ? "," : "");
+		json_str(audit_kind_name(f->kind));
+		printf(", \"namespace\": ");
+		json_str(f->ns);
+		printf(", \"pod\": ");
+		json_str(f->pod);
+		printf(", \"object\": {\"kind\": ");
+		json_str(f->okind);
+		printf(", \"namespace\": ");
+		json_str(f->ons && *f->ons ? f->ons : NULL);
+		printf(", \"name\": ");
+		json_str(f->oname);
+		printf("}, \"rule\": ");
+		json_str(f->rule);
+		printf(", \"detail\": ");
+		json_str(f->detail);
+		printf(", \"reaches\": ");
+		json_str(f->reaches);
+		printf("}");
+	} else {
+		char pod[300];
+
+		if (!a->n)
+			printf("%-14s %-34s %-52s %s\n", "FINDING", "AGENT POD", "OBJECT", "RULE: DETAIL");
+		snprintf(pod, sizeof(pod), "%s%s%s", f->ns ? f->ns : "-", f->pod ? "/" : "",
+			 f->pod ? f->pod : "");
+		printf("%-14s %-34s %-52s %s%s%s%s%s\n", audit_kind_name(f->kind), pod, obj,
+		       f->rule ? f->rule : "", f->rule ? ": " : "", f->detail ? f->detail : "",
+		       f->reaches ? " -> reaches " : "", f->reaches ? f->reaches : "");
+	}
+	a->n++;
+}
+
+static void
+on_audit_note(void *ctx, const char *line)
+{
+	(void)ctx;
+	fprintf(stderr, "agentfence: %s\n", line);
+}
+
+/* `agentfence audit`: 0 clean, 1 findings, 3 the cluster could not be read. */
+static int
+cmd_audit(struct opts *o)
+{
+	struct arun r;
+	struct aurun a = { o, 0 };
+	struct kubeconfig kc;
+	struct kapi *k = NULL;
+	struct audit_opts ao;
+	struct audit_summary s;
+	int code = EXIT_INVALID, opened = 0;
+
+	memset(&r, 0, sizeof(r));
+	memset(&kc, 0, sizeof(kc));
+	r.o = o;
+	if (apply_plan_new(&r.plan) < 0) {
+		fprintf(stderr, "agentfence: error: out of memory\n");
+		return EXIT_INVALID;
+	}
+	/* the compiler stays open: its profile says which guards to look for */
+	if (compile_open(&r.c, o->cluster, o->templates, 1, &r.d) == 0) {
+		opened = 1;
+		r.c.on_guard = plan_guard;
+		for (int i = 0; i < o->nspecs; i++)
+			compile_file(&r.c, o->specs[i], plan_agent, after_plan_doc, &r);
+	}
+	print_diags(&r.d);
+	if (r.d.errors || !opened) {
+		fprintf(stderr, "agentfence: %zu error%s; nothing read from the cluster\n", r.d.errors,
+			r.d.errors == 1 ? "" : "s");
+		goto out;
+	}
+	if ((code = connect_cluster(&r, &kc, &k)) != 0)
+		goto out;
+	memset(&ao, 0, sizeof(ao));
+	ao.plan = o->nspecs ? r.plan : NULL;
+	ao.profile = &r.c.profile;
+	ao.finding = on_finding;
+	ao.note = o->verbose ? on_audit_note : NULL;
+	ao.ctx = &a;
+	if (o->json)
+		printf("{\n  \"apiVersion\": \"agentfence.dev/v1alpha1\",\n  \"kind\": \"AuditReport\",\n"
+		       "  \"findings\": [");
+	if (audit_run(k, &ao, &s) < 0) {
+		if (o->json)
+			printf("%s],\n  \"error\": ", a.n ? "\n  " : "");
+		if (o->json) {
+			json_str(s.why);
+			printf("\n}\n");
+		}
+		print_diags(&r.d);
+		fprintf(stderr, "agentfence: error: %s\nagentfence: the audit is incomplete\n", s.why);
+		code = EXIT_CLUSTER;
+		goto out;
+	}
+	if (o->json)
+		printf("%s],\n  \"summary\": {\"namespaces\": %zu, \"policies\": %zu, \"pods\": %zu, "
+		       "\"agentPods\": %zu, \"findings\": %zu}\n}\n", a.n ? "\n  " : "", s.namespaces,
+		       s.policies, s.pods, s.agent_pods, s.findings);
+	fprintf(stderr, "agentfence: audit: %zu agent Pod%s of %zu, %zu polic%s, %zu namespace%s: "
+		"%zu finding%s\n", s.agent_pods, s.agent_pods == 1 ? "" : "s", s.pods, s.policies,
+		s.policies == 1 ? "y" : "ies", s.namespaces, s.namespaces == 1 ? "" : "s", s.findings,
+		s.findings == 1 ? "" : "s");
+	code = s.findings ? EXIT_FINDINGS : EXIT_OK;
+out:
+	fflush(stdout);
+	kapi_close(k);
+	kubeconfig_free(&kc);
+	compile_close(&r.c);
 	apply_plan_free(r.plan);
 	diags_free(&r.d);
 	return code;
@@ -1790,6 +1983,132 @@ cmd_crd(const struct opts *o)
 	return code;
 }
 
+/* --- explain --- */
+
+struct erun {
+	struct explain e;
+	struct diags d;
+};
+
+static int
+explain_agent_cb(void *ctx, const struct spec_agent *ag, struct node **objs, size_t n)
+{
+	return explain_add(&((struct erun *)ctx)->e, ag, objs, n, 0);
+}
+
+static int
+explain_guard_cb(void *ctx, const struct spec_agent *ag, struct node **objs, size_t n)
+{
+	return explain_add(&((struct erun *)ctx)->e, ag, objs, n, 1);
+}
+
+static void
+after_explain_doc(void *ctx)
+{
+	print_diags(&((struct erun *)ctx)->d);
+}
+
+/* "1.2.3.4", "1.2.3.4:80", "::1", "[::1]:443" -> address and port (0: none) */
+static int
+parse_at(const char *s, struct cidr *addr, unsigned *port)
+{
+	const char *colon = strrchr(s, ':'), *end = s + strlen(s);
+	size_t skip = 0;
+
+	*port = 0;
+	if (*s == '[') {
+		const char *rb = strchr(s, ']');
+
+		if (!rb || (rb[1] && rb[1] != ':'))
+			return -1;
+		skip = 1;
+		colon = rb[1] ? rb + 1 : NULL;
+		end = rb;
+	} else if (colon && strchr(s, ':') != colon) {
+		colon = NULL;   /* a bare IPv6 address */
+	}
+	if (colon) {
+		char *e;
+		long v;
+
+		errno = 0;
+		v = strtol(colon + 1, &e, 10);
+		if (errno || e == colon + 1 || *e || v < 1 || v > 65535)
+			return -1;
+		*port = (unsigned)v;
+		if (!skip)
+			end = colon;
+	}
+	return cidr_parse_addr(s + skip, (size_t)(end - s - (long)skip), addr) == CIDR_OK ? 0 : -1;
+}
+
+/* `agentfence explain`: compile in process, evaluate what was emitted. */
+static int
+cmd_explain(struct opts *o)
+{
+	struct compiler c;
+	struct erun r;
+	struct arena a = ARENA_INIT;
+	struct buf b = BUF_INIT;
+	struct node *tree = NULL;
+	const struct node *bad;
+	struct cidr at;
+	unsigned port = 0;
+	int code = EXIT_INVALID;
+
+	if (o->at && parse_at(o->at, &at, &port) < 0)
+		return cmd_error(o->cmd, "--at: \"%s\" is not ADDRESS, ADDRESS:PORT or [IPv6]:PORT", o->at);
+	memset(&r, 0, sizeof(r));
+	memset(&c, 0, sizeof(c));
+	explain_init(&r.e, "networkpolicy");
+	if (compile_open(&c, o->cluster, o->templates, 1, &r.d) == 0) {
+		r.e.enforcement = profile_enforcement_name(c.profile.enforcement);
+		c.on_guard = explain_guard_cb;
+		for (int i = 0; i < o->nspecs; i++)
+			compile_file(&c, o->specs[i], explain_agent_cb, after_explain_doc, &r);
+	}
+	print_diags(&r.d);
+	if (r.d.errors) {
+		fprintf(stderr, "agentfence: %zu error%s; nothing explained\n", r.d.errors,
+			r.d.errors == 1 ? "" : "s");
+		goto out;
+	}
+	if ((bad = explain_unsupported(&r.e))) {
+		fprintf(stderr, "agentfence: explain: error: %s enforcement emits %s objects, which the "
+			"evaluator does not evaluate yet; nothing explained\n", r.e.enforcement,
+			node_map_get(bad, "kind")->str);
+		code = EXIT_CLUSTER;
+		goto out;
+	}
+	if ((o->at ? explain_at(&r.e, &a, &at, port, &tree) : explain_build(&r.e, &a, &tree)) < 0) {
+		fprintf(stderr, "agentfence: error: out of memory\n");
+		goto out;
+	}
+	if (o->json) {
+		if (emit_json(&b, tree, 0) < 0)
+			b.err = 1;
+		buf_putc(&b, '\n');
+	} else {
+		explain_table(&b, tree, isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
+	}
+	if (b.err) {
+		fprintf(stderr, "agentfence: error: out of memory\n");
+		goto out;
+	}
+	if (fwrite(b.p, 1, b.n, stdout) != b.n || fflush(stdout) != 0) {
+		fprintf(stderr, "agentfence: error: cannot write the output: %s\n", strerror(errno));
+		goto out;
+	}
+	code = EXIT_OK;
+out:
+	buf_free(&b);
+	arena_free(&a);
+	compile_close(&c);
+	explain_free(&r.e);
+	diags_free(&r.d);
+	return code;
+}
+
 /* `agentfence help [CMD]` (and --help, -h) */
 static int
 cmd_help(int argc, char **argv)
@@ -1858,5 +2177,9 @@ main(int argc, char **argv)
 		return cmd_completion(&o);
 	if (o.cmd == CMD_CRD)
 		return cmd_crd(&o);
+	if (o.cmd == CMD_AUDIT)
+		return cmd_audit(&o);
+	if (o.cmd == CMD_EXPLAIN)
+		return cmd_explain(&o);
 	return IN(o.cmd) & IN_REMOTE ? cmd_apply(&o) : cmd_compile(&o);
 }

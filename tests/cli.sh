@@ -15,9 +15,9 @@ fail=0 n=0
 ok() { n=$((n + 1)); }
 bad() { n=$((n + 1)); fail=$((fail + 1)); echo "FAIL: $*"; }
 ex=examples/agents.yaml
-cmds="compile validate check apply delete diff probe crd"
-# the commands README's ## Commands gives a usage line (probe: to add there)
-readme_cmds="compile validate check apply delete diff probe crd"
+cmds="compile validate check apply delete diff audit probe explain crd"
+# the commands README's ## Commands gives a usage line
+readme_cmds="compile validate check apply delete diff audit probe explain crd"
 
 # run ARGS...: stdout in $tmp/o, stderr in $tmp/e, exit code in $rc
 run() { af "$@" >"$tmp/o" 2>"$tmp/e"; rc=$?; }
@@ -144,6 +144,10 @@ usage_error "-o yaml" "agentfence: check: -o takes a folder, not a format: use -
 $(try check)" check -o yaml $ex
 usage_error "bad format" "agentfence: compile: --format: \"xml\" is not yaml or json
 $(try compile)" compile --format xml $ex
+usage_error "bad audit format" "agentfence: audit: --format: \"yaml\" is not table or json
+$(try audit)" audit --format yaml
+usage_error "an option of apply for audit" "agentfence: audit: unknown option --dry-run (it is an option of apply, delete)
+$(try audit)" audit --dry-run
 usage_error "bad duration" "agentfence: apply: --timeout: \"soon\" is not a duration (e.g. 30s, 1m30s, 500ms, 1h)
 $(try apply)" apply --timeout soon $ex
 # durations in Go's form (duration.c; its unit test holds Go's own table)

@@ -264,10 +264,11 @@ class Usage(unittest.TestCase):
         (["10.0.0.01:80"], '"10.0.0.01:80": not an IP address'),
         (["metadata.google.internal:80"], '"metadata.google.internal:80": not an IP address'),
         (["10.0.0.1:80=a\tb"], '"10.0.0.1:80=a\tb": the label is longer than 120 characters or not printable'),
-        (["--timeout", "soon"], '--timeout: "soon" is not a duration (e.g. 30s, 500ms, 2m)'),
-        (["--wait", "-1s"], '--wait: "-1s" is not a duration (e.g. 30s, 500ms, 2m)'),
+        (["--timeout", "soon"], '--timeout: "soon" is not a duration (e.g. 30s, 1m30s, 500ms, 1h)'),
+        (["--wait", "-1s"], '--wait: "-1s" is out of range (more than 0 or 0, at most 24h)'),
         (["--cluster", "p.yaml"],
-         "unknown option --cluster (it is an option of compile, validate, check, apply, delete)"),
+         "unknown option --cluster (it is an option of compile, validate, check, apply, delete, "
+         "diff, audit, explain)"),
         (["--dry-run"], "unknown option --dry-run (it is an option of apply, delete)"),
     )
 

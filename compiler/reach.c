@@ -1,0 +1,784 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * reach: the NetworkPolicy evaluator (see reach.h for the semantics).
+ *
+ * Queries walk the objects directly. The summary cuts each address family
+ * into the intervals between every cidr and except boundary, gives each
+ * interval the union of the ports of the rules covering it, merges equal
+ * neighbours and writes the result back as prefixes: one canonical answer
+ * however the rules were split.
+ */
+#include "reach.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+__extension__ typedef unsigned __int128 u128;
+
+#define NS_NAME_LABEL "kubernetes.io/metadata.name"
+
+static const char *
+str_of(const struct node *n)
+{
+	return n && n->kind == NODE_SCALAR ? n->str : NULL;
+}
+
+static int
+str_is(const struct node *n, const char *s)
+{
+	const char *t = str_of(n);
+
+	return t && strcmp(t, s) == 0;
+}
+
+static const char *
+meta(const struct node *obj, const char *key)
+{
+	return str_of(node_map_get(node_map_get(obj, "metadata"), key));
+}
+
+static int
+is_netpol(const struct node *obj)
+{
+	return str_is(node_map_get(obj, "kind"), "NetworkPolicy") &&
+	       str_is(node_map_get(obj, "apiVersion"), "networking.k8s.io/v1");
+}
+
+const struct node *
+reach_unsupported(const struct reach_objs *o)
+{
+	static const char *const kinds[] = {
+		"ClusterNetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy",
+		"CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy",
+	};
+
+	for (size_t i = 0; i < o->n; i++)
+		for (size_t k = 0; k < sizeof(kinds) / sizeof(*kinds); k++)
+			if (str_is(node_map_get(o->objs[i], "kind"), kinds[k]))
+				return o->objs[i];
+	return NULL;
+}
+
+/* --- label selectors --- */
+
+/* A label of the Pod (ns = 0) or of its namespace (ns = 1). */
+static const char *
+label(const struct reach_pod *p, int ns, const char *key)
+{
+	if (ns && strcmp(key, NS_NAME_LABEL) == 0)
+		return p->ns;
+	return str_of(node_map_get(ns ? p->ns_labels : p->labels, key));
+}
+
+static int
+in_values(const struct node *values, const char *v)
+{
+	if (!values || values->kind != NODE_SEQ)
+		return 0;
+	for (const struct node *it = values->head; it; it = it->next)
+		if (str_is(it, v))
+			return 1;
+	return 0;
+}
+
+/* Standard LabelSelector semantics; an empty selector matches everything. */
+static int
+selector_matches(const struct node *sel, const struct reach_pod *p, int ns)
+{
+	const struct node *ml = node_map_get(sel, "matchLabels");
+	const struct node *me = node_map_get(sel, "matchExpressions");
+
+	if (ml && ml->kind == NODE_MAP)
+		for (const struct node *k = ml->head; k; k = k->next) {
+			const char *v = label(p, ns, k->str);
+
+			if (!v || !str_is(k->val, v))
+				return 0;
+		}
+	if (me && me->kind == NODE_SEQ)
+		for (const struct node *e = me->head; e; e = e->next) {
+			const char *key = str_of(node_map_get(e, "key"));
+			const char *op = str_of(node_map_get(e, "operator"));
+			const char *v = key ? label(p, ns, key) : NULL;
+			const struct node *vals = node_map_get(e, "values");
+
+			if (!key || !op)
+				return 0;
+			if (strcmp(op, "In") == 0 && (!v || !in_values(vals, v)))
+				return 0;
+			if (strcmp(op, "NotIn") == 0 && v && in_values(vals, v))
+				return 0;
+			if (strcmp(op, "Exists") == 0 && !v)
+				return 0;
+			if (strcmp(op, "DoesNotExist") == 0 && v)
+				return 0;
+			if (strcmp(op, "In") != 0 && strcmp(op, "NotIn") != 0 &&
+			    strcmp(op, "Exists") != 0 && strcmp(op, "DoesNotExist") != 0)
+				return 0;
+		}
+	return 1;
+}
+
+/* --- policies --- */
+
+/* 1 when the NetworkPolicy selects the Pod and isolates it for dir. */
+static int
+isolates(const struct node *obj, const struct reach_pod *p, enum reach_dir dir)
+{
+	const struct node *spec = node_map_get(obj, "spec");
+	const struct node *types = node_map_get(spec, "policyTypes");
+	const char *ns = meta(obj, "namespace");
+	const struct node *eg;
+
+	if (!is_netpol(obj) || !spec || !ns || strcmp(ns, p->ns) != 0)
+		return 0;
+	if (!selector_matches(node_map_get(spec, "podSelector"), p, 0))
+		return 0;
+	if (types && types->kind == NODE_SEQ && types->count)
+		return in_values(types, dir == REACH_EGRESS ? "Egress" : "Ingress");
+	if (dir == REACH_INGRESS)
+		return 1;
+	eg = node_map_get(spec, "egress");
+	return eg && eg->kind == NODE_SEQ && eg->count > 0;
+}
+
+static const struct node *
+rules_of(const struct node *obj, enum reach_dir dir)
+{
+	const struct node *r = node_map_get(node_map_get(obj, "spec"),
+					    dir == REACH_EGRESS ? "egress" : "ingress");
+
+	return r && r->kind == NODE_SEQ ? r : NULL;
+}
+
+const char *
+reach_proto_name(enum reach_proto p)
+{
+	return p == REACH_UDP ? "UDP" : p == REACH_SCTP ? "SCTP" : "TCP";
+}
+
+static int
+proto_of(const struct node *item)
+{
+	const char *s = str_of(node_map_get(item, "protocol"));
+
+	if (!s || strcmp(s, "TCP") == 0)
+		return REACH_TCP;
+	if (strcmp(s, "UDP") == 0)
+		return REACH_UDP;
+	if (strcmp(s, "SCTP") == 0)
+		return REACH_SCTP;
+	return -1;
+}
+
+/* A numeric port (an integer or a string of digits) or -1 (named). */
+static long
+port_num(const struct node *n)
+{
+	const char *s = str_of(n);
+	long v = 0;
+
+	if (!s || !*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > 65535)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
+}
+
+/* A named port of the remote Pod: containers[].ports-like items. */
+static int
+named_port(const struct reach_pod *peer, const char *name, enum reach_proto proto, unsigned port)
+{
+	if (!peer || !peer->ports || peer->ports->kind != NODE_SEQ)
+		return 0;
+	for (const struct node *it = peer->ports->head; it; it = it->next)
+		if (str_is(node_map_get(it, "name"), name) && proto_of(it) == (int)proto &&
+		    port_num(node_map_get(it, "containerPort")) == (long)port)
+			return 1;
+	return 0;
+}
+
+static int
+ports_match(const struct node *ports, const struct reach_query *q)
+{
+	if (!ports || ports->kind != NODE_SEQ || !ports->count)
+		return 1;
+	for (const struct node *it = ports->head; it; it = it->next) {
+		const struct node *pn = node_map_get(it, "port");
+		long lo, hi;
+
+		if (proto_of(it) != (int)q->proto)
+			continue;
+		if (!pn || pn->type == NT_NULL)
+			return 1;
+		lo = port_num(pn);
+		if (lo < 0) {
+			if (str_of(pn) && named_port(q->peer, str_of(pn), q->proto, q->port))
+				return 1;
+			continue;
+		}
+		hi = port_num(node_map_get(it, "endPort"));
+		if (hi < 0)
+			hi = lo;
+		if ((long)q->port >= lo && (long)q->port <= hi)
+			return 1;
+	}
+	return 0;
+}
+
+static int
+ipblock_has(const struct node *ib, const struct cidr *a)
+{
+	const char *s = str_of(node_map_get(ib, "cidr"));
+	const struct node *ex = node_map_get(ib, "except");
+	struct cidr c;
+
+	if (!s || cidr_parse(s, strlen(s), &c) != CIDR_OK || !cidr_contains(&c, a))
+		return 0;
+	if (ex && ex->kind == NODE_SEQ)
+		for (const struct node *e = ex->head; e; e = e->next) {
+			const char *t = str_of(e);
+
+			if (t && cidr_parse(t, strlen(t), &c) == CIDR_OK && cidr_contains(&c, a))
+				return 0;
+		}
+	return 1;
+}
+
+static int
+peer_matches(const struct node *pr, const char *policy_ns, const struct reach_query *q)
+{
+	const struct node *ib = node_map_get(pr, "ipBlock");
+	const struct node *nss = node_map_get(pr, "namespaceSelector");
+	const struct node *pods = node_map_get(pr, "podSelector");
+
+	if (ib && ib->type != NT_NULL)
+		/* a Pod peer too: some plugins match Pod IPs by ipBlock (the worst case) */
+		return q->addr.family && ipblock_has(ib, &q->addr);
+	if (nss && nss->type == NT_NULL)
+		nss = NULL;
+	if (pods && pods->type == NT_NULL)
+		pods = NULL;
+	if ((!nss && !pods) || !q->peer)
+		return 0;
+	if (nss ? !selector_matches(nss, q->peer, 1) : strcmp(q->peer->ns, policy_ns) != 0)
+		return 0;
+	return !pods || selector_matches(pods, q->peer, 0);
+}
+
+int
+reach_query(const struct reach_objs *o, const struct reach_pod *pod,
+	    const struct reach_query *q, struct reach_verdict *v)
+{
+	const char *key = q->dir == REACH_EGRESS ? "to" : "from";
+
+	memset(v, 0, sizeof(*v));
+	v->rule = v->peer = -1;
+	for (size_t i = 0; i < o->n; i++) {
+		const struct node *obj = o->objs[i], *rules;
+		int ri = 0;
+
+		if (!isolates(obj, pod, q->dir))
+			continue;
+		v->npolicies++;
+		if (v->allowed || !(rules = rules_of(obj, q->dir)))
+			continue;
+		for (const struct node *r = rules->head; r && !v->allowed; r = r->next, ri++) {
+			const struct node *peers = node_map_get(r, key);
+			int pi = -1, hit = 0;
+
+			if (!ports_match(node_map_get(r, "ports"), q))
+				continue;
+			if (!peers || peers->kind != NODE_SEQ || !peers->count)
+				hit = 1;
+			else
+				for (const struct node *pr = peers->head; pr && !hit; pr = pr->next) {
+					pi++;
+					hit = peer_matches(pr, meta(obj, "namespace"), q);
+				}
+			if (hit) {
+				v->allowed = 1;
+				v->why = REACH_RULE;
+				v->obj = obj;
+				v->rule = ri;
+				v->peer = pi;
+			}
+		}
+	}
+	if (!v->npolicies) {
+		v->allowed = 1;
+		v->why = REACH_OPEN;
+		return 0;
+	}
+	if (!v->allowed)
+		v->why = REACH_NO_RULE;
+	else {
+		v->kind = str_of(node_map_get(v->obj, "kind"));
+		v->ns = meta(v->obj, "namespace");
+		v->name = meta(v->obj, "name");
+	}
+	return 0;
+}
+
+/* --- port sets --- */
+
+static int
+port_cmp(const void *a, const void *b)
+{
+	const struct reach_port *x = a, *y = b;
+
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static int
+ports_add(struct reach_ports *s, unsigned proto, unsigned lo, unsigned hi)
+{
+	struct reach_port *n = xreallocarray(s->items, s->n + 1, sizeof(struct reach_port));
+
+	if (!n)
+		return -1;
+	s->items = n;
+	s->items[s->n].proto = (unsigned char)proto;
+	s->items[s->n].lo = (unsigned short)lo;
+	s->items[s->n].hi = (unsigned short)hi;
+	s->n++;
+	return 0;
+}
+
+static void
+ports_normalize(struct reach_ports *s)
+{
+	size_t w = 0;
+
+	if (!s->n)
+		return;
+	qsort(s->items, s->n, sizeof(struct reach_port), port_cmp);
+	for (size_t i = 1; i < s->n; i++) {
+		struct reach_port *last = &s->items[w];
+
+		if (s->items[i].proto == last->proto && s->items[i].lo <= (unsigned)last->hi + 1) {
+			if (s->items[i].hi > last->hi)
+				last->hi = s->items[i].hi;
+		} else
+			s->items[++w] = s->items[i];
+	}
+	s->n = w + 1;
+}
+
+int
+reach_ports_union(struct reach_ports *dst, const struct reach_ports *src)
+{
+	for (size_t i = 0; i < src->n; i++)
+		if (ports_add(dst, src->items[i].proto, src->items[i].lo, src->items[i].hi) < 0)
+			return -1;
+	ports_normalize(dst);
+	return 0;
+}
+
+int
+reach_ports_equal(const struct reach_ports *a, const struct reach_ports *b)
+{
+	if (a->n != b->n)
+		return 0;
+	/* field by field: the struct has padding */
+	for (size_t i = 0; i < a->n; i++)
+		if (a->items[i].proto != b->items[i].proto || a->items[i].lo != b->items[i].lo ||
+		    a->items[i].hi != b->items[i].hi)
+			return 0;
+	return 1;
+}
+
+int
+reach_ports_has(const struct reach_ports *p, enum reach_proto proto, unsigned port)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->items[i].proto == proto && port >= p->items[i].lo && port <= p->items[i].hi)
+			return 1;
+	return 0;
+}
+
+/* A rule's ports list as a set; named ports match no address, so they add nothing here. */
+static int
+ports_of(const struct node *ports, struct reach_ports *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!ports || ports->kind != NODE_SEQ || !ports->count) {
+		for (unsigned p = 0; p < REACH_NPROTO; p++)
+			if (ports_add(out, p, 1, 65535) < 0)
+				return -1;
+		return 0;
+	}
+	for (const struct node *it = ports->head; it; it = it->next) {
+		const struct node *pn = node_map_get(it, "port");
+		int proto = proto_of(it);
+		long lo, hi;
+
+		if (proto < 0)
+			continue;
+		if (!pn || pn->type == NT_NULL) {
+			lo = 1;
+			hi = 65535;
+		} else if ((lo = port_num(pn)) < 0) {
+			continue;
+		} else if ((hi = port_num(node_map_get(it, "endPort"))) < 0) {
+			hi = lo;
+		}
+		if (lo < 1)
+			lo = 1;
+		if (hi > 65535)
+			hi = 65535;
+		if (lo <= hi && ports_add(out, (unsigned)proto, (unsigned)lo, (unsigned)hi) < 0)
+			return -1;
+	}
+	ports_normalize(out);
+	return 0;
+}
+
+/* --- address intervals --- */
+
+struct block {
+	const struct node *ib;   /* the ipBlock; NULL: every address */
+	size_t ports;            /* index of the rule's ports */
+};
+
+static unsigned
+bits_of(int family)
+{
+	return family == CIDR_V4 ? 32 : 128;
+}
+
+static u128
+top_of(int family)
+{
+	return family == CIDR_V4 ? (u128)0xffffffffu : ~(u128)0;
+}
+
+static u128
+to_u128(const struct cidr *c)
+{
+	u128 v = 0;
+
+	for (unsigned i = 0; i < bits_of(c->family) / 8; i++)
+		v = (v << 8) | c->addr[i];
+	return v;
+}
+
+static struct cidr
+from_u128(int family, u128 v, unsigned len)
+{
+	struct cidr c;
+	unsigned nb = bits_of(family) / 8;
+
+	memset(&c, 0, sizeof(c));
+	c.family = (uint8_t)family;
+	c.len = (uint8_t)len;
+	for (unsigned i = 0; i < nb; i++)
+		c.addr[nb - 1 - i] = (uint8_t)(v >> (8 * i));
+	return c;
+}
+
+static u128
+last_of(const struct cidr *c)
+{
+	unsigned host = bits_of(c->family) - c->len;
+	u128 mask = host >= 128 ? ~(u128)0 : (((u128)1 << host) - 1);
+
+	return to_u128(c) | mask;
+}
+
+struct cuts {
+	u128 *v;
+	size_t n;
+};
+
+static int
+cut_add(struct cuts *k, u128 v)
+{
+	u128 *n = xreallocarray(k->v, k->n + 1, sizeof(u128));
+
+	if (!n)
+		return -1;
+	k->v = n;
+	k->v[k->n++] = v;
+	return 0;
+}
+
+/* The boundaries of one prefix: its start and the address after its end. */
+static int
+cut_prefix(struct cuts *k, const char *s, int family)
+{
+	struct cidr c;
+
+	if (!s || cidr_parse(s, strlen(s), &c) != CIDR_OK || c.family != family)
+		return 0;
+	if (cut_add(k, to_u128(&c)) < 0)
+		return -1;
+	if (last_of(&c) != top_of(family))
+		return cut_add(k, last_of(&c) + 1);
+	return 0;
+}
+
+static int
+u128_cmp(const void *a, const void *b)
+{
+	u128 x = *(const u128 *)a, y = *(const u128 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+range_add(struct reach_range **v, size_t *n, const struct cidr *c, const struct reach_ports *p)
+{
+	struct reach_range *nv = xreallocarray(*v, *n + 1, sizeof(struct reach_range));
+
+	if (!nv)
+		return -1;
+	*v = nv;
+	memset(&nv[*n], 0, sizeof(nv[*n]));
+	nv[*n].c = *c;
+	if (reach_ports_union(&nv[*n].ports, p) < 0) {
+		free(nv[*n].ports.items);
+		return -1;
+	}
+	(*n)++;
+	return 0;
+}
+
+/* [lo, hi] as the fewest prefixes, each open on p. */
+static int
+emit_interval(int family, u128 lo, u128 hi, const struct reach_ports *p,
+	      struct reach_range **v, size_t *n)
+{
+	unsigned bits = bits_of(family);
+
+	for (;;) {
+		unsigned k = 0;
+		struct cidr c;
+
+		/* the largest aligned block at lo that stays within hi */
+		while (k < bits) {
+			unsigned k1 = k + 1;
+
+			if (k1 < 128) {
+				u128 size = (u128)1 << k1;
+
+				if ((lo & (size - 1)) || hi - lo < size - 1)
+					break;
+			} else if (lo != 0 || hi != ~(u128)0) {
+				break;
+			}
+			k = k1;
+		}
+		c = from_u128(family, lo, bits - k);
+		if (range_add(v, n, &c, p) < 0)
+			return -1;
+		if (k == 128)
+			return 0;
+		{
+			u128 end = lo + ((((u128)1) << k) - 1);
+
+			if (end >= hi)
+				return 0;
+			lo = end + 1;
+		}
+	}
+}
+
+static int
+summarize_family(const struct block *bl, size_t nbl, const struct reach_ports *ps, int family,
+		 struct reach_range **v, size_t *n)
+{
+	struct cuts k = { NULL, 0 };
+	struct reach_ports cur = { NULL, 0 }, acc = { NULL, 0 };
+	u128 start = 0;
+	int rc = -1, have = 0;
+
+	if (cut_add(&k, 0) < 0)
+		goto out;
+	for (size_t i = 0; i < nbl; i++) {
+		const struct node *ex = bl[i].ib ? node_map_get(bl[i].ib, "except") : NULL;
+
+		if (!bl[i].ib)
+			continue;
+		if (cut_prefix(&k, str_of(node_map_get(bl[i].ib, "cidr")), family) < 0)
+			goto out;
+		if (ex && ex->kind == NODE_SEQ)
+			for (const struct node *e = ex->head; e; e = e->next)
+				if (cut_prefix(&k, str_of(e), family) < 0)
+					goto out;
+	}
+	qsort(k.v, k.n, sizeof(u128), u128_cmp);
+	for (size_t i = 0; i < k.n; i++) {
+		u128 lo = k.v[i];
+		struct cidr a;
+
+		if (i > 0 && k.v[i] == k.v[i - 1])
+			continue;
+		a = from_u128(family, lo, bits_of(family));
+		acc.n = 0;
+		for (size_t b = 0; b < nbl; b++)
+			if ((!bl[b].ib || ipblock_has(bl[b].ib, &a)) && reach_ports_union(&acc, &ps[bl[b].ports]) < 0)
+				goto out;
+		if (have && !reach_ports_equal(&acc, &cur)) {
+			if (cur.n && emit_interval(family, start, lo - 1, &cur, v, n) < 0)
+				goto out;
+			have = 0;
+		}
+		if (!have) {
+			start = lo;
+			cur.n = 0;
+			if (reach_ports_union(&cur, &acc) < 0)
+				goto out;
+			have = 1;
+		}
+	}
+	if (have && cur.n && emit_interval(family, start, top_of(family), &cur, v, n) < 0)
+		goto out;
+	rc = 0;
+out:
+	free(k.v);
+	free(cur.items);
+	free(acc.items);
+	return rc;
+}
+
+static void
+dirsum_free(struct reach_dirsum *d)
+{
+	for (size_t i = 0; i < d->nv4; i++)
+		free(d->v4[i].ports.items);
+	for (size_t i = 0; i < d->nv6; i++)
+		free(d->v6[i].ports.items);
+	for (size_t i = 0; i < d->nsels; i++)
+		free(d->sels[i].ports.items);
+	free(d->v4);
+	free(d->v6);
+	free(d->sels);
+	memset(d, 0, sizeof(*d));
+}
+
+void
+reach_summary_free(struct reach_summary *s)
+{
+	dirsum_free(&s->egress);
+	dirsum_free(&s->ingress);
+}
+
+static int
+sel_add(struct reach_dirsum *d, const struct node *obj, int rule, int peer,
+	const struct node *nss, const struct node *pods, const struct reach_ports *p)
+{
+	struct reach_sel *n = xreallocarray(d->sels, d->nsels + 1, sizeof(struct reach_sel));
+
+	if (!n)
+		return -1;
+	d->sels = n;
+	memset(&n[d->nsels], 0, sizeof(n[d->nsels]));
+	n[d->nsels].obj = obj;
+	n[d->nsels].rule = rule;
+	n[d->nsels].peer = peer;
+	n[d->nsels].ns_sel = nss;
+	n[d->nsels].pod_sel = pods;
+	if (reach_ports_union(&n[d->nsels].ports, p) < 0) {
+		free(n[d->nsels].ports.items);
+		return -1;
+	}
+	d->nsels++;
+	return 0;
+}
+
+static int
+summarize_dir(const struct reach_objs *o, const struct reach_pod *pod, enum reach_dir dir,
+	      struct reach_dirsum *d)
+{
+	const char *key = dir == REACH_EGRESS ? "to" : "from";
+	struct reach_ports *ps = NULL;
+	struct block *bl = NULL;
+	size_t nps = 0, nbl = 0;
+	int rc = -1;
+
+	for (size_t i = 0; i < o->n; i++) {
+		const struct node *obj = o->objs[i], *rules;
+		int ri = 0;
+
+		if (!isolates(obj, pod, dir))
+			continue;
+		d->isolated = 1;
+		if (!(rules = rules_of(obj, dir)))
+			continue;
+		for (const struct node *r = rules->head; r; r = r->next, ri++) {
+			const struct node *peers = node_map_get(r, key);
+			struct reach_ports *np = xreallocarray(ps, nps + 1, sizeof(struct reach_ports));
+			struct block *nb;
+			int pi = 0;
+
+			if (!np)
+				goto out;
+			ps = np;
+			if (ports_of(node_map_get(r, "ports"), &ps[nps]) < 0) {
+				free(ps[nps].items);
+				goto out;
+			}
+			nps++;
+			/* each rule adds at most one block per peer, plus one for "every peer" */
+			nb = xreallocarray(bl, nbl + 1 + (peers && peers->kind == NODE_SEQ ? peers->count : 0),
+					   sizeof(struct block));
+			if (!nb)
+				goto out;
+			bl = nb;
+			if (!peers || peers->kind != NODE_SEQ || !peers->count) {
+				bl[nbl].ib = NULL;
+				bl[nbl++].ports = nps - 1;
+				if (sel_add(d, obj, ri, -1, NULL, NULL, &ps[nps - 1]) < 0)
+					goto out;
+				continue;
+			}
+			for (const struct node *pr = peers->head; pr; pr = pr->next, pi++) {
+				const struct node *ib = node_map_get(pr, "ipBlock");
+				const struct node *nss = node_map_get(pr, "namespaceSelector");
+				const struct node *pods = node_map_get(pr, "podSelector");
+
+				if (ib && ib->type != NT_NULL) {
+					bl[nbl].ib = ib;
+					bl[nbl++].ports = nps - 1;
+				} else if ((nss && nss->type != NT_NULL) || (pods && pods->type != NT_NULL)) {
+					if (sel_add(d, obj, ri, pi, nss && nss->type != NT_NULL ? nss : NULL,
+						    pods && pods->type != NT_NULL ? pods : NULL,
+						    &ps[nps - 1]) < 0)
+						goto out;
+				}
+			}
+		}
+	}
+	if (summarize_family(bl, nbl, ps, CIDR_V4, &d->v4, &d->nv4) < 0 ||
+	    summarize_family(bl, nbl, ps, CIDR_V6, &d->v6, &d->nv6) < 0)
+		goto out;
+	rc = 0;
+out:
+	for (size_t i = 0; i < nps; i++)
+		free(ps[i].items);
+	free(ps);
+	free(bl);
+	return rc;
+}
+
+int
+reach_summarize(const struct reach_objs *o, const struct reach_pod *pod,
+		struct reach_summary *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (summarize_dir(o, pod, REACH_EGRESS, &out->egress) < 0 ||
+	    summarize_dir(o, pod, REACH_INGRESS, &out->ingress) < 0) {
+		reach_summary_free(out);
+		return -1;
+	}
+	return 0;
+}
