@@ -580,6 +580,7 @@ agent_tree(struct explain *e, struct arena *a, const struct explain_agent *ag)
 		    *sources = node_new_seq(a), *warnings = node_new_seq(a), *guard = node_new_map(a),
 		    *gobjs = node_new_seq(a), *fam, *ps;
 	const struct node *podobj = NULL, *egw = NULL;
+	const char *lim;
 	char *t;
 
 	memset(&s, 0, sizeof(s));
@@ -704,7 +705,14 @@ agent_tree(struct explain *e, struct arena *a, const struct explain_agent *ag)
 				TRY(seq_str(a, gobjs, arena_sprintf(a, "%s/%s", k ? k : "?", nm ? nm : "?")));
 			}
 	TRY(node_map_put(a, guard, "objects", gobjs));
-	TRY(node_map_put(a, guard, "cannotHold", node_new_str(a, guard_limits(e->enforcement))));
+	lim = guard_limits(e->enforcement);
+	for (const struct node *g = gobjs->head; g; g = g->next)
+		if (strncmp(g->str, "ValidatingAdmissionPolicy/", 26) == 0) {
+			NN(lim = arena_sprintf(a, "%s; the admission policy leaves policy and label writes "
+					       "in the namespace to its writers", lim));
+			break;
+		}
+	TRY(node_map_put(a, guard, "cannotHold", node_new_str(a, lim)));
 	TRY(node_map_put(a, m, "guard", guard));
 	TRY(node_map_put(a, m, "warnings", warnings));
 	free(open_ports.items);
