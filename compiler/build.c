@@ -945,13 +945,35 @@ probe_container(struct arena *a, const struct profile *p, const struct node *csc
 	return c;
 }
 
+/*
+ * A Pod's spec is immutable: an apply of a changed one fails. These let
+ * Argo CD and Flux delete and recreate the Pod instead. Argo CD's
+ * Replace=true alone is a PUT, refused for a Pod like a patch; with
+ * Force=true it deletes and creates (Argo CD sync options, "Force Sync").
+ * Flux's force annotation replaces an object whose apply failed on an
+ * immutable field. Pods only: a policy deleted and recreated would leave
+ * its Pod unfenced for a moment (tmpl.c refuses both keys in templates).
+ */
+static int
+pod_replace(struct arena *a, struct node *pod)
+{
+	struct node *meta = node_map_get(pod, "metadata"), *ann;
+
+	NN(meta);
+	NN(ann = node_map_sub_put(a, meta, "annotations"));
+	TRY(node_map_put(a, ann, "argocd.argoproj.io/sync-options",
+			 node_new_lit(a, "Force=true,Replace=true")));
+	TRY(node_map_put(a, ann, "kustomize.toolkit.fluxcd.io/force", node_new_lit(a, "enabled")));
+	return 0;
+}
+
 static struct node *
 pod(const struct spec_agent *ag, const struct profile *p, const struct tmpl *t, struct arena *a)
 {
 	struct node *pod = node_clone(a, t->obj[TMPL_POD]), *spec, *sc, *seccomp, *ctr, *csc,
 		    *caps, *drop, *cs;
 
-	if (!pod || set_metadata(a, pod, ag, ag->name, 1, "0") < 0 ||
+	if (!pod || set_metadata(a, pod, ag, ag->name, 1, "0") < 0 || pod_replace(a, pod) < 0 ||
 	    !(spec = node_map_sub_put(a, pod, "spec")))
 		return NULL;
 	{
