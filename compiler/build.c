@@ -1496,3 +1496,48 @@ build_agent(const struct build_ctx *ctx, const struct spec_agent *ag, struct are
 	*nobjs = n;
 	return 0;
 }
+
+/* One Flux Kustomization of the flux layout: `what` is policies or pods. */
+static struct node *
+flux_kustomization(struct arena *a, const char *dir, const char *what)
+{
+	struct node *o = node_new_map(a), *meta, *labels, *spec, *src;
+
+	if (!o || node_map_put(a, o, "apiVersion", node_new_lit(a, "kustomize.toolkit.fluxcd.io/v1")) < 0 ||
+	    node_map_put(a, o, "kind", node_new_lit(a, "Kustomization")) < 0 ||
+	    !(meta = node_map_sub_put(a, o, "metadata")) ||
+	    node_map_put(a, meta, "name", node_new_strf(a, "agentfence-%s", what)) < 0 ||
+	    node_map_put(a, meta, "namespace", node_new_lit(a, "flux-system")) < 0 ||
+	    !(labels = node_map_sub_put(a, meta, "labels")) ||
+	    node_map_put(a, labels, LABEL_MANAGED, node_new_lit(a, MANAGED_BY)) < 0 ||
+	    !(spec = node_map_sub_put(a, o, "spec")) ||
+	    node_map_put(a, spec, "interval", node_new_lit(a, "10m")) < 0 ||
+	    node_map_put(a, spec, "path", node_new_strf(a, "./%s/%s", dir, what)) < 0 ||
+	    node_map_put(a, spec, "prune", node_new_bool(a, 1)) < 0 ||
+	    !(src = node_map_sub_put(a, spec, "sourceRef")) ||
+	    node_map_put(a, src, "kind", node_new_lit(a, "GitRepository")) < 0 ||
+	    node_map_put(a, src, "name", node_new_lit(a, "flux-system")) < 0)
+		return NULL;
+	return o;
+}
+
+int
+build_flux(struct arena *a, const char *dir, struct node **objs)
+{
+	struct node *spec, *dep, *ref;
+
+	/* the policies: wait, so that "ready" means every object was applied and is current */
+	NN(objs[0] = flux_kustomization(a, dir, "policies"));
+	NN(spec = node_map_get(objs[0], "spec"));
+	TRY(node_map_put(a, spec, "wait", node_new_bool(a, 1)));
+	TRY(node_map_put(a, spec, "timeout", node_new_lit(a, "5m")));
+	/* the Pods: only once the policies' Kustomization is ready */
+	NN(objs[1] = flux_kustomization(a, dir, "pods"));
+	NN(spec = node_map_get(objs[1], "spec"));
+	NN(dep = node_new_seq(a));
+	NN(ref = node_new_map(a));
+	TRY(node_map_put(a, ref, "name", node_new_lit(a, "agentfence-policies")));
+	node_seq_add(dep, ref);
+	TRY(node_map_put(a, spec, "dependsOn", dep));
+	return 0;
+}
