@@ -1499,7 +1499,7 @@ build_agent(const struct build_ctx *ctx, const struct spec_agent *ag, struct are
 
 /* One Flux Kustomization of the flux layout: `what` is policies or pods. */
 static struct node *
-flux_kustomization(struct arena *a, const char *dir, const char *what)
+flux_kustomization(struct arena *a, const char *dir, const char *what, int prune)
 {
 	struct node *o = node_new_map(a), *meta, *labels, *spec, *src;
 
@@ -1513,7 +1513,7 @@ flux_kustomization(struct arena *a, const char *dir, const char *what)
 	    !(spec = node_map_sub_put(a, o, "spec")) ||
 	    node_map_put(a, spec, "interval", node_new_lit(a, "10m")) < 0 ||
 	    node_map_put(a, spec, "path", node_new_strf(a, "./%s/%s", dir, what)) < 0 ||
-	    node_map_put(a, spec, "prune", node_new_bool(a, 1)) < 0 ||
+	    node_map_put(a, spec, "prune", node_new_bool(a, prune)) < 0 ||
 	    !(src = node_map_sub_put(a, spec, "sourceRef")) ||
 	    node_map_put(a, src, "kind", node_new_lit(a, "GitRepository")) < 0 ||
 	    node_map_put(a, src, "name", node_new_lit(a, "flux-system")) < 0)
@@ -1526,13 +1526,15 @@ build_flux(struct arena *a, const char *dir, struct node **objs)
 {
 	struct node *spec, *dep, *ref;
 
-	/* the policies: wait, so that "ready" means every object was applied and is current */
-	NN(objs[0] = flux_kustomization(a, dir, "policies"));
+	/* the policies: wait, so that "ready" means every object was applied
+	 * and is current; no prune, which would delete an agent's policy
+	 * before the Pods' Kustomization deletes its Pod */
+	NN(objs[0] = flux_kustomization(a, dir, "policies", 0));
 	NN(spec = node_map_get(objs[0], "spec"));
 	TRY(node_map_put(a, spec, "wait", node_new_bool(a, 1)));
 	TRY(node_map_put(a, spec, "timeout", node_new_lit(a, "5m")));
 	/* the Pods: only once the policies' Kustomization is ready */
-	NN(objs[1] = flux_kustomization(a, dir, "pods"));
+	NN(objs[1] = flux_kustomization(a, dir, "pods", 1));
 	NN(spec = node_map_get(objs[1], "spec"));
 	NN(dep = node_new_seq(a));
 	NN(ref = node_new_map(a));
