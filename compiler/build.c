@@ -962,7 +962,7 @@ pod_replace(struct arena *a, struct node *pod)
 	NN(meta);
 	NN(ann = node_map_sub_put(a, meta, "annotations"));
 	TRY(node_map_put(a, ann, "argocd.argoproj.io/sync-options",
-			 node_new_lit(a, "Force=true,Replace=true")));
+			 str(a, "Force=true,Replace=true")));
 	TRY(node_map_put(a, ann, "kustomize.toolkit.fluxcd.io/force", node_new_lit(a, "enabled")));
 	return 0;
 }
@@ -1511,7 +1511,7 @@ flux_kustomization(struct arena *a, const char *dir, const char *what, int prune
 	    !(labels = node_map_sub_put(a, meta, "labels")) ||
 	    node_map_put(a, labels, LABEL_MANAGED, node_new_lit(a, MANAGED_BY)) < 0 ||
 	    !(spec = node_map_sub_put(a, o, "spec")) ||
-	    node_map_put(a, spec, "interval", node_new_lit(a, "10m")) < 0 ||
+	    node_map_put(a, spec, "interval", str(a, "10m")) < 0 ||
 	    node_map_put(a, spec, "path", node_new_strf(a, "./%s/%s", dir, what)) < 0 ||
 	    node_map_put(a, spec, "prune", node_new_bool(a, prune)) < 0 ||
 	    !(src = node_map_sub_put(a, spec, "sourceRef")) ||
@@ -1532,7 +1532,7 @@ build_flux(struct arena *a, const char *dir, struct node **objs)
 	NN(objs[0] = flux_kustomization(a, dir, "policies", 0));
 	NN(spec = node_map_get(objs[0], "spec"));
 	TRY(node_map_put(a, spec, "wait", node_new_bool(a, 1)));
-	TRY(node_map_put(a, spec, "timeout", node_new_lit(a, "5m")));
+	TRY(node_map_put(a, spec, "timeout", str(a, "5m")));
 	/* the Pods: only once the policies' Kustomization is ready */
 	NN(objs[1] = flux_kustomization(a, dir, "pods", 1));
 	NN(spec = node_map_get(objs[1], "spec"));
