@@ -23,7 +23,7 @@ case $bin in /*) abin=$bin ;; *) abin=$PWD/$bin ;; esac
 fail=0 runs=0 absorbed=0
 
 count() {   # count ARGS...: the allocations of a clean run
-	AGENTFENCE_FAIL_ALLOC=0 "$bin" "$@" 2>&1 >/dev/null | sed -n 's/^xalloc: \([0-9]*\) calls$/\1/p'
+	AGENTFENCE_FAIL_ALLOC=0 "$abin" "$@" 2>&1 >/dev/null | sed -n 's/^xalloc: \([0-9]*\) calls$/\1/p'
 }
 bad() { fail=$((fail + 1)); echo "FAIL N=$n $mode: $*"; sed 's/^/    /' "$tmp/e" | head -20; }
 
