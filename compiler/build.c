@@ -945,13 +945,35 @@ probe_container(struct arena *a, const struct profile *p, const struct node *csc
 	return c;
 }
 
+/*
+ * A Pod's spec is immutable: an apply of a changed one fails. These let
+ * Argo CD and Flux delete and recreate the Pod instead. Argo CD's
+ * Replace=true alone is a PUT, refused for a Pod like a patch; with
+ * Force=true it deletes and creates (Argo CD sync options, "Force Sync").
+ * Flux's force annotation replaces an object whose apply failed on an
+ * immutable field. Pods only: a policy deleted and recreated would leave
+ * its Pod unfenced for a moment (tmpl.c refuses both keys in templates).
+ */
+static int
+pod_replace(struct arena *a, struct node *pod)
+{
+	struct node *meta = node_map_get(pod, "metadata"), *ann;
+
+	NN(meta);
+	NN(ann = node_map_sub_put(a, meta, "annotations"));
+	TRY(node_map_put(a, ann, "argocd.argoproj.io/sync-options",
+			 str(a, "Force=true,Replace=true")));
+	TRY(node_map_put(a, ann, "kustomize.toolkit.fluxcd.io/force", node_new_lit(a, "enabled")));
+	return 0;
+}
+
 static struct node *
 pod(const struct spec_agent *ag, const struct profile *p, const struct tmpl *t, struct arena *a)
 {
 	struct node *pod = node_clone(a, t->obj[TMPL_POD]), *spec, *sc, *seccomp, *ctr, *csc,
 		    *caps, *drop, *cs;
 
-	if (!pod || set_metadata(a, pod, ag, ag->name, 1, "0") < 0 ||
+	if (!pod || set_metadata(a, pod, ag, ag->name, 1, "0") < 0 || pod_replace(a, pod) < 0 ||
 	    !(spec = node_map_sub_put(a, pod, "spec")))
 		return NULL;
 	{
@@ -1472,5 +1494,52 @@ build_agent(const struct build_ctx *ctx, const struct spec_agent *ag, struct are
 	NN(objs[n++] = pod(ag, ctx->p, ctx->t, a));
 	TRY(pod_limits(ag, ctx->p, objs[n - 1], a));
 	*nobjs = n;
+	return 0;
+}
+
+/* One Flux Kustomization of the flux layout: `what` is policies or pods. */
+static struct node *
+flux_kustomization(struct arena *a, const char *dir, const char *what, int prune)
+{
+	struct node *o = node_new_map(a), *meta, *labels, *spec, *src;
+
+	if (!o || node_map_put(a, o, "apiVersion", node_new_lit(a, "kustomize.toolkit.fluxcd.io/v1")) < 0 ||
+	    node_map_put(a, o, "kind", node_new_lit(a, "Kustomization")) < 0 ||
+	    !(meta = node_map_sub_put(a, o, "metadata")) ||
+	    node_map_put(a, meta, "name", node_new_strf(a, "agentfence-%s", what)) < 0 ||
+	    node_map_put(a, meta, "namespace", node_new_lit(a, "flux-system")) < 0 ||
+	    !(labels = node_map_sub_put(a, meta, "labels")) ||
+	    node_map_put(a, labels, LABEL_MANAGED, node_new_lit(a, MANAGED_BY)) < 0 ||
+	    !(spec = node_map_sub_put(a, o, "spec")) ||
+	    node_map_put(a, spec, "interval", str(a, "10m")) < 0 ||
+	    node_map_put(a, spec, "path", node_new_strf(a, "./%s/%s", dir, what)) < 0 ||
+	    node_map_put(a, spec, "prune", node_new_bool(a, prune)) < 0 ||
+	    !(src = node_map_sub_put(a, spec, "sourceRef")) ||
+	    node_map_put(a, src, "kind", node_new_lit(a, "GitRepository")) < 0 ||
+	    node_map_put(a, src, "name", node_new_lit(a, "flux-system")) < 0)
+		return NULL;
+	return o;
+}
+
+int
+build_flux(struct arena *a, const char *dir, struct node **objs)
+{
+	struct node *spec, *dep, *ref;
+
+	/* the policies: wait, so that "ready" means every object was applied
+	 * and is current; no prune, which would delete an agent's policy
+	 * before the Pods' Kustomization deletes its Pod */
+	NN(objs[0] = flux_kustomization(a, dir, "policies", 0));
+	NN(spec = node_map_get(objs[0], "spec"));
+	TRY(node_map_put(a, spec, "wait", node_new_bool(a, 1)));
+	TRY(node_map_put(a, spec, "timeout", str(a, "5m")));
+	/* the Pods: only once the policies' Kustomization is ready */
+	NN(objs[1] = flux_kustomization(a, dir, "pods", 1));
+	NN(spec = node_map_get(objs[1], "spec"));
+	NN(dep = node_new_seq(a));
+	NN(ref = node_new_map(a));
+	TRY(node_map_put(a, ref, "name", node_new_lit(a, "agentfence-policies")));
+	node_seq_add(dep, ref);
+	TRY(node_map_put(a, spec, "dependsOn", dep));
 	return 0;
 }

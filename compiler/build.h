@@ -68,5 +68,15 @@ int build_agent(const struct build_ctx *ctx, const struct spec_agent *ag,
  */
 int build_guard(const struct build_ctx *ctx, const char *ns, struct arena *a,
 		struct node **objs, size_t *nobjs);
+/*
+ * The flux layout's two Flux Kustomizations (kustomize.toolkit.fluxcd.io/v1,
+ * namespace flux-system, source the GitRepository flux-system):
+ * agentfence-policies for ./DIR/policies, with wait and without prune (a
+ * pruned policy could go before its Pod), and agentfence-pods for
+ * ./DIR/pods, with prune, which dependsOn it: Flux applies no Pod before
+ * every policy is ready. `dir` is relative to the repository root, without a
+ * leading ./ or a trailing /. 0, or -1 out of memory.
+ */
+int build_flux(struct arena *a, const char *dir, struct node **objs);
 
 #endif

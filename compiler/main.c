@@ -23,6 +23,7 @@
 #include "buf.h"
 #include "build.h"
 #include "crd.h"
+#include "check.h"
 #include "diag.h"
 #include "diff.h"
 #include "difftool.h"
@@ -38,6 +39,7 @@
 #include "sink.h"
 #include "spec.h"
 #include "sys.h"
+#include "xalloc.h"
 
 #ifndef AGENTFENCE_VERSION
 #define AGENTFENCE_VERSION "0.1.0"
@@ -156,7 +158,7 @@ static const struct command {
 };
 
 enum opt_id {
-	OPT_CLUSTER, OPT_TEMPLATES, OPT_OUTPUT, OPT_FORMAT, OPT_KUBECONFIG, OPT_CONTEXT,
+	OPT_CLUSTER, OPT_TEMPLATES, OPT_OUTPUT, OPT_FORMAT, OPT_LAYOUT, OPT_KUBECONFIG, OPT_CONTEXT,
 	OPT_DRY_RUN, OPT_PRUNE, OPT_RECREATE, OPT_WAIT, OPT_REQUEST_TIMEOUT, OPT_TIMEOUT,
 	OPT_PROBE_TIMEOUT, OPT_PROBE_WAIT, OPT_QUIET, OPT_VERBOSE, OPT_PROBE_VERBOSE, OPT_AUDIT_FORMAT,
 	OPT_EXPLAIN_FORMAT, OPT_AT, OPT_HELP, OPT_COUNT
@@ -175,7 +177,9 @@ static const struct option_def {
 	const char *help;
 } options[OPT_COUNT] = {
 	[OPT_CLUSTER] = { "cluster", 0, "PROFILE", IN_SPECS, 0,
-		"a ClusterProfile file (cluster ranges, DNS, defaults)" },
+		"a ClusterProfile file (cluster ranges, DNS, defaults);\n"
+		"compile -o and check take several: one folder\n"
+		"DIR/NAME per profile (its metadata.name)" },
 	[OPT_TEMPLATES] = { "templates", 0, "DIR", IN_SPECS, 0,
 		"the site's base objects: a folder holding any of\n"
 		"pod.yaml, networkpolicy.yaml, egressgatewaypolicy.yaml\n"
@@ -189,6 +193,11 @@ static const struct option_def {
 	[OPT_FORMAT] = { "format", 0, "yaml|json", IN(CMD_COMPILE) | IN(CMD_CHECK) | IN(CMD_CRD),
 		0,
 		"output format (default yaml)" },
+	[OPT_LAYOUT] = { "layout", 0, "flat|flux", IN(CMD_COMPILE) | IN(CMD_CHECK), 0,
+		"with -o: flat (default) one folder; flux: DIR/policies,\n"
+		"DIR/pods and DIR/flux.yaml, two Flux Kustomizations,\n"
+		"the Pods' one dependsOn the policies' one (DIR relative\n"
+		"to the repository root)" },
 	[OPT_KUBECONFIG] = { "kubeconfig", 0, "FILE", IN_REMOTE, 0,
 		"credentials (default: $KUBECONFIG, ~/.kube/config, or the\n"
 		"Pod's service account when run in a cluster)" },
@@ -414,10 +423,14 @@ print_command_help(enum cmd c)
 
 /* --- parsing --- */
 
+#define OPTS_MAX_CLUSTERS 64
+
 struct opts {
 	enum cmd cmd;
 	const char *cluster, *templates, *outdir, *kubeconfig, *context;
-	int json, verbose, quiet;
+	const char *clusters[OPTS_MAX_CLUSTERS];   /* every --cluster, in order */
+	int nclusters;
+	int json, verbose, quiet, flux;
 	const char *at;         /* explain --at */
 	long request_timeout_ms;
 	long probe_timeout_ms, probe_wait_ms;
@@ -503,7 +516,10 @@ set_option(struct opts *o, enum opt_id id, char *arg)
 {
 	switch (id) {
 	case OPT_CLUSTER:
-		o->cluster = arg;
+		if (o->nclusters == OPTS_MAX_CLUSTERS)
+			return cmd_error(o->cmd, "at most %d --cluster profiles", OPTS_MAX_CLUSTERS);
+		o->clusters[o->nclusters++] = arg;
+		o->cluster = o->clusters[0];
 		break;
 	case OPT_TEMPLATES:
 		o->templates = arg;
@@ -523,6 +539,11 @@ set_option(struct opts *o, enum opt_id id, char *arg)
 		if (strcmp(arg, "json") != 0 && strcmp(arg, "yaml") != 0)
 			return cmd_error(o->cmd, "--format: \"%s\" is not yaml or json", arg);
 		o->json = strcmp(arg, "json") == 0;
+		break;
+	case OPT_LAYOUT:
+		if (strcmp(arg, "flat") != 0 && strcmp(arg, "flux") != 0)
+			return cmd_error(o->cmd, "--layout: \"%s\" is not flat or flux", arg);
+		o->flux = strcmp(arg, "flux") == 0;
 		break;
 	case OPT_KUBECONFIG:
 		o->kubeconfig = arg;
@@ -600,6 +621,27 @@ elsewhere(const char *name, size_t len, char short_name, char *buf, size_t size)
 	return buf;
 }
 
+/*
+ * --layout flux: DIR as the Flux Kustomizations' spec.path, which Flux reads
+ * from the repository's root: DIR must be relative and stay inside it.
+ * Returns DIR without a leading ./ (its length without trailing /s in *n),
+ * or NULL.
+ */
+static const char *
+flux_path(const char *dir, size_t *n)
+{
+	while (dir[0] == '.' && dir[1] == '/')
+		dir += 2;
+	*n = strlen(dir);
+	while (*n > 1 && dir[*n - 1] == '/')
+		(*n)--;
+	if (*n == 0 || dir[0] == '/' || strcmp(dir, ".") == 0 || strcmp(dir, "..") == 0 ||
+	    strncmp(dir, "../", 3) == 0 || strstr(dir, "/../") ||
+	    (*n >= 3 && strncmp(dir + *n - 3, "/..", 3) == 0) || strstr(dir, "//"))
+		return NULL;
+	return dir;
+}
+
 /* the option whose short name getopt_long returned */
 static int
 by_short(int ch)
@@ -624,6 +666,7 @@ parse_options(struct opts *o, int argc, char **argv)
 	char shorts[2 * OPT_COUNT + 2], hint[160];
 	unsigned seen = 0;
 	int nl = 0, ns = 0, ch;
+	size_t rel_len;
 
 	shorts[ns++] = ':';     /* ':' for a missing value, not '?' */
 	for (int i = 0; i < OPT_COUNT; i++) {
@@ -703,6 +746,19 @@ parse_options(struct opts *o, int argc, char **argv)
 		return cmd_error(o->cmd, "takes no operands (given: %s)", o->specs[0]);
 	if (o->nspecs == 0 && !commands[o->cmd].operands)
 		return cmd_error(o->cmd, "no SPEC given (a file, or - for standard input)");
+	if (o->nclusters > 1 && !o->outdir)
+		return cmd_error(o->cmd, (options[OPT_OUTPUT].cmds & IN(o->cmd))
+				 ? "several --cluster profiles need -o DIR: each profile's objects go to a folder of their own, DIR/NAME (one stream would mix clusters)"
+				 : "takes one --cluster profile (several are for compile -o and check)");
+	if (o->flux && !o->outdir)
+		return cmd_error(o->cmd, "--layout flux writes folders: it needs -o DIR");
+	if (o->flux && !flux_path(o->outdir, &rel_len))
+		return cmd_error(o->cmd, "--layout flux: -o %s: a folder relative to the repository's root, inside it, "
+				 "as Flux reads the Kustomizations' spec.path (e.g. -o deploy/agents, run from the root)",
+				 o->outdir);
+	for (int i = 0; i < o->nspecs && o->nclusters > 1; i++)
+		if (strcmp(o->specs[i], "-") == 0)
+			return cmd_error(o->cmd, "SPEC - (standard input) is read once: with several --cluster profiles, name files");
 	return -1;
 }
 
@@ -726,6 +782,15 @@ print_diags(struct diags *d)
 	diags_clear(d);
 }
 
+/* One profile's output with -o: DIR, or DIR/NAME with several profiles. */
+struct target {
+	char *dir;
+	const char *cluster;     /* its --cluster file (NULL: the built-in profile) */
+	char *name;              /* its profile's metadata.name */
+	struct outdir *top;      /* flat: the folder; flux: flux.yaml's */
+	struct outdir *pol, *pods;   /* flux: DIR/policies and DIR/pods */
+};
+
 struct run {
 	struct opts *o;
 	struct compiler c;
@@ -733,24 +798,25 @@ struct run {
 	struct diags cd;       /* check: the folder's differences (the specs' errors stay in d,
 				* which alone stops the building of further agents) */
 	struct sink out;
-	struct outdir *dir;
+	struct target *t;      /* the targets (-o); t[cur] is being compiled */
+	int nt, cur;
 	struct buf file;       /* one agent's file for -o */
 	size_t nobjects;
 	size_t nagents;
 	int missing;           /* check: the folder does not exist (stale) */
 };
 
-/* Objects to stdout, or (-o) to one file of the folder named `stem`.yaml or .json;
+/* Objects to stdout, or (dir) to one file of the folder named `stem`.yaml or .json;
  * file:line:col is where diagnostics point. */
 static int
 emit_objects(struct run *r, const struct spec_agent *ag, const char *stem, struct node **objs,
-	     size_t n)
+	     size_t n, struct outdir *dir)
 {
-	struct buf *b = r->dir ? &r->file : &r->out.b;
+	struct buf *b = dir ? &r->file : &r->out.b;
 
 	if (r->missing)
-		return 0;   /* check, no folder: the specs are read for their errors only */
-	if (r->dir) {
+		return 0;   /* check, a folder missing: the specs are read for their errors only */
+	if (dir) {
 		r->file.n = 0;
 		if (!r->o->json)
 			buf_puts(b, OUTDIR_HEADER);
@@ -759,9 +825,9 @@ emit_objects(struct run *r, const struct spec_agent *ag, const char *stem, struc
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (r->o->json) {
-			buf_puts(b, r->nobjects || (r->dir && i) ? ",\n    " : "\n    ");
+			buf_puts(b, r->nobjects || (dir && i) ? ",\n    " : "\n    ");
 			if (emit_json(b, objs[i], 4) < 0) {
-				diag_error(&r->d, ag->file, ag->line, ag->col,
+				diag_error(&r->d, ag ? ag->file : NULL, ag ? ag->line : 0, ag ? ag->col : 0,
 					   "cannot write JSON (a string is not valid UTF-8)");
 				return -1;
 			}
@@ -769,24 +835,59 @@ emit_objects(struct run *r, const struct spec_agent *ag, const char *stem, struc
 			buf_puts(b, "---\n");
 			emit_yaml(b, objs[i]);
 		}
-		if (!r->dir)
+		if (!dir)
 			r->nobjects++;
 	}
 	if (b->err) {
-		diag_error(&r->d, ag->file, ag->line, ag->col, "out of memory");
+		diag_error(&r->d, ag ? ag->file : NULL, ag ? ag->line : 0, ag ? ag->col : 0,
+			   "out of memory");
 		return -1;
 	}
-	if (r->dir) {
+	if (dir) {
 		char name[300];
 
 		if (r->o->json)
 			buf_puts(b, "\n  ]\n}\n");
 		snprintf(name, sizeof(name), "%s.%s", stem, r->o->json ? "json" : "yaml");
-		return outdir_add(r->dir, name, b->p, b->n, r->o->cmd == CMD_CHECK ? &r->cd : &r->d);
+		return outdir_add(dir, name, b->p, b->n, r->o->cmd == CMD_CHECK ? &r->cd : &r->d);
 	}
 	if (r->out.b.n >= SINK_SPILL)
 		sink_flush(&r->out);   /* an error stays in r->out.err, for sink_commit */
 	return 0;
+}
+
+/* The flux layout: an agent's Pod to DIR/pods, the rest to DIR/policies
+ * (each file only when it has objects: a guard has no Pod). */
+static int
+emit_split(struct run *r, const struct spec_agent *ag, const char *stem, struct node **objs,
+	   size_t n)
+{
+	struct node *pol[BUILD_MAX_OBJECTS + BUILD_MAX_GUARDS], *pods[BUILD_MAX_OBJECTS];
+	size_t npol = 0, npods = 0;
+	struct target *t = &r->t[r->cur];
+
+	for (size_t i = 0; i < n; i++) {
+		const struct node *k = node_map_get(objs[i], "kind");
+
+		if (k && strcmp(k->str, "Pod") == 0)
+			pods[npods++] = objs[i];
+		else
+			pol[npol++] = objs[i];
+	}
+	if (npol && emit_objects(r, ag, stem, pol, npol, t->pol) < 0)
+		return -1;
+	return npods ? emit_objects(r, ag, stem, pods, npods, t->pods) : 0;
+}
+
+static int
+emit_any(struct run *r, const struct spec_agent *ag, const char *stem, struct node **objs,
+	 size_t n)
+{
+	if (!r->nt)
+		return emit_objects(r, ag, stem, objs, n, NULL);
+	if (r->o->flux)
+		return emit_split(r, ag, stem, objs, n);
+	return emit_objects(r, ag, stem, objs, n, r->t[r->cur].top);
 }
 
 static int
@@ -794,9 +895,10 @@ emit_agent(void *ctx, const struct spec_agent *ag, struct node **objs, size_t n)
 {
 	char stem[280];
 
-	((struct run *)ctx)->nagents++;
+	if (((struct run *)ctx)->cur == 0)
+		((struct run *)ctx)->nagents++;   /* once, however many profiles */
 	snprintf(stem, sizeof(stem), "%s.%s", ag->ns, ag->name);
-	return emit_objects(ctx, ag, stem, objs, n);
+	return emit_any(ctx, ag, stem, objs, n);
 }
 
 /* A namespace's guard: its own file, "<ns>._guard" ('_' is in no agent name). */
@@ -806,7 +908,7 @@ emit_guard(void *ctx, const struct spec_agent *ag, struct node **objs, size_t n)
 	char stem[280];
 
 	snprintf(stem, sizeof(stem), "%s._guard", ag->ns);
-	return emit_objects(ctx, ag, stem, objs, n);
+	return emit_any(ctx, ag, stem, objs, n);
 }
 
 static void
@@ -842,13 +944,29 @@ count_text(char *buf, size_t size, const size_t *n, const char *const *what, siz
 static void
 print_summary(const struct run *r, int stale)
 {
-	const struct outdir_stats *st = r->dir ? outdir_stats(r->dir) : NULL;
+	struct outdir_stats sum, *st = &sum;
 	const char *dir = r->o->outdir;
 	char parts[160];
 
 	if (r->o->quiet)
 		return;
-	if (!st) {   /* check: no folder at all */
+	memset(&sum, 0, sizeof(sum));
+	for (int i = 0; i < r->nt; i++) {
+		struct outdir *dirs[3] = { r->t[i].pol, r->t[i].pods, r->t[i].top };
+
+		for (int j = 0; j < 3; j++)
+			if (dirs[j]) {
+				const struct outdir_stats *x = outdir_stats(dirs[j]);
+
+				sum.files += x->files;
+				sum.added += x->added;
+				sum.changed += x->changed;
+				sum.removed += x->removed;
+				sum.unchanged += x->unchanged;
+				sum.stale += x->stale;
+			}
+	}
+	if (r->missing) {   /* check: a folder is missing */
 		fprintf(stderr, "agentfence: %s is stale (missing); run agentfence compile -o %s\n",
 			dir, dir);
 	} else if (r->o->cmd == CMD_COMPILE) {
@@ -874,44 +992,225 @@ print_summary(const struct run *r, int stale)
 	}
 }
 
+/* DIR/sub, allocated; NULL out of memory */
+static char *
+path_join(const char *dir, const char *sub)
+{
+	struct buf b = BUF_INIT;
+
+	buf_puts(&b, dir);
+	if (b.n && b.p[b.n - 1] != '/')
+		buf_putc(&b, '/');
+	buf_puts(&b, sub);
+	buf_putc(&b, '\0');
+	if (b.err) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.p;
+}
+
+/*
+ * The folders of target t, once its profile is loaded: DIR/NAME with
+ * several profiles (NAME a DNS-1123 label, no other profile's), and with
+ * the flux layout DIR/policies and DIR/pods in it. 0, or -1 (errors in d).
+ */
+static int
+open_target(struct run *r, struct target *t)
+{
+	const struct profile *p = &r->c.profile;
+	int check = r->o->cmd == CMD_CHECK, rc;
+	char *sub;
+
+	if (r->nt > 1) {
+		if (!p->name || !check_dns_label(p->name)) {
+			diag_error(&r->d, t->cluster, 0, 0,
+				   "metadata.name %s%s%s: with several --cluster profiles it names the folder %s/NAME, "
+				   "so it must be a DNS-1123 label (lower case letters, digits, '-')",
+				   p->name ? "\"" : "", p->name ? p->name : "is missing", p->name ? "\" is not valid" : "",
+				   r->o->outdir);
+			return -1;
+		}
+		for (struct target *u = r->t; u < t; u++)
+			if (u->name && strcmp(u->name, p->name) == 0) {
+				diag_error(&r->d, t->cluster, 0, 0,
+					   "profile name %s is already that of %s: both would write %s/%s; give each profile its own metadata.name",
+					   p->name, u->cluster, r->o->outdir, p->name);
+				return -1;
+			}
+	}
+	if (!(t->name = xstrdup(p->name ? p->name : "")) ||
+	    !(t->dir = r->nt > 1 ? path_join(r->o->outdir, p->name) : xstrdup(r->o->outdir))) {
+		diag_error(&r->d, NULL, 0, 0, "out of memory");
+		return -1;
+	}
+	if ((rc = outdir_open(&t->top, t->dir, check, check ? &r->cd : &r->d)) < 0) {
+		if (rc != OUTDIR_MISSING)
+			return -1;
+		r->missing = 1;   /* check: stale; the specs still decide between 1 and 4 */
+		return 0;
+	}
+	if (!r->o->flux)
+		return 0;
+	if (!(sub = path_join(t->dir, "policies"))) {
+		diag_error(&r->d, NULL, 0, 0, "out of memory");
+		return -1;
+	}
+	if ((rc = outdir_open(&t->pol, sub, check, check ? &r->cd : &r->d)) < 0) {
+		free(sub);
+		if (rc != OUTDIR_MISSING)
+			return -1;
+		r->missing = 1;
+		return 0;
+	}
+	free(sub);
+	if (!(sub = path_join(t->dir, "pods"))) {
+		diag_error(&r->d, NULL, 0, 0, "out of memory");
+		return -1;
+	}
+	if ((rc = outdir_open(&t->pods, sub, check, check ? &r->cd : &r->d)) < 0) {
+		free(sub);
+		if (rc != OUTDIR_MISSING)
+			return -1;
+		r->missing = 1;
+		return 0;
+	}
+	free(sub);
+	return 0;
+}
+
+/*
+ * The flux layout's DIR/flux.yaml. Flux reads spec.path from the root of
+ * the repository, so DIR must be relative to it, inside it.
+ */
+static int
+emit_flux(struct run *r, struct target *t)
+{
+	struct node *objs[2];
+	const char *dir;
+	size_t n;
+	int rc;
+
+	if (!(dir = flux_path(t->dir, &n)))
+		return -1;   /* parse_options() refused it */
+	{
+		char *rel = arena_strndup(&r->c.doc_arena, dir, n);
+
+		if (!rel || build_flux(&r->c.doc_arena, rel, objs) < 0) {
+			diag_error(&r->d, NULL, 0, 0, "out of memory");
+			arena_reset(&r->c.doc_arena);
+			return -1;
+		}
+	}
+	rc = emit_objects(r, NULL, "flux", objs, 2, t->top);
+	arena_reset(&r->c.doc_arena);
+	return rc;
+}
+
+static void
+close_targets(struct run *r, int commit)
+{
+	for (int i = 0; i < r->nt; i++) {
+		struct target *t = &r->t[i];
+		struct outdir *dirs[3] = { t->pol, t->pods, t->top };
+
+		for (int j = 0; j < 3; j++) {
+			if (dirs[j] && commit >= 0)
+				outdir_finish(dirs[j], commit, &r->d);
+			outdir_close(dirs[j]);
+		}
+		free(t->dir);
+		free(t->name);
+	}
+	free(r->t);
+	r->t = NULL;
+	r->nt = 0;
+}
+
+/*
+ * Commit every folder of the run, or none: all are prepared (staged,
+ * flushed) first, and only then is any file moved in. Check: every
+ * folder compared (its differences in cd). 0, 1 (check: stale), or -1
+ * (errors in d).
+ */
+static int
+commit_targets(struct run *r)
+{
+	struct diags *d = r->o->cmd == CMD_CHECK ? &r->cd : &r->d;
+	int bad = 0, stale = 0, rc;
+
+	for (int i = 0; i < r->nt; i++) {
+		struct outdir *dirs[3] = { r->t[i].pol, r->t[i].pods, r->t[i].top };
+
+		for (int j = 0; j < 3; j++)
+			if (dirs[j] && outdir_prepare(dirs[j], d) < 0)
+				bad = 1;
+	}
+	for (int i = 0; i < r->nt; i++) {
+		struct outdir *dirs[3] = { r->t[i].pol, r->t[i].pods, r->t[i].top };
+
+		for (int j = 0; j < 3; j++) {
+			if (!dirs[j])
+				continue;
+			if ((rc = outdir_finish(dirs[j], !bad, d)) < 0)
+				bad = 1;
+			else if (rc > 0 || outdir_stats(dirs[j])->stale)
+				stale = 1;
+		}
+	}
+	return bad ? -1 : stale;
+}
+
 static int
 cmd_compile(struct opts *o)
 {
 	struct run r;
-	int rc, code = EXIT_OK, check = o->cmd == CMD_CHECK, validate = o->cmd == CMD_VALIDATE;
+	int code = EXIT_OK, check = o->cmd == CMD_CHECK, validate = o->cmd == CMD_VALIDATE;
 	int invalid = check ? EXIT_CHECK_ERROR : EXIT_INVALID;
+	int nprof = o->nclusters > 1 ? o->nclusters : 1;
 
 	memset(&r, 0, sizeof(r));
 	r.o = o;
-	if (compile_open(&r.c, o->cluster, o->templates, !validate, &r.d) < 0) {
-		print_diags(&r.d);
-		code = invalid;
-		goto fail;
-	}
-	if (o->outdir && (rc = outdir_open(&r.dir, o->outdir, check, check ? &r.cd : &r.d)) < 0) {
-		print_diags(&r.d);
-		print_diags(&r.cd);
-		if (rc != OUTDIR_MISSING) {
-			code = invalid;
+	if (o->outdir) {
+		if (!(r.t = xcalloc((size_t)nprof, sizeof(struct target)))) {
+			diag_error(&r.d, NULL, 0, 0, "out of memory");
 			goto fail;
 		}
-		r.missing = 1;   /* stale; the specs still decide between 1 and 4 */
-	}
-	if (!o->outdir && !validate)
+		r.nt = nprof;
+	} else if (!validate) {
 		sink_open(&r.out, STDOUT_FILENO);
-	r.c.on_guard = emit_guard;
-	if (o->json && !o->outdir)
+	}
+	if (o->json && !r.nt)
 		buf_puts(&r.out.b, "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [");
-	for (int i = 0; i < o->nspecs; i++)
-		compile_file(&r.c, o->specs[i], emit_agent, after_doc, &r);
-	if (o->json && !o->outdir)
+	/* each profile in turn: its folders stay open (staged, locked) to the end */
+	for (r.cur = 0; r.cur < nprof; r.cur++) {
+		const char *cluster = o->nclusters ? o->clusters[r.cur] : NULL;
+
+		if (r.nt)
+			r.t[r.cur].cluster = cluster;
+		if (compile_open(&r.c, cluster, o->templates, !validate, &r.d) < 0 ||
+		    (r.nt && open_target(&r, &r.t[r.cur]) < 0)) {
+			print_diags(&r.d);
+			print_diags(&r.cd);
+			code = EXIT_INVALID;
+			compile_close(&r.c);
+			continue;
+		}
+		r.c.on_guard = emit_guard;
+		for (int i = 0; i < o->nspecs; i++)
+			compile_file(&r.c, o->specs[i], emit_agent, after_doc, &r);
+		if (o->flux && !r.missing && !r.d.errors && code == EXIT_OK &&
+		    emit_flux(&r, &r.t[r.cur]) < 0)
+			print_diags(&r.d);
+		compile_close(&r.c);
+	}
+	if (o->json && !r.nt)
 		buf_puts(&r.out.b, r.nobjects ? "\n  ]\n}\n" : "]\n}\n");
 fail:
 	if (r.d.errors || code != EXIT_OK) {
 		fprintf(stderr, "agentfence: %zu error%s; nothing written\n", r.d.errors,
 			r.d.errors == 1 ? "" : "s");
-		if (r.dir)
-			outdir_finish(r.dir, 0, &r.d);
+		close_targets(&r, 0);
 		abort_output(&r.out);
 		code = invalid;
 		goto out;
@@ -923,13 +1222,14 @@ fail:
 		code = EXIT_INVALID;
 		goto out;
 	}
-	if (r.dir) {
-		rc = outdir_finish(r.dir, 1, check ? &r.cd : &r.d);
+	if (r.nt) {
+		int rc = commit_targets(&r);
+
 		print_diags(&r.d);
 		print_diags(&r.cd);
 		if (rc < 0)
 			code = invalid;
-		else if (rc > 0 || outdir_stats(r.dir)->stale)
+		else if (rc > 0)
 			code = EXIT_INVALID;   /* check: stale */
 		if (rc >= 0)
 			print_summary(&r, code != EXIT_OK);
@@ -944,10 +1244,9 @@ fail:
 out:
 	print_diags(&r.d);
 	print_diags(&r.cd);
-	outdir_close(r.dir);
+	close_targets(&r, -1);
 	sink_close(&r.out);
 	buf_free(&r.file);
-	compile_close(&r.c);
 	diags_free(&r.d);
 	diags_free(&r.cd);
 	return code;

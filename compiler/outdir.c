@@ -31,6 +31,8 @@ struct outdir {
 	int stagefd;          /* the staging folder */
 	int failed;           /* an outdir_add() failed: no commit */
 	struct outdir_stats st;
+	int prepared;         /* outdir_prepare(): 1 done, 2 done and stale (check), -1 failed */
+	int sfd, dfd;         /* prepared: the staging folder and DIR, for the renames */
 };
 
 /* kustomization.yaml or a journal: a list of a million agents is ~60 MiB */
@@ -267,6 +269,8 @@ outdir_open(struct outdir **op, const char *dir, int check_only, struct diags *d
 	o->check_only = check_only;
 	o->lockfd = -1;
 	o->stagefd = -1;
+	o->sfd = -1;
+	o->dfd = -1;
 	if (stat(dir, &st) < 0) {
 		if (check_only) {
 			diag_error(d, dir, 0, 0, "no such folder: the output is missing");
@@ -519,18 +523,24 @@ write_journal(struct outdir *o, struct diags *d)
 	return rc;
 }
 
+/*
+ * Everything of a commit that can fail for want of memory or space, before
+ * the first rename: the list is staged (and synced) like the files, and
+ * both folders are opened so the renames need no path building. In check
+ * mode: the comparison of the list and the stale files.
+ */
 int
-outdir_finish(struct outdir *o, int commit, struct diags *d)
+outdir_prepare(struct outdir *o, struct diags *d)
 {
 	struct buf k = BUF_INIT;
 	char *path = NULL, *from = NULL;
-	int rc = -1, sfd = -1, dfd = -1;
+	int rc = -1;
 
-	if (!commit || o->failed) {
-		/* a file that could not be staged or read fails a commit */
-		remove_stage(o);
-		return commit ? -1 : 0;
-	}
+	if (o->prepared)
+		return o->prepared == 1 ? 0 : o->prepared == 2 ? 1 : -1;
+	o->prepared = -1;
+	if (o->failed)
+		return -1;   /* a file that could not be staged or read fails a commit */
 	if (o->nnames)
 		qsort(o->names, o->nnames, sizeof(*o->names), name_cmp);
 	kustomization(o, &k);
@@ -570,13 +580,6 @@ outdir_finish(struct outdir *o, int commit, struct diags *d)
 		rc = o->st.stale ? 1 : 0;
 		goto out;
 	}
-	/*
-	 * Everything that can fail for want of memory or space happens before
-	 * the first rename: the list is staged (and synced) like the files,
-	 * and both folders are opened so the renames need no path building.
-	 * From there only an I/O error can stop us; each rename is atomic, so
-	 * every agent's file is then its old or its new one, whole.
-	 */
 	if (!(from = join(o->stage, "kustomization.yaml")) || write_file(from, k.p, k.n) < 0) {
 		diag_error(d, o->dir, 0, 0, "cannot write kustomization.yaml: %s",
 			   from ? strerror(errno) : "out of memory");
@@ -584,18 +587,56 @@ outdir_finish(struct outdir *o, int commit, struct diags *d)
 	}
 	if (write_journal(o, d) < 0)
 		goto out;
-	if ((sfd = open(o->stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    (dfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+	if ((o->sfd = open(o->stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (o->dfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 		diag_error(d, o->dir, 0, 0, "cannot open folder: %s", strerror(errno));
 		goto out;
 	}
 	/* the staged bytes on disk before any name points at them (a late
 	 * write error, such as a full disk, surfaces here too) */
-	if (syncfs(sfd) < 0) {
+	if (syncfs(o->sfd) < 0) {
 		diag_error(d, o->dir, 0, 0, "cannot write the staged files: %s", strerror(errno));
 		goto out;
 	}
-	/* each file in, then the list (which names them), then drop stale files */
+	rc = 0;
+out:
+	if (rc >= 0)
+		o->prepared = rc == 0 ? 1 : 2;   /* 2: check mode, stale */
+	free(path);
+	free(from);
+	buf_free(&k);
+	return rc;
+}
+
+static void
+close_fds(struct outdir *o)
+{
+	if (o->sfd >= 0)
+		close(o->sfd);
+	if (o->dfd >= 0)
+		close(o->dfd);
+	o->sfd = o->dfd = -1;
+}
+
+int
+outdir_finish(struct outdir *o, int commit, struct diags *d)
+{
+	int rc = -1;
+
+	if (!commit || o->failed) {
+		/* a file that could not be staged or read fails a commit */
+		close_fds(o);
+		remove_stage(o);
+		return commit ? -1 : 0;
+	}
+	if ((rc = outdir_prepare(o, d)) < 0 || o->check_only)
+		goto out;   /* check mode: 0 current, 1 stale */
+	rc = -1;
+	/*
+	 * From here only an I/O error can stop us; each rename is atomic, so
+	 * every agent's file is then its old or its new one, whole.
+	 * Each file in, then the list (which names them), then drop stale files.
+	 */
 	if (o->nsame)
 		qsort(o->same, o->nsame, sizeof(*o->same), name_cmp);
 	for (size_t i = 0; i <= o->nnames; i++) {
@@ -603,7 +644,7 @@ outdir_finish(struct outdir *o, int commit, struct diags *d)
 
 		if (i < o->nnames && in_list(o->same, o->nsame, name))
 			continue;   /* already in place, byte for byte */
-		if (renameat(sfd, name, dfd, name) < 0) {
+		if (renameat(o->sfd, name, o->dfd, name) < 0) {
 			diag_error(d, o->dir, 0, 0, "cannot move %s into place: %s (the folder is partly updated; run compile again)",
 				   name, strerror(errno));
 			goto out;
@@ -612,7 +653,7 @@ outdir_finish(struct outdir *o, int commit, struct diags *d)
 	for (size_t i = 0; i < o->nowned; i++) {
 		if (in_list(o->names, o->nnames, o->owned[i]))
 			continue;
-		if (unlinkat(dfd, o->owned[i], 0) == 0)
+		if (unlinkat(o->dfd, o->owned[i], 0) == 0)
 			o->st.removed++;
 		else if (errno != ENOENT) {
 			char *p = join(o->dir, o->owned[i]);
@@ -623,17 +664,11 @@ outdir_finish(struct outdir *o, int commit, struct diags *d)
 		}
 	}
 	/* the renames, durable: a crash after we exit 0 cannot bring back the old folder */
-	fsync(dfd);
+	fsync(o->dfd);
 	rc = 0;
 out:
-	if (sfd >= 0)
-		close(sfd);
-	if (dfd >= 0)
-		close(dfd);
+	close_fds(o);
 	remove_stage(o);
-	free(path);
-	free(from);
-	buf_free(&k);
 	return rc;
 }
 
@@ -650,6 +685,7 @@ outdir_close(struct outdir *o)
 		return;
 	if (o->stagefd >= 0)
 		close(o->stagefd);
+	close_fds(o);
 	remove_stage(o);
 	if (o->lockfd >= 0)
 		close(o->lockfd);   /* and the lock with it */

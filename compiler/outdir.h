@@ -52,6 +52,11 @@ int outdir_open(struct outdir **op, const char *dir, int check_only, struct diag
  */
 int outdir_add(struct outdir *o, const char *name, const char *data, size_t len,
 	       struct diags *d);
+/* Everything of a commit that can fail for want of memory or space (the
+ * list staged, the files flushed), before any file moves: a run writing
+ * several folders prepares them all, then finishes each. In check mode:
+ * compare the list. 0, or -1 with errors in d; check mode: 1 stale. */
+int outdir_prepare(struct outdir *o, struct diags *d);
 /* commit: write kustomization.yaml, move the files in, remove stale owned
  * files. Without commit (an error elsewhere): remove what was staged.
  * Returns 0, or -1 with errors in d; in check mode 1 when the folder is

@@ -75,10 +75,15 @@ struct rule {
  *     linkerd-init configures iptables).
  *   Kuma / Kong Mesh: kuma.io/sidecar-injection (label; annotation in older releases).
  *   Consul: consul.hashicorp.com/connect-inject annotation (Consul connect-inject examples).
+ *   Argo CD: argocd.argoproj.io/sync-options (Argo CD "Sync Options": Replace, Force,
+ *     Prune=false, Delete=false); Flux: kustomize.toolkit.fluxcd.io/force (kustomize-
+ *     controller "force"). agentfence writes them on Pods, never on a policy.
  */
 enum { ANNOT = 1, LABEL = 2, BOTH = ANNOT | LABEL };
 #define MESH "adds a proxy and a NET_ADMIN init container that reroutes the Pod's traffic"
 #define UNCONFINED "can run the agent unconfined"
+/* agentfence sets them on Pods; on a policy, a replace would delete it and leave the Pod unfenced */
+#define REPLACE "agentfence sets it on Pods only (a policy deleted and recreated leaves its Pod unfenced)"
 
 static const struct forbidden {
 	const char *key;        /* a key, or a prefix ending in '/' or '.' */
@@ -103,6 +108,8 @@ static const struct forbidden {
 	{ "linkerd.io/inject", ANNOT, "Linkerd proxy injection", MESH },
 	{ "kuma.io/sidecar-injection", BOTH, "Kuma sidecar injection", MESH },
 	{ "consul.hashicorp.com/connect-inject", ANNOT, "Consul sidecar injection", MESH },
+	{ "argocd.argoproj.io/sync-options", ANNOT, "Argo CD sync option", REPLACE },
+	{ "kustomize.toolkit.fluxcd.io/force", ANNOT, "Flux force apply", REPLACE },
 };
 
 /* The row of `forbidden` that refuses key in labels (annot 0) or annotations. */

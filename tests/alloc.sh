@@ -7,8 +7,9 @@
 # end cleanly: exit 1 with an error message and nothing written (stdout
 # empty; an -o folder exactly as it was, no staging folder left), or exit 0
 # with the complete, correct output when the failure was absorbed. Never a
-# signal, never a sanitizer or leak report. Walked four times: the YAML
-# stream on stdout, an -o folder holding an older output, JSON on stdout,
+# signal, never a sanitizer or leak report. Walked on: the YAML
+# stream on stdout, an -o folder holding an older output, the same with
+# two --cluster profiles and --layout flux (every folder), JSON on stdout,
 # examples/eks.yaml with its --cluster profile, the probe init
 # container's golden case (tests/golden/040-probe), and `agentfence crd`.
 set -u
@@ -17,10 +18,12 @@ export ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=halt_on_error=1:exi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 ex=examples/agents.yaml
+aex=$PWD/$ex
+case $bin in /*) abin=$bin ;; *) abin=$PWD/$bin ;; esac
 fail=0 runs=0 absorbed=0
 
 count() {   # count ARGS...: the allocations of a clean run
-	AGENTFENCE_FAIL_ALLOC=0 "$bin" "$@" 2>&1 >/dev/null | sed -n 's/^xalloc: \([0-9]*\) calls$/\1/p'
+	AGENTFENCE_FAIL_ALLOC=0 "$abin" "$@" 2>&1 >/dev/null | sed -n 's/^xalloc: \([0-9]*\) calls$/\1/p'
 }
 bad() { fail=$((fail + 1)); echo "FAIL N=$n $mode: $*"; sed 's/^/    /' "$tmp/e" | head -20; }
 
@@ -64,19 +67,21 @@ walk_stdout() {   # walk_stdout MODE SPEC ARGS...: $cmd (compile) ARGS... SPEC
 	echo "alloc: $mode: $total allocations walked"
 }
 
-walk_dir() {
-	mode=-o
+walk_dir() {   # walk_dir MODE ARGS...: compile ARGS -o out, run in $tmp (flux needs a relative -o)
+	mode=$1
+	shift
 	# the folder holds an older output: three of the four agents, one changed
 	awk 'BEGIN{RS="---\n"; ORS="---\n"} NR<=3' $ex | sed '$d' | sed 's/500m/250m/' >"$tmp/old.yaml"
-	"$bin" compile -o "$tmp/old" "$tmp/old.yaml" 2>"$tmp/e" || { bad "old output"; return; }
-	"$bin" compile -o "$tmp/new" $ex 2>"$tmp/e" || { bad "clean run failed"; return; }
-	total=$(count compile -o "$tmp/count" $ex)
+	rm -rf "$tmp/old" "$tmp/new" "$tmp/count"
+	(cd "$tmp" && "$abin" compile "$@" -o old old.yaml) 2>"$tmp/e" || { bad "old output"; return; }
+	(cd "$tmp" && "$abin" compile "$@" -o new "$aex") 2>"$tmp/e" || { bad "clean run failed"; return; }
+	total=$(cd "$tmp" && count compile "$@" -o count "$aex")
 	[ -n "$total" ] && [ "$total" -gt 0 ] || { echo "FAIL $mode: no allocation count"; fail=$((fail + 1)); return; }
 	n=1
 	while [ $n -le "$total" ]; do
 		rm -rf "$tmp/out"
 		cp -a "$tmp/old" "$tmp/out"
-		AGENTFENCE_FAIL_ALLOC=$n "$bin" compile -o "$tmp/out" $ex >"$tmp/o" 2>"$tmp/e"
+		(cd "$tmp" && AGENTFENCE_FAIL_ALLOC=$n "$abin" compile "$@" -o out "$aex") >"$tmp/o" 2>"$tmp/e"
 		if verdict $?; then
 			if [ "$rc" -eq 1 ] && ! diff -r "$tmp/old" "$tmp/out" >/dev/null; then
 				bad "exit 1 but the folder changed: $(diff -rq "$tmp/old" "$tmp/out" | head -3)"
@@ -92,7 +97,10 @@ walk_dir() {
 }
 
 walk_stdout yaml $ex
-walk_dir
+walk_dir -o
+# several profiles, flux layout: one folder per profile, each with policies/ and pods/
+walk_dir "-o, flux, two profiles" --layout flux --cluster "$PWD/examples/profile-eks.yaml" \
+	--cluster "$PWD/examples/profile-gke.yaml"
 walk_stdout json $ex --format json
 walk_stdout profile examples/eks.yaml --cluster examples/profile-eks.yaml
 walk_stdout probe tests/golden/040-probe.yaml --cluster tests/golden/040-probe.profile.yaml \

@@ -12,7 +12,8 @@ generated spec (see harness.py):
     duplicate or nested entries, canonical text;
 (f) the Pod is hardened, objects come in order NetworkPolicy,
     (CiliumEgressGatewayPolicy), Pod per agent, policies in an earlier
-    Argo CD sync wave than the Pod.
+    Argo CD sync wave than the Pod; every Pod, and nothing else, carries the
+    Argo CD and Flux replace annotations.
 """
 
 from __future__ import annotations
@@ -166,6 +167,15 @@ def ip_blocks(obj):
             for j, peer in enumerate(rule.get(key) or []):
                 if peer.get("ipBlock") is not None:
                     yield f"{direction}[{i}].{key}[{j}]", peer["ipBlock"]
+
+
+# Argo CD "Sync Options": Replace=true alone is a PUT (refused for a changed
+# Pod); with Force=true it deletes and recreates. Flux kustomize-controller:
+# force: enabled recreates an object whose apply failed on an immutable field.
+REPLACE_ANNOTATIONS = {
+    "argocd.argoproj.io/sync-options": "Force=true,Replace=true",
+    "kustomize.toolkit.fluxcd.io/force": "enabled",
+}
 
 
 class _OutputTests:
@@ -484,6 +494,16 @@ class _OutputTests:
                 self.assertEqual(o["metadata"]["annotations"].get(H.SYNC_WAVE), "-2")
                 _count(5)
         self.assertEqual(len(H.guards(self.objs)), len(want) * len(namespaces))
+        # replace (delete and recreate) on every Pod, on nothing else: a
+        # policy replaced would leave its Pod unfenced for a moment
+        for o in self.objs:
+            ann = o["metadata"].get("annotations") or {}
+            got = {k: ann.get(k) for k in REPLACE_ANNOTATIONS if k in ann}
+            if o["kind"] == "Pod":
+                self.assertEqual(got, REPLACE_ANNOTATIONS, f"Pod {o['metadata']['name']}")
+            else:
+                self.assertEqual(got, {}, f"{o['kind']} {o['metadata']['name']} may be replaced")
+            _count()
         # object names are unique per kind and namespace
         names = [(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]) for o in self.objs]
         self.assertEqual(len(names), len(set(names)), "duplicate object names")

@@ -52,6 +52,9 @@ REFUSED = [
     ("labels", "kuma.io/sidecar-injection", "Kuma sidecar injection"),
     ("annotations", "kuma.io/sidecar-injection", "Kuma sidecar injection"),
     ("annotations", "consul.hashicorp.com/connect-inject", "Consul sidecar injection"),
+    # agentfence sets them on Pods only: a policy replaced would unfence its Pod
+    ("annotations", "argocd.argoproj.io/sync-options", "Argo CD sync option"),
+    ("annotations", "kustomize.toolkit.fluxcd.io/force", "Flux force apply"),
     # the API server lowercases nothing, but a CNI may compare loosely: so do we
     ("annotations", "K8s.V1.Cni.Cncf.Io/networks", "Multus network attachment"),
 ]
@@ -97,6 +100,17 @@ def compile_with(test, name: str, text: str, filename: str = "pod.yaml"):
 
 
 class TestForbiddenKeys(unittest.TestCase):
+    def test_policy_never_replaced(self):
+        # the replace annotations on a policy template: refused too
+        for key, value in (("argocd.argoproj.io/sync-options", "Force=true,Replace=true"),
+                           ("kustomize.toolkit.fluxcd.io/force", "enabled")):
+            text = ("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n"
+                    f"  annotations:\n    {key}: {value}\n")
+            path, r = compile_with(self, "policy-" + key, text, "networkpolicy.yaml")
+            self.assertEqual(r.returncode, 1, r.stderr.decode())
+            self.assertIn(f"{path}:5:5: error: metadata.annotations.{key}: a template may not "
+                          "set this key", r.stderr.decode())
+
     def test_every_row_has_a_case(self):
         rows = table_keys()
         self.assertGreaterEqual(len(rows), 17)
