@@ -115,7 +115,7 @@ static const struct command {
 		NULL, NULL },
 	[CMD_AUDIT] = { "audit", NULL,
 		"read the live cluster and report, for every agent Pod, a policy\n"
-		"agentfence did not write that widens it, a Pod no policy of\n"
+		"not written by agentfence that widens it, a Pod that no policy of\n"
 		"agentfence's selects, and (with SPEC) objects that differ from what\n"
 		"the specs compile to, and (with --cluster) guards that are missing",
 		"agentfence audit\n"
