@@ -1011,6 +1011,29 @@ path_join(const char *dir, const char *sub)
 }
 
 /*
+ * Open DIR (or DIR/sub) as an output folder into *out: 0, 1 when check
+ * finds it missing (stale: r->missing), or -1 (errors in d).
+ */
+static int
+open_folder(struct run *r, struct outdir **out, const char *dir, const char *sub)
+{
+	int check = r->o->cmd == CMD_CHECK, rc;
+	char *path = sub ? path_join(dir, sub) : NULL;
+
+	if (sub && !path) {
+		diag_error(&r->d, NULL, 0, 0, "out of memory");
+		return -1;
+	}
+	rc = outdir_open(out, path ? path : dir, check, check ? &r->cd : &r->d);
+	free(path);
+	if (rc == OUTDIR_MISSING) {
+		r->missing = 1;   /* check: stale; the specs still decide between 1 and 4 */
+		return 1;
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+/*
  * The folders of target t, once its profile is loaded: DIR/NAME with
  * several profiles (NAME a DNS-1123 label, no other profile's), and with
  * the flux layout DIR/policies and DIR/pods in it. 0, or -1 (errors in d).
@@ -1019,8 +1042,7 @@ static int
 open_target(struct run *r, struct target *t)
 {
 	const struct profile *p = &r->c.profile;
-	int check = r->o->cmd == CMD_CHECK, rc;
-	char *sub;
+	int rc;
 
 	if (r->nt > 1) {
 		if (!p->name || !check_dns_label(p->name)) {
@@ -1044,39 +1066,11 @@ open_target(struct run *r, struct target *t)
 		diag_error(&r->d, NULL, 0, 0, "out of memory");
 		return -1;
 	}
-	if ((rc = outdir_open(&t->top, t->dir, check, check ? &r->cd : &r->d)) < 0) {
-		if (rc != OUTDIR_MISSING)
-			return -1;
-		r->missing = 1;   /* check: stale; the specs still decide between 1 and 4 */
-		return 0;
-	}
-	if (!r->o->flux)
-		return 0;
-	if (!(sub = path_join(t->dir, "policies"))) {
-		diag_error(&r->d, NULL, 0, 0, "out of memory");
-		return -1;
-	}
-	if ((rc = outdir_open(&t->pol, sub, check, check ? &r->cd : &r->d)) < 0) {
-		free(sub);
-		if (rc != OUTDIR_MISSING)
-			return -1;
-		r->missing = 1;
-		return 0;
-	}
-	free(sub);
-	if (!(sub = path_join(t->dir, "pods"))) {
-		diag_error(&r->d, NULL, 0, 0, "out of memory");
-		return -1;
-	}
-	if ((rc = outdir_open(&t->pods, sub, check, check ? &r->cd : &r->d)) < 0) {
-		free(sub);
-		if (rc != OUTDIR_MISSING)
-			return -1;
-		r->missing = 1;
-		return 0;
-	}
-	free(sub);
-	return 0;
+	if ((rc = open_folder(r, &t->top, t->dir, NULL)) != 0 || !r->o->flux)
+		return rc < 0 ? -1 : 0;
+	if ((rc = open_folder(r, &t->pol, t->dir, "policies")) != 0)
+		return rc < 0 ? -1 : 0;
+	return open_folder(r, &t->pods, t->dir, "pods") < 0 ? -1 : 0;
 }
 
 /*
