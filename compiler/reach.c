@@ -9,6 +9,7 @@
  * however the rules were split.
  */
 #include "reach.h"
+#include "reach_int.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,35 +17,33 @@
 
 #include "xalloc.h"
 
-__extension__ typedef unsigned __int128 u128;
-
 #define NS_NAME_LABEL "kubernetes.io/metadata.name"
 
-static const char *
-str_of(const struct node *n)
+const char *
+reach_str(const struct node *n)
 {
 	return n && n->kind == NODE_SCALAR ? n->str : NULL;
 }
 
-static int
-str_is(const struct node *n, const char *s)
+int
+reach_str_is(const struct node *n, const char *s)
 {
-	const char *t = str_of(n);
+	const char *t = reach_str(n);
 
 	return t && strcmp(t, s) == 0;
 }
 
-static const char *
-meta(const struct node *obj, const char *key)
+const char *
+reach_meta(const struct node *obj, const char *key)
 {
-	return str_of(node_map_get(node_map_get(obj, "metadata"), key));
+	return reach_str(node_map_get(node_map_get(obj, "metadata"), key));
 }
 
 static int
 is_netpol(const struct node *obj)
 {
-	return str_is(node_map_get(obj, "kind"), "NetworkPolicy") &&
-	       str_is(node_map_get(obj, "apiVersion"), "networking.k8s.io/v1");
+	return reach_str_is(node_map_get(obj, "kind"), "NetworkPolicy") &&
+	       reach_str_is(node_map_get(obj, "apiVersion"), "networking.k8s.io/v1");
 }
 
 const struct node *
@@ -57,7 +56,7 @@ reach_unsupported(const struct reach_objs *o)
 
 	for (size_t i = 0; i < o->n; i++)
 		for (size_t k = 0; k < sizeof(kinds) / sizeof(*kinds); k++)
-			if (str_is(node_map_get(o->objs[i], "kind"), kinds[k]))
+			if (reach_str_is(node_map_get(o->objs[i], "kind"), kinds[k]))
 				return o->objs[i];
 	return NULL;
 }
@@ -70,7 +69,7 @@ label(const struct reach_pod *p, int ns, const char *key)
 {
 	if (ns && strcmp(key, NS_NAME_LABEL) == 0)
 		return p->ns;
-	return str_of(node_map_get(ns ? p->ns_labels : p->labels, key));
+	return reach_str(node_map_get(ns ? p->ns_labels : p->labels, key));
 }
 
 static int
@@ -79,14 +78,14 @@ in_values(const struct node *values, const char *v)
 	if (!values || values->kind != NODE_SEQ)
 		return 0;
 	for (const struct node *it = values->head; it; it = it->next)
-		if (str_is(it, v))
+		if (reach_str_is(it, v))
 			return 1;
 	return 0;
 }
 
 /* Standard LabelSelector semantics; an empty selector matches everything. */
-static int
-selector_matches(const struct node *sel, const struct reach_pod *p, int ns)
+int
+reach_selector_matches(const struct node *sel, const struct reach_pod *p, int ns)
 {
 	const struct node *ml = node_map_get(sel, "matchLabels");
 	const struct node *me = node_map_get(sel, "matchExpressions");
@@ -95,13 +94,13 @@ selector_matches(const struct node *sel, const struct reach_pod *p, int ns)
 		for (const struct node *k = ml->head; k; k = k->next) {
 			const char *v = label(p, ns, k->str);
 
-			if (!v || !str_is(k->val, v))
+			if (!v || !reach_str_is(k->val, v))
 				return 0;
 		}
 	if (me && me->kind == NODE_SEQ)
 		for (const struct node *e = me->head; e; e = e->next) {
-			const char *key = str_of(node_map_get(e, "key"));
-			const char *op = str_of(node_map_get(e, "operator"));
+			const char *key = reach_str(node_map_get(e, "key"));
+			const char *op = reach_str(node_map_get(e, "operator"));
 			const char *v = key ? label(p, ns, key) : NULL;
 			const struct node *vals = node_map_get(e, "values");
 
@@ -130,12 +129,12 @@ isolates(const struct node *obj, const struct reach_pod *p, enum reach_dir dir)
 {
 	const struct node *spec = node_map_get(obj, "spec");
 	const struct node *types = node_map_get(spec, "policyTypes");
-	const char *ns = meta(obj, "namespace");
+	const char *ns = reach_meta(obj, "namespace");
 	const struct node *eg;
 
 	if (!is_netpol(obj) || !spec || !ns || strcmp(ns, p->ns) != 0)
 		return 0;
-	if (!selector_matches(node_map_get(spec, "podSelector"), p, 0))
+	if (!reach_selector_matches(node_map_get(spec, "podSelector"), p, 0))
 		return 0;
 	if (types && types->kind == NODE_SEQ && types->count)
 		return in_values(types, dir == REACH_EGRESS ? "Egress" : "Ingress");
@@ -143,6 +142,12 @@ isolates(const struct node *obj, const struct reach_pod *p, enum reach_dir dir)
 		return 1;
 	eg = node_map_get(spec, "egress");
 	return eg && eg->kind == NODE_SEQ && eg->count > 0;
+}
+
+int
+reach_selects(const struct node *obj, const struct reach_pod *p)
+{
+	return isolates(obj, p, REACH_EGRESS) || isolates(obj, p, REACH_INGRESS);
 }
 
 static const struct node *
@@ -160,10 +165,10 @@ reach_proto_name(enum reach_proto p)
 	return p == REACH_UDP ? "UDP" : p == REACH_SCTP ? "SCTP" : "TCP";
 }
 
-static int
-proto_of(const struct node *item)
+int
+reach_proto_of(const struct node *item)
 {
-	const char *s = str_of(node_map_get(item, "protocol"));
+	const char *s = reach_str(node_map_get(item, "protocol"));
 
 	if (!s || strcmp(s, "TCP") == 0)
 		return REACH_TCP;
@@ -175,10 +180,10 @@ proto_of(const struct node *item)
 }
 
 /* A numeric port (an integer or a string of digits) or -1 (named). */
-static long
-port_num(const struct node *n)
+long
+reach_port_num(const struct node *n)
 {
-	const char *s = str_of(n);
+	const char *s = reach_str(n);
 	long v = 0;
 
 	if (!s || !*s)
@@ -198,8 +203,8 @@ named_port(const struct reach_pod *peer, const char *name, enum reach_proto prot
 	if (!peer || !peer->ports || peer->ports->kind != NODE_SEQ)
 		return 0;
 	for (const struct node *it = peer->ports->head; it; it = it->next)
-		if (str_is(node_map_get(it, "name"), name) && proto_of(it) == (int)proto &&
-		    port_num(node_map_get(it, "containerPort")) == (long)port)
+		if (reach_str_is(node_map_get(it, "name"), name) && reach_proto_of(it) == (int)proto &&
+		    reach_port_num(node_map_get(it, "containerPort")) == (long)port)
 			return 1;
 	return 0;
 }
@@ -213,17 +218,17 @@ ports_match(const struct node *ports, const struct reach_query *q)
 		const struct node *pn = node_map_get(it, "port");
 		long lo, hi;
 
-		if (proto_of(it) != (int)q->proto)
+		if (reach_proto_of(it) != (int)q->proto)
 			continue;
 		if (!pn || pn->type == NT_NULL)
 			return 1;
-		lo = port_num(pn);
+		lo = reach_port_num(pn);
 		if (lo < 0) {
-			if (str_of(pn) && named_port(q->peer, str_of(pn), q->proto, q->port))
+			if (reach_str(pn) && named_port(q->peer, reach_str(pn), q->proto, q->port))
 				return 1;
 			continue;
 		}
-		hi = port_num(node_map_get(it, "endPort"));
+		hi = reach_port_num(node_map_get(it, "endPort"));
 		if (hi < 0)
 			hi = lo;
 		if ((long)q->port >= lo && (long)q->port <= hi)
@@ -232,10 +237,10 @@ ports_match(const struct node *ports, const struct reach_query *q)
 	return 0;
 }
 
-static int
-ipblock_has(const struct node *ib, const struct cidr *a)
+int
+reach_ipblock_has(const struct node *ib, const struct cidr *a)
 {
-	const char *s = str_of(node_map_get(ib, "cidr"));
+	const char *s = reach_str(node_map_get(ib, "cidr"));
 	const struct node *ex = node_map_get(ib, "except");
 	struct cidr c;
 
@@ -243,7 +248,7 @@ ipblock_has(const struct node *ib, const struct cidr *a)
 		return 0;
 	if (ex && ex->kind == NODE_SEQ)
 		for (const struct node *e = ex->head; e; e = e->next) {
-			const char *t = str_of(e);
+			const char *t = reach_str(e);
 
 			if (t && cidr_parse(t, strlen(t), &c) == CIDR_OK && cidr_contains(&c, a))
 				return 0;
@@ -260,16 +265,16 @@ peer_matches(const struct node *pr, const char *policy_ns, const struct reach_qu
 
 	if (ib && ib->type != NT_NULL)
 		/* a Pod peer too: some plugins match Pod IPs by ipBlock (the worst case) */
-		return q->addr.family && ipblock_has(ib, &q->addr);
+		return q->addr.family && reach_ipblock_has(ib, &q->addr);
 	if (nss && nss->type == NT_NULL)
 		nss = NULL;
 	if (pods && pods->type == NT_NULL)
 		pods = NULL;
 	if ((!nss && !pods) || !q->peer)
 		return 0;
-	if (nss ? !selector_matches(nss, q->peer, 1) : strcmp(q->peer->ns, policy_ns) != 0)
+	if (nss ? !reach_selector_matches(nss, q->peer, 1) : strcmp(q->peer->ns, policy_ns) != 0)
 		return 0;
-	return !pods || selector_matches(pods, q->peer, 0);
+	return !pods || reach_selector_matches(pods, q->peer, 0);
 }
 
 int
@@ -300,7 +305,7 @@ reach_query(const struct reach_objs *o, const struct reach_pod *pod,
 			else
 				for (const struct node *pr = peers->head; pr && !hit; pr = pr->next) {
 					pi++;
-					hit = peer_matches(pr, meta(obj, "namespace"), q);
+					hit = peer_matches(pr, reach_meta(obj, "namespace"), q);
 				}
 			if (hit) {
 				v->allowed = 1;
@@ -319,9 +324,9 @@ reach_query(const struct reach_objs *o, const struct reach_pod *pod,
 	if (!v->allowed)
 		v->why = REACH_NO_RULE;
 	else {
-		v->kind = str_of(node_map_get(v->obj, "kind"));
-		v->ns = meta(v->obj, "namespace");
-		v->name = meta(v->obj, "name");
+		v->kind = reach_str(node_map_get(v->obj, "kind"));
+		v->ns = reach_meta(v->obj, "namespace");
+		v->name = reach_meta(v->obj, "name");
 	}
 	return 0;
 }
@@ -338,8 +343,8 @@ port_cmp(const void *a, const void *b)
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
-static int
-ports_add(struct reach_ports *s, unsigned proto, unsigned lo, unsigned hi)
+int
+reach_ports_add(struct reach_ports *s, unsigned proto, unsigned lo, unsigned hi)
 {
 	struct reach_port *n = xreallocarray(s->items, s->n + 1, sizeof(struct reach_port));
 
@@ -353,8 +358,8 @@ ports_add(struct reach_ports *s, unsigned proto, unsigned lo, unsigned hi)
 	return 0;
 }
 
-static void
-ports_normalize(struct reach_ports *s)
+void
+reach_ports_normalize(struct reach_ports *s)
 {
 	size_t w = 0;
 
@@ -377,9 +382,9 @@ int
 reach_ports_union(struct reach_ports *dst, const struct reach_ports *src)
 {
 	for (size_t i = 0; i < src->n; i++)
-		if (ports_add(dst, src->items[i].proto, src->items[i].lo, src->items[i].hi) < 0)
+		if (reach_ports_add(dst, src->items[i].proto, src->items[i].lo, src->items[i].hi) < 0)
 			return -1;
-	ports_normalize(dst);
+	reach_ports_normalize(dst);
 	return 0;
 }
 
@@ -405,20 +410,51 @@ reach_ports_has(const struct reach_ports *p, enum reach_proto proto, unsigned po
 	return 0;
 }
 
+/* dst := dst minus src. 0, or -1 when out of memory (dst is then wrong). */
+int
+reach_ports_minus(struct reach_ports *dst, const struct reach_ports *src)
+{
+	for (size_t j = 0; j < src->n; j++) {
+		const struct reach_port *r = &src->items[j];
+
+		for (size_t i = 0; i < dst->n; i++) {
+			struct reach_port *d = &dst->items[i];
+
+			if (d->proto != r->proto || r->hi < d->lo || r->lo > d->hi)
+				continue;
+			if (r->lo <= d->lo && r->hi >= d->hi) {          /* covered: drop */
+				dst->items[i--] = dst->items[--dst->n];
+			} else if (r->lo > d->lo && r->hi < d->hi) {     /* a hole: split */
+				unsigned hi = d->hi;
+
+				d->hi = (unsigned short)(r->lo - 1);
+				if (reach_ports_add(dst, r->proto, (unsigned)r->hi + 1, hi) < 0)
+					return -1;
+			} else if (r->lo <= d->lo) {
+				d->lo = (unsigned short)(r->hi + 1);
+			} else {
+				d->hi = (unsigned short)(r->lo - 1);
+			}
+		}
+	}
+	reach_ports_normalize(dst);
+	return 0;
+}
+
 /* A rule's ports list as a set; named ports match no address, so they add nothing here. */
 static int
-ports_of(const struct node *ports, struct reach_ports *out)
+np_ports_of(const struct node *ports, struct reach_ports *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (!ports || ports->kind != NODE_SEQ || !ports->count) {
 		for (unsigned p = 0; p < REACH_NPROTO; p++)
-			if (ports_add(out, p, 1, 65535) < 0)
+			if (reach_ports_add(out, p, 1, 65535) < 0)
 				return -1;
 		return 0;
 	}
 	for (const struct node *it = ports->head; it; it = it->next) {
 		const struct node *pn = node_map_get(it, "port");
-		int proto = proto_of(it);
+		int proto = reach_proto_of(it);
 		long lo, hi;
 
 		if (proto < 0)
@@ -426,19 +462,19 @@ ports_of(const struct node *ports, struct reach_ports *out)
 		if (!pn || pn->type == NT_NULL) {
 			lo = 1;
 			hi = 65535;
-		} else if ((lo = port_num(pn)) < 0) {
+		} else if ((lo = reach_port_num(pn)) < 0) {
 			continue;
-		} else if ((hi = port_num(node_map_get(it, "endPort"))) < 0) {
+		} else if ((hi = reach_port_num(node_map_get(it, "endPort"))) < 0) {
 			hi = lo;
 		}
 		if (lo < 1)
 			lo = 1;
 		if (hi > 65535)
 			hi = 65535;
-		if (lo <= hi && ports_add(out, (unsigned)proto, (unsigned)lo, (unsigned)hi) < 0)
+		if (lo <= hi && reach_ports_add(out, (unsigned)proto, (unsigned)lo, (unsigned)hi) < 0)
 			return -1;
 	}
-	ports_normalize(out);
+	reach_ports_normalize(out);
 	return 0;
 }
 
@@ -449,33 +485,33 @@ struct block {
 	size_t ports;            /* index of the rule's ports */
 };
 
-static unsigned
-bits_of(int family)
+unsigned
+reach_bits_of(int family)
 {
 	return family == CIDR_V4 ? 32 : 128;
 }
 
-static u128
-top_of(int family)
+u128
+reach_top_of(int family)
 {
 	return family == CIDR_V4 ? (u128)0xffffffffu : ~(u128)0;
 }
 
-static u128
-to_u128(const struct cidr *c)
+u128
+reach_to_u128(const struct cidr *c)
 {
 	u128 v = 0;
 
-	for (unsigned i = 0; i < bits_of(c->family) / 8; i++)
+	for (unsigned i = 0; i < reach_bits_of(c->family) / 8; i++)
 		v = (v << 8) | c->addr[i];
 	return v;
 }
 
-static struct cidr
-from_u128(int family, u128 v, unsigned len)
+struct cidr
+reach_from_u128(int family, u128 v, unsigned len)
 {
 	struct cidr c;
-	unsigned nb = bits_of(family) / 8;
+	unsigned nb = reach_bits_of(family) / 8;
 
 	memset(&c, 0, sizeof(c));
 	c.family = (uint8_t)family;
@@ -485,22 +521,17 @@ from_u128(int family, u128 v, unsigned len)
 	return c;
 }
 
-static u128
-last_of(const struct cidr *c)
+u128
+reach_last_of(const struct cidr *c)
 {
-	unsigned host = bits_of(c->family) - c->len;
+	unsigned host = reach_bits_of(c->family) - c->len;
 	u128 mask = host >= 128 ? ~(u128)0 : (((u128)1 << host) - 1);
 
-	return to_u128(c) | mask;
+	return reach_to_u128(c) | mask;
 }
 
-struct cuts {
-	u128 *v;
-	size_t n;
-};
-
-static int
-cut_add(struct cuts *k, u128 v)
+int
+reach_cut_add(struct reach_cuts *k, u128 v)
 {
 	u128 *n = xreallocarray(k->v, k->n + 1, sizeof(u128));
 
@@ -512,17 +543,17 @@ cut_add(struct cuts *k, u128 v)
 }
 
 /* The boundaries of one prefix: its start and the address after its end. */
-static int
-cut_prefix(struct cuts *k, const char *s, int family)
+int
+reach_cut_prefix(struct reach_cuts *k, const char *s, int family)
 {
 	struct cidr c;
 
 	if (!s || cidr_parse(s, strlen(s), &c) != CIDR_OK || c.family != family)
 		return 0;
-	if (cut_add(k, to_u128(&c)) < 0)
+	if (reach_cut_add(k, reach_to_u128(&c)) < 0)
 		return -1;
-	if (last_of(&c) != top_of(family))
-		return cut_add(k, last_of(&c) + 1);
+	if (reach_last_of(&c) != reach_top_of(family))
+		return reach_cut_add(k, reach_last_of(&c) + 1);
 	return 0;
 }
 
@@ -553,11 +584,11 @@ range_add(struct reach_range **v, size_t *n, const struct cidr *c, const struct 
 }
 
 /* [lo, hi] as the fewest prefixes, each open on p. */
-static int
-emit_interval(int family, u128 lo, u128 hi, const struct reach_ports *p,
+int
+reach_emit_interval(int family, u128 lo, u128 hi, const struct reach_ports *p,
 	      struct reach_range **v, size_t *n)
 {
-	unsigned bits = bits_of(family);
+	unsigned bits = reach_bits_of(family);
 
 	for (;;) {
 		unsigned k = 0;
@@ -577,7 +608,7 @@ emit_interval(int family, u128 lo, u128 hi, const struct reach_ports *p,
 			}
 			k = k1;
 		}
-		c = from_u128(family, lo, bits - k);
+		c = reach_from_u128(family, lo, bits - k);
 		if (range_add(v, n, &c, p) < 0)
 			return -1;
 		if (k == 128)
@@ -592,43 +623,35 @@ emit_interval(int family, u128 lo, u128 hi, const struct reach_ports *p,
 	}
 }
 
-static int
-summarize_family(const struct block *bl, size_t nbl, const struct reach_ports *ps, int family,
-		 struct reach_range **v, size_t *n)
+/*
+ * The generic pass every backend uses: the cuts split the family into
+ * intervals, at_fn gives the port set open at an interval's first address
+ * (the same for the whole interval, by construction of the cuts), and equal
+ * neighbours are merged and written as prefixes. k is sorted in place.
+ */
+int
+reach_intervals(struct reach_cuts *k, int family, reach_ports_at_fn at_fn, void *ctx,
+		struct reach_range **v, size_t *n)
 {
-	struct cuts k = { NULL, 0 };
 	struct reach_ports cur = { NULL, 0 }, acc = { NULL, 0 };
 	u128 start = 0;
 	int rc = -1, have = 0;
 
-	if (cut_add(&k, 0) < 0)
+	if (reach_cut_add(k, 0) < 0)
 		goto out;
-	for (size_t i = 0; i < nbl; i++) {
-		const struct node *ex = bl[i].ib ? node_map_get(bl[i].ib, "except") : NULL;
-
-		if (!bl[i].ib)
-			continue;
-		if (cut_prefix(&k, str_of(node_map_get(bl[i].ib, "cidr")), family) < 0)
-			goto out;
-		if (ex && ex->kind == NODE_SEQ)
-			for (const struct node *e = ex->head; e; e = e->next)
-				if (cut_prefix(&k, str_of(e), family) < 0)
-					goto out;
-	}
-	qsort(k.v, k.n, sizeof(u128), u128_cmp);
-	for (size_t i = 0; i < k.n; i++) {
-		u128 lo = k.v[i];
+	qsort(k->v, k->n, sizeof(u128), u128_cmp);
+	for (size_t i = 0; i < k->n; i++) {
+		u128 lo = k->v[i];
 		struct cidr a;
 
-		if (i > 0 && k.v[i] == k.v[i - 1])
+		if (i > 0 && k->v[i] == k->v[i - 1])
 			continue;
-		a = from_u128(family, lo, bits_of(family));
+		a = reach_from_u128(family, lo, reach_bits_of(family));
 		acc.n = 0;
-		for (size_t b = 0; b < nbl; b++)
-			if ((!bl[b].ib || ipblock_has(bl[b].ib, &a)) && reach_ports_union(&acc, &ps[bl[b].ports]) < 0)
-				goto out;
+		if (at_fn(ctx, &a, &acc) < 0)
+			goto out;
 		if (have && !reach_ports_equal(&acc, &cur)) {
-			if (cur.n && emit_interval(family, start, lo - 1, &cur, v, n) < 0)
+			if (cur.n && reach_emit_interval(family, start, lo - 1, &cur, v, n) < 0)
 				goto out;
 			have = 0;
 		}
@@ -640,13 +663,63 @@ summarize_family(const struct block *bl, size_t nbl, const struct reach_ports *p
 			have = 1;
 		}
 	}
-	if (have && cur.n && emit_interval(family, start, top_of(family), &cur, v, n) < 0)
+	if (have && cur.n && reach_emit_interval(family, start, reach_top_of(family), &cur, v, n) < 0)
 		goto out;
 	rc = 0;
 out:
-	free(k.v);
 	free(cur.items);
 	free(acc.items);
+	return rc;
+}
+
+/* The cuts of an ipBlock-like map: {cidr, except: [...]}. */
+int
+reach_cut_ipblock(struct reach_cuts *k, const struct node *ib, int family)
+{
+	const struct node *ex = node_map_get(ib, "except");
+
+	if (reach_cut_prefix(k, reach_str(node_map_get(ib, "cidr")), family) < 0)
+		return -1;
+	if (ex && ex->kind == NODE_SEQ)
+		for (const struct node *e = ex->head; e; e = e->next)
+			if (reach_cut_prefix(k, reach_str(e), family) < 0)
+				return -1;
+	return 0;
+}
+
+struct np_at {
+	const struct block *bl;
+	size_t nbl;
+	const struct reach_ports *ps;
+};
+
+/* NetworkPolicy: the union of the ports of every block covering a. */
+static int
+np_ports_at(void *ctx, const struct cidr *a, struct reach_ports *out)
+{
+	const struct np_at *c = ctx;
+
+	for (size_t b = 0; b < c->nbl; b++)
+		if ((!c->bl[b].ib || reach_ipblock_has(c->bl[b].ib, a)) &&
+		    reach_ports_union(out, &c->ps[c->bl[b].ports]) < 0)
+			return -1;
+	return 0;
+}
+
+static int
+summarize_family(const struct block *bl, size_t nbl, const struct reach_ports *ps, int family,
+		 struct reach_range **v, size_t *n)
+{
+	struct reach_cuts k = { NULL, 0 };
+	struct np_at c = { bl, nbl, ps };
+	int rc = -1;
+
+	for (size_t i = 0; i < nbl; i++)
+		if (bl[i].ib && reach_cut_ipblock(&k, bl[i].ib, family) < 0)
+			goto out;
+	rc = reach_intervals(&k, family, np_ports_at, &c, v, n);
+out:
+	free(k.v);
 	return rc;
 }
 
@@ -723,7 +796,7 @@ summarize_dir(const struct reach_objs *o, const struct reach_pod *pod, enum reac
 			if (!np)
 				goto out;
 			ps = np;
-			if (ports_of(node_map_get(r, "ports"), &ps[nps]) < 0) {
+			if (np_ports_of(node_map_get(r, "ports"), &ps[nps]) < 0) {
 				free(ps[nps].items);
 				goto out;
 			}

@@ -78,6 +78,10 @@ struct reach_verdict {
  * ClusterNetworkPolicy, a Cilium policy), or NULL. */
 const struct node *reach_unsupported(const struct reach_objs *o);
 
+/* 1 when obj is a policy this evaluator reads that applies to the Pod
+ * (selects it for some direction). */
+int reach_selects(const struct node *obj, const struct reach_pod *p);
+
 /* Evaluate one connection. Returns 0, or -1 when an object is malformed
  * where it matters (the verdict then says nothing). */
 int reach_query(const struct reach_objs *o, const struct reach_pod *pod,
