@@ -10,6 +10,7 @@
 
 #include "arena.h"
 #include "buf.h"
+#include "jsonparse.h"
 #include "emit.h"
 #include "node.h"
 #include "reader.h"
@@ -214,7 +215,7 @@ finish(struct dobj *o, diff_fn fn, void *ctx, struct buf *lb, struct buf *mb, st
 			   o->patch_err);
 		return -1;
 	}
-	if (!(want = json_loadb(o->body, o->len, 0, NULL)))
+	if (!(want = json_parse(o->body, o->len, NULL)))
 		goto oom;
 	memset(&out, 0, sizeof(out));
 	if (o->immutable || o->sa_missing) {

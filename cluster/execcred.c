@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "jsonparse.h"
 #include "sys.h"
 #include "xalloc.h"
 
@@ -338,7 +339,7 @@ parse_cred(const struct execcred *e, const char *text, size_t n, struct execcred
 	int rc = -1, oom = 0;
 
 	/* jansson's error text quotes the input: never show it (a token) */
-	if (!(cred = json_loadb(text, n, 0, &jerr)) || !json_is_object(cred)) {
+	if (!(cred = json_parse(text, n, &jerr)) || !json_is_object(cred)) {
 		diag_error(d, NULL, 0, 0,
 			   "exec plugin %s: its output is not an ExecCredential JSON object (line %d)",
 			   e->command, cred ? 1 : jerr.line);

@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "jsonparse.h"
 #include "sys.h"
 #include "xalloc.h"
 
@@ -611,7 +612,7 @@ parse_response(struct kreq *r, struct kapi_response *res, char *msg, size_t n)
 	res->body = r->resp.p ? r->resp.p : "";
 	res->len = r->resp.n;
 	if (r->resp.n && r->resp.p && r->resp.p[0] == '{')
-		j = json_loadb(r->resp.p, r->resp.n, 0, NULL);
+		j = json_parse(r->resp.p, r->resp.n, NULL);
 	if (j && !json_is_object(j)) {
 		json_decref(j);
 		j = NULL;

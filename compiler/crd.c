@@ -46,6 +46,7 @@
 #include "arena.h"
 #include "crd.h"
 #include "emit.h"
+#include "jsonparse.h"
 #include "node.h"
 #include "xalloc.h"
 
@@ -588,47 +589,11 @@ static const struct crd_kind {
 	    { "Age", "date", ".metadata.creationTimestamp" }, { NULL, NULL, NULL } } },
 };
 
-/*
- * jansson's parser drops a character of a string whose buffer cannot grow
- * (its lexer ignores that failure) and returns the document all the same:
- * while it parses, allocations go through parse_alloc, which counts the
- * failures, and a parse that saw one is refused.
- */
-static size_t parse_failures;
-
-static void *
-parse_alloc(size_t n)
-{
-	void *p = xmalloc(n);
-
-	parse_failures += !p;
-	return p;
-}
-
-static json_t *
-parse(const char *text, size_t len)
-{
-	json_malloc_t m;
-	json_free_t f;
-	json_t *j;
-
-	json_get_alloc_funcs(&m, &f);
-	json_set_alloc_funcs(parse_alloc, f);
-	parse_failures = 0;
-	j = json_loadb(text, len, 0, NULL);
-	json_set_alloc_funcs(m, f);
-	if (parse_failures) {
-		json_decref(j);
-		return NULL;
-	}
-	return j;
-}
-
 /* The CRD of one kind, as JSON; NULL on error. */
 static json_t *
 crd_json(const struct crd_kind *k)
 {
-	json_t *src = parse(k->text, *k->len), *schema = NULL, *cols, *crd = NULL;
+	json_t *src = json_parse(k->text, *k->len, NULL), *schema = NULL, *cols, *crd = NULL;
 	char name[64], list[64];
 
 	if (!src || !(schema = crd_schema(src)) || fix_root(schema) < 0 || !(cols = json_array()))
