@@ -11,7 +11,8 @@
 # stream on stdout, an -o folder holding an older output, the same with
 # two --cluster profiles and --layout flux (every folder), JSON on stdout,
 # examples/eks.yaml with its --cluster profile, the probe init
-# container's golden case (tests/golden/040-probe), and `agentfence crd`.
+# container's golden case (tests/golden/040-probe), `agentfence crd`, and
+# `agentfence explain` (every 7th allocation).
 set -u
 bin=${1:?usage: alloc.sh BINARY}
 export ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=halt_on_error=1:exitcode=87
@@ -62,9 +63,13 @@ walk_stdout() {   # walk_stdout MODE SPEC ARGS...: $cmd (compile) ARGS... SPEC
 				bad "exit 0 with output that differs from a clean run"
 			fi
 		fi
-		n=$((n + 1))
+		n=$((n + ${step:-1}))
 	done
-	echo "alloc: $mode: $total allocations walked"
+	if [ "${step:-1}" -gt 1 ]; then
+		echo "alloc: $mode: every ${step}th of $total allocations walked"
+	else
+		echo "alloc: $mode: $total allocations walked"
+	fi
 }
 
 walk_dir() {   # walk_dir MODE ARGS...: compile ARGS -o out, run in $tmp (flux needs a relative -o)
@@ -107,5 +112,9 @@ walk_stdout probe tests/golden/040-probe.yaml --cluster tests/golden/040-probe.p
 	--templates tests/golden/040-probe.templates
 # agentfence crd: the embedded schemas parsed and converted (no SPEC)
 cmd=crd walk_stdout crd ""
+# explain: the evaluator's summaries and --at (every 7th allocation: a full
+# walk of these runs is about 15,000 runs)
+cmd=explain step=7 walk_stdout "explain, json" $ex --format json
+cmd=explain step=7 walk_stdout "explain --at" $ex --at 169.254.169.254:80
 echo "alloc: $runs runs, $absorbed absorbed (exit 0, complete output), $fail failed"
 [ $fail -eq 0 ]
