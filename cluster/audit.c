@@ -30,19 +30,24 @@ enum ares { AR_NS, AR_NP, AR_CNP, AR_CCNP, AR_CLNP, AR_VAP, AR_VAPB, AR_POD, AR_
 
 static const struct ares_def {
 	const char *kind, *path;        /* the cluster-wide collection */
+	const char *api;                /* its apiVersion */
 	int policy;                     /* selects Pods */
 	int optional;                   /* 404: not installed, skipped */
 } ares_defs[AR_COUNT] = {
-	{ "Namespace", "/api/v1/namespaces", 0, 0 },
-	{ "NetworkPolicy", "/apis/networking.k8s.io/v1/networkpolicies", 1, 0 },
-	{ "CiliumNetworkPolicy", "/apis/cilium.io/v2/ciliumnetworkpolicies", 1, 1 },
-	{ "CiliumClusterwideNetworkPolicy", "/apis/cilium.io/v2/ciliumclusterwidenetworkpolicies", 1, 1 },
-	{ "ClusterNetworkPolicy", "/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies", 1, 1 },
+	{ "Namespace", "/api/v1/namespaces", "v1", 0, 0 },
+	{ "NetworkPolicy", "/apis/networking.k8s.io/v1/networkpolicies", "networking.k8s.io/v1", 1, 0 },
+	{ "CiliumNetworkPolicy", "/apis/cilium.io/v2/ciliumnetworkpolicies", "cilium.io/v2", 1, 1 },
+	{ "CiliumClusterwideNetworkPolicy", "/apis/cilium.io/v2/ciliumclusterwidenetworkpolicies",
+	  "cilium.io/v2", 1, 1 },
+	{ "ClusterNetworkPolicy", "/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies",
+	  "policy.networking.k8s.io/v1alpha2", 1, 1 },
 	{ "ValidatingAdmissionPolicy",
-	  "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies", 0, 1 },
+	  "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies",
+	  "admissionregistration.k8s.io/v1", 0, 1 },
 	{ "ValidatingAdmissionPolicyBinding",
-	  "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings", 0, 1 },
-	{ "Pod", "/api/v1/pods", 0, 0 },
+	  "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings",
+	  "admissionregistration.k8s.io/v1", 0, 1 },
+	{ "Pod", "/api/v1/pods", "v1", 0, 0 },
 };
 
 static const char *const kind_names[] = {
@@ -63,10 +68,11 @@ struct pol {
 	char *name;
 	char *job;              /* its selector's matchLabels job-id, or "": an index */
 	int managed;            /* agentfence wrote it (and not as a guard) */
-	json_t *sel;            /* podSelector, endpointSelector, or subject */
+	int ours;               /* agentfence wrote it (a guard too) */
+	json_t *sel;            /* podSelector, endpointSelector, or subject (borrowed from obj) */
 	json_t *rules;          /* not agentfence's: [[rule, peers], ...] of what it allows */
-	json_t *obj;            /* not agentfence's NetworkPolicy: itself, for the evaluator */
-	char *reach;            /* what it lets a Pod reach (reach.h), once computed */
+	json_t *obj;            /* kind, apiVersion, metadata name and namespace, spec */
+	struct node *node;      /* obj for the evaluator, once a Pod needs it (in audit.nodes) */
 };
 
 struct audit {
@@ -81,6 +87,10 @@ struct audit {
 	json_t *present;        /* "Kind/ns/name" of every listed policy and admission object */
 	json_t *agent_ns;       /* agent namespaces -> true */
 	json_t *late;           /* namespaces found agentfence's from a Pod only -> that Pod's name */
+	struct arena nodes;     /* the policies' node trees: converted once, for every Pod */
+	struct arena scratch;   /* one Pod's evaluation */
+	struct pol **hit;       /* the policies selecting the Pod being judged */
+	size_t nhit, caphit;
 	int oom;
 	/* the list in progress */
 	enum ares res;
@@ -363,23 +373,24 @@ take_pol(struct audit *au, json_t *it)
 	job = au->res == AR_NP || au->res == AR_CNP ? json_string_value(json_object_get(ml, LABEL_JOB))
 						     : NULL;
 	p->managed = is_ours(it) && !guard;
+	p->ours = is_ours(it);
+	/* what the evaluator reads: a typed list's items carry no kind, and
+	 * metadata.managedFields is not worth keeping (the spec is shared) */
 	if (!(p->ns = xstrdup(ns ? ns : "")) || !(p->name = xstrdup(name)) ||
-	    !(p->job = xstrdup(job ? job : "")) || !(p->sel = json_deep_copy(sel))) {
+	    !(p->job = xstrdup(job ? job : "")) ||
+	    !(p->obj = json_pack("{s:s, s:s, s:{s:s, s:s*}, s:O}", "apiVersion",
+				 ares_defs[au->res].api, "kind", ares_defs[au->res].kind, "metadata",
+				 "name", name, "namespace", ns, "spec", spec))) {
 		free(p->ns);
 		free(p->name);
 		free(p->job);
 		return -1;
 	}
+	p->sel = sel;   /* in spec, which obj holds */
 	au->np++;
 	if (is_ours(it))
 		return 0;
 	if (!(p->rules = json_array()))
-		return -1;
-	/* a typed list's items carry no kind: the evaluator needs it */
-	if (au->res == AR_NP &&
-	    (!(p->obj = json_deep_copy(it)) ||
-	     json_object_set_new(p->obj, "kind", json_string("NetworkPolicy")) < 0 ||
-	     json_object_set_new(p->obj, "apiVersion", json_string("networking.k8s.io/v1")) < 0))
 		return -1;
 	switch (au->res) {
 	case AR_NP: {
@@ -609,108 +620,309 @@ ports_text(char *out, size_t n, const struct reach_ports *p)
 	}
 }
 
-/* "egress: 0.0.0.0/0 (TCP all,...)" for one direction; appended to out at *w */
-static void
-dir_text(char *out, size_t n, size_t *w, const char *name, const struct reach_dirsum *d)
+/* The policy p's node tree, converted on first use. NULL when out of memory. */
+static struct node *
+pol_node(struct audit *au, struct pol *p)
 {
-	char c[CIDR_STRLEN], ports[200];
+	if (!p->node)
+		p->node = to_node(&au->nodes, p->obj);
+	return p->node;
+}
+
+/* What one rule of a policy adds to an agent's fence: a finding's `reaches`. */
+struct grp {
+	struct pol *p;
+	enum reach_dir dir;
+	int rule;               /* -1: not known */
+	char text[DETAIL_MAX];
+	size_t w;
+};
+
+struct widen {
+	struct audit *au;
+	struct pol **f;         /* the policies not agentfence's selecting the Pod */
+	struct node **fn;       /* their node trees */
+	size_t nf;
+	struct reach_objs fo;
+	const struct reach_pod *pod;
+	struct grp *g;
+	size_t ng, capg;
+};
+
+/* The group of (policy, direction, rule) the part found in; NULL when none is left. */
+static struct grp *
+group_of(struct widen *w, struct pol *p, enum reach_dir dir, int rule)
+{
+	struct grp *g;
+
+	for (size_t i = 0; i < w->ng; i++)
+		if (w->g[i].p == p && w->g[i].dir == dir && w->g[i].rule == rule)
+			return &w->g[i];
+	if (w->ng == w->capg)
+		return NULL;
+	g = &w->g[w->ng++];
+	g->p = p;
+	g->dir = dir;
+	g->rule = rule;
+	g->w = (size_t)snprintf(g->text, sizeof(g->text), "%s:",
+				dir == REACH_EGRESS ? "egress" : "ingress");
+	return g;
+}
+
+static void
+grp_add(struct grp *g, const char *what, const struct reach_ports *ports)
+{
+	char pt[200];
 	int k;
 
-	if (!d->isolated || (!d->nv4 && !d->nv6 && !d->nsels) || *w >= n)
+	if (g->w >= sizeof(g->text))
 		return;
-	k = snprintf(out + *w, n - *w, "%s%s:", *w ? "; " : "", name);
-	*w += k > 0 ? (size_t)k : 0;
-	for (size_t i = 0; i < d->nv4 + d->nv6 && *w < n; i++) {
-		const struct reach_range *r = i < d->nv4 ? &d->v4[i] : &d->v6[i - d->nv4];
+	ports_text(pt, sizeof(pt), ports);
+	k = snprintf(g->text + g->w, sizeof(g->text) - g->w, " %s (%s)", what, pt);
+	g->w += k > 0 ? (size_t)k : 0;
+	if (g->w >= sizeof(g->text))
+		memcpy(g->text + sizeof(g->text) - 4, "...", 4);
+}
 
-		cidr_format(&r->c, c, 1);
-		ports_text(ports, sizeof(ports), &r->ports);
-		k = snprintf(out + *w, n - *w, " %s (%s)", c, ports);
-		*w += k > 0 ? (size_t)k : 0;
-	}
-	if (d->nsels && *w < n) {
-		k = snprintf(out + *w, n - *w, " %zu Pod/namespace selector peer%s", d->nsels,
-			     d->nsels == 1 ? "" : "s");
-		*w += k > 0 ? (size_t)k : 0;
+/* The foreign policy a node is, or the first one. */
+static struct pol *
+pol_of(const struct widen *w, const struct node *obj)
+{
+	for (size_t i = 0; i < w->nf; i++)
+		if (w->fn[i] == obj)
+			return w->f[i];
+	return w->f[0];
+}
+
+/* An address range of what the Pod gains: the foreign rule that allows its first address and port. */
+static void
+blame_range(struct widen *w, enum reach_dir dir, const struct reach_range *r)
+{
+	struct reach_query q;
+	struct reach_verdict vd;
+	char c[CIDR_STRLEN];
+	struct grp *g;
+
+	memset(&q, 0, sizeof(q));
+	q.dir = dir;
+	q.addr = r->c;
+	q.addr.len = r->c.family == CIDR_V4 ? 32 : 128;
+	q.proto = (enum reach_proto)r->ports.items[0].proto;
+	q.port = r->ports.items[0].lo;
+	if (reach_query(&w->fo, w->pod, &q, &vd) < 0 || vd.why != REACH_RULE)
+		g = group_of(w, w->f[0], dir, -1);
+	else
+		g = group_of(w, pol_of(w, vd.obj), dir, vd.rule);
+	cidr_format(&r->c, c, 1);
+	if (g)
+		grp_add(g, c, &r->ports);
+}
+
+static void
+blame_dir(struct widen *w, enum reach_dir dir, const struct reach_dirsum *d)
+{
+	for (size_t i = 0; i < d->nv4; i++)
+		blame_range(w, dir, &d->v4[i]);
+	for (size_t i = 0; i < d->nv6; i++)
+		blame_range(w, dir, &d->v6[i]);
+	for (size_t i = 0; i < d->nsels; i++) {
+		const struct reach_sel *s = &d->sels[i];
+		struct grp *g = group_of(w, pol_of(w, s->obj), dir, s->obj ? s->rule : -1);
+		char what[64];
+
+		if (s->peer < 0)
+			snprintf(what, sizeof(what), "every Pod");
+		else
+			snprintf(what, sizeof(what), "the Pods of %s[%d]", dir == REACH_EGRESS ? "to" : "from",
+				 s->peer);
+		if (g)
+			grp_add(g, what, &s->ports);
 	}
 }
 
+static void
+widen_finding(struct audit *au, const struct podview *v, const char *pod, const struct pol *p,
+	      const char *rule, const char *detail, const char *reaches)
+{
+	struct audit_finding f;
+
+	memset(&f, 0, sizeof(f));
+	f.kind = AUDIT_WIDENS;
+	f.ns = v->ns;
+	f.pod = pod;
+	f.okind = ares_defs[p->res].kind;
+	f.ons = p->ns;
+	f.oname = p->name;
+	f.rule = rule;
+	f.detail = detail;
+	f.reaches = reaches;
+	finding(au, &f);
+}
+
+/* The rule's text of policy p (its compact JSON), by name. */
+static const char *
+rule_detail(const struct pol *p, const char *name)
+{
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(p->rules, i, r)
+		if (!strcmp(json_string_value(json_array_get(r, 0)), name))
+			return json_string_value(json_array_get(r, 1));
+	return NULL;
+}
+
 /*
- * What policy p alone lets the Pod reach, from the evaluator: p->reach, a
- * line. 0, or -1 when out of memory (p->reach stays NULL: the finding
- * then names the rule alone).
+ * The evaluator cannot read an object of the set: each allowing rule of
+ * each foreign policy, as it is, and which object stopped the evaluation.
+ */
+static void
+widen_unevaluated(struct audit *au, const struct podview *v, const char *pod, struct widen *w,
+		  const struct pol *bad)
+{
+	char why[DETAIL_MAX];
+
+	snprintf(why, sizeof(why), "not evaluated: the evaluator does not read %s %s%s%s yet",
+		 ares_defs[bad->res].kind, bad->ns, *bad->ns ? "/" : "", bad->name);
+	for (size_t i = 0; i < w->nf; i++) {
+		json_t *r;
+		size_t k;
+
+		json_array_foreach(w->f[i]->rules, k, r)
+			widen_finding(au, v, pod, w->f[i], json_string_value(json_array_get(r, 0)),
+				      json_string_value(json_array_get(r, 1)), why);
+	}
+}
+
+static size_t
+parts(const struct reach_dirsum *d)
+{
+	return d->nv4 + d->nv6 + d->nsels;
+}
+
+/*
+ * Policies not agentfence's select the Pod (au->hit holds every selecting
+ * one): what the Pod reaches under all of them (A) less what it reaches
+ * under agentfence's own (B), each part blamed on the foreign rule that
+ * allows it. 0, or -1 when out of memory.
  */
 static int
-reach_of(struct pol *p, const struct podview *v)
+widen(struct audit *au, const struct podview *v, const char *pod)
 {
-	struct arena a;
-	struct node *obj, *labels = NULL, *nsl = NULL;
-	struct reach_summary sum;
-	char text[DETAIL_MAX];
-	size_t w = 0;
+	struct arena *a = &au->scratch;
+	struct node **all, **own, *labels = NULL, *nsl = NULL;
+	struct reach_summary sa, sb, d;
+	struct widen w;
+	size_t na = 0, nb = 0;
 	int rc = -1;
 
-	memset(&a, 0, sizeof(a));
-	memset(&sum, 0, sizeof(sum));
-	if (!(obj = to_node(&a, p->obj)) || (v->labels && !(labels = to_node(&a, v->labels))))
+	memset(&sa, 0, sizeof(sa));
+	memset(&sb, 0, sizeof(sb));
+	memset(&d, 0, sizeof(d));
+	memset(&w, 0, sizeof(w));
+	w.au = au;
+	if (!(all = arena_alloc(a, au->nhit * sizeof(struct node *))) ||
+	    !(own = arena_alloc(a, au->nhit * sizeof(struct node *))) ||
+	    !(w.fn = arena_alloc(a, au->nhit * sizeof(struct node *))) ||
+	    !(w.f = arena_alloc(a, au->nhit * sizeof(struct pol *))))
 		goto out;
-	if (v->nslabels && !(nsl = to_node(&a, v->nslabels)))
-		goto out;
-	{
-		struct node *const objs[1] = { obj };
-		struct reach_objs ro = { objs, 1 };
-		struct reach_pod pod = { v->ns, nsl, labels, NULL };
+	for (size_t i = 0; i < au->nhit; i++) {
+		struct pol *p = au->hit[i];
+		struct node *n = pol_node(au, p);
 
-		if (reach_summarize(&ro, &pod, &sum) < 0)
+		if (!n)
 			goto out;
+		all[na++] = n;
+		if (p->ours)
+			own[nb++] = n;
+		else {
+			w.f[w.nf] = p;
+			w.fn[w.nf++] = n;
+		}
 	}
-	text[0] = '\0';
-	dir_text(text, sizeof(text), &w, "egress", &sum.egress);
-	dir_text(text, sizeof(text), &w, "ingress", &sum.ingress);
-	if (w >= sizeof(text))
-		memcpy(text + sizeof(text) - 4, "...", 4);
-	if ((p->reach = xstrdup(text[0] ? text : "nothing")))
-		rc = 0;
+	{
+		struct reach_objs ra = { all, na }, rb = { own, nb };
+		const struct node *bad = reach_unsupported(&ra);
+		struct reach_pod rp = { v->ns, NULL, NULL, NULL };
+
+		if (bad) {
+			size_t k = 0;
+
+			while (k + 1 < na && all[k] != bad)
+				k++;
+			widen_unevaluated(au, v, pod, &w, au->hit[k]);
+			rc = 0;
+			goto out;
+		}
+		if ((v->labels && !(labels = to_node(a, v->labels))) ||
+		    (v->nslabels && !(nsl = to_node(a, v->nslabels))))
+			goto out;
+		rp.ns_labels = nsl;
+		rp.labels = labels;
+		w.fo.objs = w.fn;
+		w.fo.n = w.nf;
+		w.pod = &rp;
+		if (reach_summarize(&ra, &rp, &sa) < 0 || reach_summarize(&rb, &rp, &sb) < 0 ||
+		    reach_summary_minus(&sa, &sb, &d) < 0)
+			goto out;
+		w.capg = parts(&d.egress) + parts(&d.ingress);
+		if (w.capg && !(w.g = arena_alloc(a, w.capg * sizeof(struct grp))))
+			goto out;
+		blame_dir(&w, REACH_EGRESS, &d.egress);
+		blame_dir(&w, REACH_INGRESS, &d.ingress);
+	}
+	for (size_t i = 0; i < w.ng; i++) {
+		char rule[32];
+
+		if (w.g[i].rule >= 0)
+			snprintf(rule, sizeof(rule), "%s[%d]", w.g[i].dir == REACH_EGRESS ? "egress" : "ingress",
+				 w.g[i].rule);
+		widen_finding(au, v, pod, w.g[i].p, w.g[i].rule >= 0 ? rule : NULL,
+			      w.g[i].rule >= 0 ? rule_detail(w.g[i].p, rule) : NULL, w.g[i].text);
+	}
+	/* a foreign policy that adds nothing to the fence is no finding */
+	for (size_t i = 0; i < w.nf; i++) {
+		size_t k = 0;
+
+		while (k < w.ng && w.g[k].p != w.f[i])
+			k++;
+		if (k == w.ng)
+			note(au, "%s/%s: %s %s/%s selects it and adds nothing to agentfence's objects",
+			     v->ns, pod, ares_defs[w.f[i]->res].kind, w.f[i]->ns, w.f[i]->name);
+	}
+	rc = 0;
 out:
-	reach_summary_free(&sum);
-	arena_free(&a);
+	reach_summary_free(&sa);
+	reach_summary_free(&sb);
+	reach_summary_free(&d);
+	arena_reset(a);
 	return rc;
 }
 
 struct verdict {
 	int fenced;
+	size_t foreign;
 };
 
-static void
-judge(struct audit *au, struct pol *p, const struct podview *v, const char *pod,
-      struct verdict *vd)
+/* Note whether p selects the Pod (au->hit). 0, or -1 when out of memory. */
+static int
+judge(struct audit *au, struct pol *p, const struct podview *v, struct verdict *vd)
 {
-	struct audit_finding f;
-	json_t *r;
-	size_t i;
-
 	if (!selects(p, v))
-		return;
-	if (p->managed) {
-		vd->fenced = 1;
-		return;
+		return 0;
+	if (au->nhit == au->caphit) {
+		size_t cap = au->caphit ? au->caphit * 2 : 16;
+		struct pol **n = xreallocarray(au->hit, cap, sizeof(struct pol *));
+
+		if (!n)
+			return -1;
+		au->hit = n;
+		au->caphit = cap;
 	}
-	/* once per policy: peers and ranges do not depend on which Pod it selects */
-	if (p->obj && !p->reach && json_array_size(p->rules))
-		(void)reach_of(p, v);
-	json_array_foreach(p->rules, i, r) {
-		memset(&f, 0, sizeof(f));
-		f.kind = AUDIT_WIDENS;
-		f.ns = v->ns;
-		f.pod = pod;
-		f.okind = ares_defs[p->res].kind;
-		f.ons = p->ns;
-		f.oname = p->name;
-		f.rule = json_string_value(json_array_get(r, 0));
-		f.detail = json_string_value(json_array_get(r, 1));
-		f.reaches = p->reach;
-		finding(au, &f);
-	}
+	au->hit[au->nhit++] = p;
+	vd->fenced |= p->managed;
+	vd->foreign += !p->ours;
+	return 0;
 }
 
 static int
@@ -718,7 +930,7 @@ take_pod(struct audit *au, json_t *it)
 {
 	const char *ns = mstr(it, "namespace"), *name = mstr(it, "name"), *job;
 	struct podview v;
-	struct verdict vd = { 0 };
+	struct verdict vd = { 0, 0 };
 	int ours = is_ours(it);
 	size_t i;
 
@@ -739,17 +951,23 @@ take_pod(struct audit *au, json_t *it)
 	v.ns = ns;
 	v.labels = json_object_get(json_object_get(it, "metadata"), "labels");
 	v.nslabels = json_object_get(au->nslabels, ns);
+	au->nhit = 0;
 	/* namespaced: those whose selector names no job, then those naming this Pod's */
 	for (i = lower_bound(au, ns, ""); i < au->nscoped && !strcmp(au->p[i].ns, ns) &&
 	     !au->p[i].job[0]; i++)
-		judge(au, &au->p[i], &v, name, &vd);
+		if (judge(au, &au->p[i], &v, &vd) < 0)
+			return -1;
 	job = json_string_value(json_object_get(v.labels, LABEL_JOB));
 	if (job && *job)
 		for (i = lower_bound(au, ns, job); i < au->nscoped && !strcmp(au->p[i].ns, ns) &&
 		     !strcmp(au->p[i].job, job); i++)
-			judge(au, &au->p[i], &v, name, &vd);
+			if (judge(au, &au->p[i], &v, &vd) < 0)
+				return -1;
 	for (i = au->nscoped; i < au->np; i++)
-		judge(au, &au->p[i], &v, name, &vd);
+		if (judge(au, &au->p[i], &v, &vd) < 0)
+			return -1;
+	if (vd.foreign && widen(au, &v, name) < 0)
+		return -1;
 	if (!vd.fenced) {
 		struct audit_finding f;
 
@@ -925,12 +1143,13 @@ audit_free(struct audit *au)
 		free(au->p[i].ns);
 		free(au->p[i].name);
 		free(au->p[i].job);
-		json_decref(au->p[i].sel);
 		json_decref(au->p[i].rules);
 		json_decref(au->p[i].obj);
-		free(au->p[i].reach);
 	}
 	free(au->p);
+	free(au->hit);
+	arena_free(&au->nodes);
+	arena_free(&au->scratch);
 	json_decref(au->nslabels);
 	json_decref(au->present);
 	json_decref(au->agent_ns);
