@@ -633,9 +633,8 @@ pol_node(struct audit *au, struct pol *p)
 struct grp {
 	struct pol *p;
 	enum reach_dir dir;
-	int rule;               /* -1: not known */
-	char text[DETAIL_MAX];
-	size_t w;
+	int rule;                     /* -1: not known */
+	struct reach_summary add;     /* its parts, in add.egress or add.ingress */
 };
 
 struct widen {
@@ -646,10 +645,11 @@ struct widen {
 	struct reach_objs fo;
 	const struct reach_pod *pod;
 	struct grp *g;
-	size_t ng, capg;
+	size_t ng;
+	int oom;
 };
 
-/* The group of (policy, direction, rule) the part found in; NULL when none is left. */
+/* The group of (policy, direction, rule); NULL when out of memory. */
 static struct grp *
 group_of(struct widen *w, struct pol *p, enum reach_dir dir, int rule)
 {
@@ -658,30 +658,52 @@ group_of(struct widen *w, struct pol *p, enum reach_dir dir, int rule)
 	for (size_t i = 0; i < w->ng; i++)
 		if (w->g[i].p == p && w->g[i].dir == dir && w->g[i].rule == rule)
 			return &w->g[i];
-	if (w->ng == w->capg)
+	if (!(g = xreallocarray(w->g, w->ng + 1, sizeof(struct grp)))) {
+		w->oom = 1;
 		return NULL;
+	}
+	w->g = g;
 	g = &w->g[w->ng++];
+	memset(g, 0, sizeof(*g));
 	g->p = p;
 	g->dir = dir;
 	g->rule = rule;
-	g->w = (size_t)snprintf(g->text, sizeof(g->text), "%s:",
-				dir == REACH_EGRESS ? "egress" : "ingress");
+	g->add.egress.isolated = g->add.ingress.isolated = 1;
 	return g;
 }
 
-static void
-grp_add(struct grp *g, const char *what, const struct reach_ports *ports)
+static struct reach_dirsum *
+grp_dir(struct grp *g)
 {
-	char pt[200];
-	int k;
+	return g->dir == REACH_EGRESS ? &g->add.egress : &g->add.ingress;
+}
 
-	if (g->w >= sizeof(g->text))
-		return;
-	ports_text(pt, sizeof(pt), ports);
-	k = snprintf(g->text + g->w, sizeof(g->text) - g->w, " %s (%s)", what, pt);
-	g->w += k > 0 ? (size_t)k : 0;
-	if (g->w >= sizeof(g->text))
-		memcpy(g->text + sizeof(g->text) - 4, "...", 4);
+/* Port range `pt` of address range c to group g (the ranges come in order). */
+static void
+grp_range(struct widen *w, struct grp *g, const struct cidr *c, const struct reach_port *pt)
+{
+	struct reach_dirsum *d = grp_dir(g);
+	struct reach_range **v = c->family == CIDR_V4 ? &d->v4 : &d->v6;
+	size_t *n = c->family == CIDR_V4 ? &d->nv4 : &d->nv6;
+
+	if (!*n || cidr_cmp(&(*v)[*n - 1].c, c)) {
+		struct reach_range *nv = xreallocarray(*v, *n + 1, sizeof(struct reach_range));
+
+		if (!nv) {
+			w->oom = 1;
+			return;
+		}
+		*v = nv;
+		memset(&nv[*n], 0, sizeof(nv[*n]));
+		nv[(*n)++].c = *c;
+	}
+	{
+		struct reach_port one = *pt;
+		struct reach_ports p1 = { &one, 1 };
+
+		if (reach_ports_union(&(*v)[*n - 1].ports, &p1) < 0)
+			w->oom = 1;
+	}
 }
 
 /* The foreign policy a node is, or the first one. */
@@ -694,28 +716,29 @@ pol_of(const struct widen *w, const struct node *obj)
 	return w->f[0];
 }
 
-/* An address range of what the Pod gains: the foreign rule that allows its first address and port. */
+/* An address range of what the Pod gains: each port range blamed on the
+ * foreign rule that allows the range's first address on its first port. */
 static void
 blame_range(struct widen *w, enum reach_dir dir, const struct reach_range *r)
 {
-	struct reach_query q;
-	struct reach_verdict vd;
-	char c[CIDR_STRLEN];
-	struct grp *g;
+	for (size_t i = 0; i < r->ports.n; i++) {
+		struct reach_query q;
+		struct reach_verdict vd;
+		struct grp *g;
 
-	memset(&q, 0, sizeof(q));
-	q.dir = dir;
-	q.addr = r->c;
-	q.addr.len = r->c.family == CIDR_V4 ? 32 : 128;
-	q.proto = (enum reach_proto)r->ports.items[0].proto;
-	q.port = r->ports.items[0].lo;
-	if (reach_query(&w->fo, w->pod, &q, &vd) < 0 || vd.why != REACH_RULE)
-		g = group_of(w, w->f[0], dir, -1);
-	else
-		g = group_of(w, pol_of(w, vd.obj), dir, vd.rule);
-	cidr_format(&r->c, c, 1);
-	if (g)
-		grp_add(g, c, &r->ports);
+		memset(&q, 0, sizeof(q));
+		q.dir = dir;
+		q.addr = r->c;
+		q.addr.len = r->c.family == CIDR_V4 ? 32 : 128;
+		q.proto = (enum reach_proto)r->ports.items[i].proto;
+		q.port = r->ports.items[i].lo;
+		if (reach_query(&w->fo, w->pod, &q, &vd) < 0 || vd.why != REACH_RULE)
+			g = group_of(w, w->f[0], dir, -1);
+		else
+			g = group_of(w, pol_of(w, vd.obj), dir, vd.rule);
+		if (g)
+			grp_range(w, g, &r->c, &r->ports.items[i]);
+	}
 }
 
 static void
@@ -728,16 +751,65 @@ blame_dir(struct widen *w, enum reach_dir dir, const struct reach_dirsum *d)
 	for (size_t i = 0; i < d->nsels; i++) {
 		const struct reach_sel *s = &d->sels[i];
 		struct grp *g = group_of(w, pol_of(w, s->obj), dir, s->obj ? s->rule : -1);
-		char what[64];
+		struct reach_dirsum *gd;
+		struct reach_sel *n;
 
-		if (s->peer < 0)
-			snprintf(what, sizeof(what), "every Pod");
-		else
-			snprintf(what, sizeof(what), "the Pods of %s[%d]", dir == REACH_EGRESS ? "to" : "from",
-				 s->peer);
-		if (g)
-			grp_add(g, what, &s->ports);
+		if (!g)
+			return;
+		gd = grp_dir(g);
+		if (!(n = xreallocarray(gd->sels, gd->nsels + 1, sizeof(struct reach_sel)))) {
+			w->oom = 1;
+			return;
+		}
+		gd->sels = n;
+		n[gd->nsels] = *s;
+		memset(&n[gd->nsels].ports, 0, sizeof(n[gd->nsels].ports));
+		if (reach_ports_union(&n[gd->nsels++].ports, &s->ports) < 0)
+			w->oom = 1;
 	}
+}
+
+/* A group's parts as a line: "egress: 10.0.0.0/8 (TCP/443) the Pods of to[1] (UDP/53)".
+ * Merged first (a difference with nothing is the canonical form). 0 or -1. */
+static int
+grp_text(struct grp *g, char *out, size_t n)
+{
+	struct reach_summary none, m;
+	const struct reach_dirsum *d;
+	char c[CIDR_STRLEN], pt[200];
+	size_t w;
+	int k;
+
+	memset(&none, 0, sizeof(none));
+	none.egress.isolated = none.ingress.isolated = 1;
+	if (reach_summary_minus(&g->add, &none, &m) < 0)
+		return -1;
+	d = g->dir == REACH_EGRESS ? &m.egress : &m.ingress;
+	k = snprintf(out, n, "%s:", g->dir == REACH_EGRESS ? "egress" : "ingress");
+	w = k > 0 ? (size_t)k : 0;
+	for (size_t i = 0; i < d->nv4 + d->nv6 + d->nsels && w < n; i++) {
+		if (i < d->nv4 + d->nv6) {
+			const struct reach_range *r = i < d->nv4 ? &d->v4[i] : &d->v6[i - d->nv4];
+
+			cidr_format(&r->c, c, 1);
+			ports_text(pt, sizeof(pt), &r->ports);
+			k = snprintf(out + w, n - w, " %s (%s)", c, pt);
+		} else {
+			const struct reach_sel *s = &d->sels[i - d->nv4 - d->nv6];
+
+			ports_text(pt, sizeof(pt), &s->ports);
+			if (s->peer < 0)
+				k = snprintf(out + w, n - w, " every Pod (%s)", pt);
+			else
+				k = snprintf(out + w, n - w, " the Pods of %s[%d] (%s)",
+					     g->dir == REACH_EGRESS ? "to" : "from", s->peer, pt);
+		}
+		w += k > 0 ? (size_t)k : 0;
+	}
+	if (w >= n)
+		memcpy(out + n - 4, "...", 4);
+	reach_summary_free(&m);
+	return 0;
 }
 
 static void
@@ -792,12 +864,6 @@ widen_unevaluated(struct audit *au, const struct podview *v, const char *pod, st
 			widen_finding(au, v, pod, w->f[i], json_string_value(json_array_get(r, 0)),
 				      json_string_value(json_array_get(r, 1)), why);
 	}
-}
-
-static size_t
-parts(const struct reach_dirsum *d)
-{
-	return d->nv4 + d->nv6 + d->nsels;
 }
 
 /*
@@ -865,20 +931,21 @@ widen(struct audit *au, const struct podview *v, const char *pod)
 		if (reach_summarize(&ra, &rp, &sa) < 0 || reach_summarize(&rb, &rp, &sb) < 0 ||
 		    reach_summary_minus(&sa, &sb, &d) < 0)
 			goto out;
-		w.capg = parts(&d.egress) + parts(&d.ingress);
-		if (w.capg && !(w.g = arena_alloc(a, w.capg * sizeof(struct grp))))
-			goto out;
 		blame_dir(&w, REACH_EGRESS, &d.egress);
 		blame_dir(&w, REACH_INGRESS, &d.ingress);
+		if (w.oom)
+			goto out;
 	}
 	for (size_t i = 0; i < w.ng; i++) {
-		char rule[32];
+		char rule[32], text[DETAIL_MAX];
 
+		if (grp_text(&w.g[i], text, sizeof(text)) < 0)
+			goto out;
 		if (w.g[i].rule >= 0)
 			snprintf(rule, sizeof(rule), "%s[%d]", w.g[i].dir == REACH_EGRESS ? "egress" : "ingress",
 				 w.g[i].rule);
 		widen_finding(au, v, pod, w.g[i].p, w.g[i].rule >= 0 ? rule : NULL,
-			      w.g[i].rule >= 0 ? rule_detail(w.g[i].p, rule) : NULL, w.g[i].text);
+			      w.g[i].rule >= 0 ? rule_detail(w.g[i].p, rule) : NULL, text);
 	}
 	/* a foreign policy that adds nothing to the fence is no finding */
 	for (size_t i = 0; i < w.nf; i++) {
@@ -895,6 +962,9 @@ out:
 	reach_summary_free(&sa);
 	reach_summary_free(&sb);
 	reach_summary_free(&d);
+	for (size_t i = 0; i < w.ng; i++)
+		reach_summary_free(&w.g[i].add);
+	free(w.g);
 	arena_reset(a);
 	return rc;
 }
