@@ -69,10 +69,11 @@ struct pol {
 	char *job;              /* its selector's matchLabels job-id, or "": an index */
 	int managed;            /* agentfence wrote it (and not as a guard) */
 	int ours;               /* agentfence wrote it (a guard too) */
-	json_t *sel;            /* podSelector, endpointSelector, or subject (borrowed from obj) */
+	json_t *sel;            /* podSelector, endpointSelector, or subject */
 	json_t *rules;          /* not agentfence's: [[rule, peers], ...] of what it allows */
-	json_t *obj;            /* kind, apiVersion, metadata name and namespace, spec */
-	struct node *node;      /* obj for the evaluator, once a Pod needs it (in audit.nodes) */
+	char *spec;             /* its spec, compact JSON: text is the smallest to keep */
+	struct node *node;      /* obj for the evaluator, once a Pod needs it (in audit.nodes;
+				 * a policy of one job-id's is converted per Pod, pol_node) */
 };
 
 struct audit {
@@ -374,19 +375,15 @@ take_pol(struct audit *au, json_t *it)
 						     : NULL;
 	p->managed = is_ours(it) && !guard;
 	p->ours = is_ours(it);
-	/* what the evaluator reads: a typed list's items carry no kind, and
-	 * metadata.managedFields is not worth keeping (the spec is shared) */
 	if (!(p->ns = xstrdup(ns ? ns : "")) || !(p->name = xstrdup(name)) ||
-	    !(p->job = xstrdup(job ? job : "")) ||
-	    !(p->obj = json_pack("{s:s, s:s, s:{s:s, s:s*}, s:O}", "apiVersion",
-				 ares_defs[au->res].api, "kind", ares_defs[au->res].kind, "metadata",
-				 "name", name, "namespace", ns, "spec", spec))) {
+	    !(p->job = xstrdup(job ? job : "")) || !(p->sel = json_deep_copy(sel)) ||
+	    !(p->spec = json_dumps(spec, JSON_COMPACT))) {
 		free(p->ns);
 		free(p->name);
 		free(p->job);
+		json_decref(p->sel);
 		return -1;
 	}
-	p->sel = sel;   /* in spec, which obj holds */
 	au->np++;
 	if (is_ours(it))
 		return 0;
@@ -556,7 +553,7 @@ lower_bound(const struct audit *au, const char *ns, const char *job)
 
 /* --- what a policy lets a Pod reach: the evaluator (reach.h) on node trees --- */
 
-/* A node tree of j in arena a; strings borrowed from j. NULL when out of memory. */
+/* A node tree of j in arena a (strings copied). NULL when out of memory. */
 static struct node *
 to_node(struct arena *a, json_t *j)
 {
@@ -572,7 +569,7 @@ to_node(struct arena *a, json_t *j)
 		json_object_foreach(j, k, v) {
 			struct node *c = to_node(a, v);
 
-			if (!c || node_map_set(a, n, k, c) < 0)
+			if (!c || node_map_set(a, n, arena_strndup(a, k, strlen(k)), c) < 0)
 				return NULL;
 		}
 		return n;
@@ -588,7 +585,7 @@ to_node(struct arena *a, json_t *j)
 		}
 		return n;
 	case JSON_STRING:
-		return node_new_str(a, json_string_value(j));
+		return node_new_str(a, arena_strndup(a, json_string_value(j), json_string_length(j)));
 	case JSON_INTEGER:
 		return node_new_int(a, (long)json_integer_value(j));
 	case JSON_TRUE:
@@ -620,13 +617,37 @@ ports_text(char *out, size_t n, const struct reach_ports *p)
 	}
 }
 
-/* The policy p's node tree, converted on first use. NULL when out of memory. */
+/*
+ * The policy p's node tree. NULL when out of memory. A policy that may
+ * select many Pods is converted once and kept; one selecting an agent's
+ * job-id (agentfence's own, one Pod) is converted for this Pod only: kept,
+ * ten thousand of them would hold a hundred MiB for nothing.
+ */
 static struct node *
 pol_node(struct audit *au, struct pol *p)
 {
-	if (!p->node)
-		p->node = to_node(&au->nodes, p->obj);
-	return p->node;
+	struct arena *a = p->job[0] ? &au->scratch : &au->nodes;
+	struct node *n, *meta;
+	json_t *spec;
+
+	if (p->node)
+		return p->node;
+	/* a typed list's items carry no kind: the evaluator needs it */
+	if (!(n = node_new_map(a)) || !(meta = node_new_map(a)) ||
+	    node_map_set(a, n, "apiVersion", node_new_str(a, ares_defs[p->res].api)) < 0 ||
+	    node_map_set(a, n, "kind", node_new_str(a, ares_defs[p->res].kind)) < 0 ||
+	    node_map_set(a, n, "metadata", meta) < 0 ||
+	    node_map_set(a, meta, "name", node_new_str(a, p->name)) < 0 ||
+	    (*p->ns && node_map_set(a, meta, "namespace", node_new_str(a, p->ns)) < 0))
+		return NULL;
+	if (!(spec = json_loads(p->spec, 0, NULL)))
+		return NULL;
+	if (node_map_set(a, n, "spec", to_node(a, spec)) < 0)
+		n = NULL;
+	json_decref(spec);
+	if (!p->job[0])
+		p->node = n;
+	return n;
 }
 
 /* What one rule of a policy adds to an agent's fence: a finding's `reaches`. */
@@ -1214,7 +1235,8 @@ audit_free(struct audit *au)
 		free(au->p[i].name);
 		free(au->p[i].job);
 		json_decref(au->p[i].rules);
-		json_decref(au->p[i].obj);
+		json_decref(au->p[i].sel);
+		free(au->p[i].spec);
 	}
 	free(au->p);
 	free(au->hit);

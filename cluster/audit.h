@@ -17,7 +17,13 @@
  * plan). Findings, each naming the object and the rule responsible:
  *
  *   widens         a policy agentfence did not write selects an agent Pod
- *                  and allows something (the rule and its peers)
+ *                  and the Pod reaches more under every policy selecting it
+ *                  (A) than under agentfence's own objects, guards included
+ *                  (B): A minus B, from the evaluator (reach.h), each part
+ *                  blamed on the foreign rule that allows it; one finding a
+ *                  rule. When the evaluator cannot read an object of A
+ *                  (reach_unsupported), every allowing rule of each foreign
+ *                  policy, saying the reach was not evaluated
  *   unfenced       an agent Pod that no policy of agentfence's selects (its
  *                  policy is missing, or its labels changed)
  *   drift          (with a plan) an object of the plan is missing, or a
@@ -47,8 +53,8 @@ struct audit_finding {
 	const char *okind, *ons, *oname; /* the object responsible ("" ons: cluster-scoped) */
 	const char *rule;               /* "egress[0]", a field path, or NULL */
 	const char *detail;             /* what it allows, what differs */
-	const char *reaches;            /* widens, a NetworkPolicy: what that policy alone lets
-					 * the Pod reach, from the evaluator (reach.h); else NULL */
+	const char *reaches;            /* widens: what the rule adds to agentfence's fence (A
+					 * minus B), or "not evaluated: ..."; else NULL */
 };
 
 typedef void (*audit_finding_fn)(void *ctx, const struct audit_finding *f);
