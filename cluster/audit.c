@@ -549,6 +549,32 @@ lower_bound(const struct audit *au, const char *ns, const char *job)
 	return lo;
 }
 
+/*
+ * The evaluator runs only where a policy not agentfence's selects a Pod:
+ * with no such policy cluster-scoped, the specs of a namespace without one
+ * are never read. Released before the Pods are listed (a clean cluster
+ * keeps no spec).
+ */
+static void
+drop_specs(struct audit *au)
+{
+	size_t i, j;
+
+	for (i = au->nscoped; i < au->np; i++)
+		if (!au->p[i].ours)
+			return;
+	for (i = 0; i < au->nscoped; i = j) {
+		int foreign = 0;
+
+		for (j = i; j < au->nscoped && !strcmp(au->p[j].ns, au->p[i].ns); j++)
+			foreign |= !au->p[j].ours;
+		for (size_t k = i; k < j && !foreign; k++) {
+			free(au->p[k].spec);
+			au->p[k].spec = NULL;
+		}
+	}
+}
+
 /* --- the Pods --- */
 
 /* --- what a policy lets a Pod reach: the evaluator (reach.h) on node trees --- */
@@ -640,8 +666,8 @@ pol_node(struct audit *au, struct pol *p)
 	    node_map_set(a, meta, "name", node_new_str(a, p->name)) < 0 ||
 	    (*p->ns && node_map_set(a, meta, "namespace", node_new_str(a, p->ns)) < 0))
 		return NULL;
-	if (!(spec = json_loads(p->spec, 0, NULL)))
-		return NULL;
+	if (!p->spec || !(spec = json_loads(p->spec, 0, NULL)))
+		return NULL;   /* no spec: drop_specs found no use for it */
 	if (node_map_set(a, n, "spec", to_node(a, spec)) < 0)
 		n = NULL;
 	json_decref(spec);
@@ -1302,6 +1328,7 @@ audit_run(struct kapi *k, const struct audit_opts *o, struct audit_summary *s)
 	qsort(au.p, au.np, sizeof(*au.p), cmp_pol);
 	while (au.nscoped < au.np && (au.p[au.nscoped].res == AR_NP || au.p[au.nscoped].res == AR_CNP))
 		au.nscoped++;
+	drop_specs(&au);
 	note(&au, "%zu namespaces, %zu policies (%zu agent namespaces); now the Pods", s->namespaces,
 	     s->policies, json_object_size(au.agent_ns));
 	if (list_all(&au, AR_POD, ares_defs[AR_POD].path, take_pod) < 0)
