@@ -885,9 +885,10 @@ rule_detail(const struct pol *p, const char *name)
 	json_t *r;
 	size_t i;
 
-	json_array_foreach(p->rules, i, r)
+	json_array_foreach(p->rules, i, r) {
 		if (!strcmp(json_string_value(json_array_get(r, 0)), name))
 			return json_string_value(json_array_get(r, 1));
+	}
 	return NULL;
 }
 
@@ -907,9 +908,10 @@ widen_unevaluated(struct audit *au, const struct podview *v, const char *pod, st
 		json_t *r;
 		size_t k;
 
-		json_array_foreach(w->f[i]->rules, k, r)
+		json_array_foreach(w->f[i]->rules, k, r) {
 			widen_finding(au, v, pod, w->f[i], json_string_value(json_array_get(r, 0)),
 				      json_string_value(json_array_get(r, 1)), why);
+		}
 	}
 }
 
