@@ -1108,12 +1108,70 @@ take_pod(struct audit *au, json_t *it)
 
 /* --- the guards the profile asks for --- */
 
+struct saq {
+	struct audit *au;
+	const char *ns;
+};
+
+/* The agents' ServiceAccount (build.h): present, and mounting no token. */
+static void
+on_sa(void *ctx, const struct kapi_response *r)
+{
+	struct saq *q = ctx;
+	struct audit *au = q->au;
+	struct audit_finding f;
+	json_t *m;
+	char detail[200];
+
+	au->s->requests++;
+	memset(&f, 0, sizeof(f));
+	f.ns = q->ns;
+	f.okind = "ServiceAccount";
+	f.ons = q->ns;
+	f.oname = AGENT_SERVICE_ACCOUNT;
+	if (r->status == 404) {
+		f.kind = AUDIT_GUARD_MISSING;
+		f.detail = "every agent Pod runs as this ServiceAccount; it is missing";
+		finding(au, &f);
+		return;
+	}
+	if (r->status < 200 || r->status > 299 || !r->json) {
+		snprintf(au->s->why, sizeof(au->s->why), "cannot read ServiceAccount %s/%s: %s (HTTP %ld)",
+			 q->ns, AGENT_SERVICE_ACCOUNT,
+			 r->status ? r->reason : (r->error ? r->error : "no response"), r->status);
+		au->s->failed = 1;
+		return;
+	}
+	m = json_object_get(r->json, "automountServiceAccountToken");
+	if (json_is_false(m))
+		return;
+	snprintf(detail, sizeof(detail), "agentfence sets false (no token mounted), the cluster holds %s",
+		 json_is_true(m) ? "true" : "nothing (a token is mounted)");
+	f.kind = AUDIT_DRIFT;
+	f.rule = ".automountServiceAccountToken";
+	f.detail = detail;
+	finding(au, &f);
+}
+
 static int
 check_guards(struct audit *au)
 {
 	const char *ns;
 	json_t *v;
 
+	json_object_foreach(au->agent_ns, ns, v) {
+		char path[PATH_LEN];
+		struct saq q = { au, ns };
+		struct kapi_req r = { "GET", path, NULL, NULL, NULL, 0, 0 };
+
+		snprintf(path, sizeof(path), "/api/v1/namespaces/%s/serviceaccounts/%s", ns,
+			 AGENT_SERVICE_ACCOUNT);
+		if (kapi_request(au->k, &r, on_sa, &q) < 0)
+			return -1;
+		kapi_run(au->k);
+		if (au->s->failed)
+			return 0;
+	}
 	json_object_foreach(au->agent_ns, ns, v) {
 		char names[BUILD_MAX_GUARDS][256], key[KEY_LEN];
 		enum ares kinds[BUILD_MAX_GUARDS];
@@ -1352,6 +1410,8 @@ audit_run(struct kapi *k, const struct audit_opts *o, struct audit_summary *s)
 	}
 	if (o->profile && check_guards(&au) < 0)
 		goto oom;
+	if (s->failed)
+		goto out;
 	if (o->plan) {
 		struct drift_all da = { &au, 0 };
 

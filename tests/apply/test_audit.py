@@ -354,8 +354,10 @@ class AuditTest(ta.Base):
                        "spec": {"containers": [{"name": "c", "image": "busybox:1"}]}})
         code, out, err = self.audit()
         self.assertEqual(code, 1, err)
-        self.assertEqual(sorted((f["finding"], f["pod"]) for f in self.findings()),
-                         [("unfenced", "aaa"), ("unfenced", "job-lone"), ("unfenced", "zzz")])
+        # nothing of agentfence's was applied there: not the agents' ServiceAccount either
+        self.assertEqual(sorted((f["finding"], f["pod"] or f["object"]["name"]) for f in self.findings()),
+                         [("guard-missing", "agentfence-agent"), ("unfenced", "aaa"),
+                          ("unfenced", "job-lone"), ("unfenced", "zzz")])
 
     def test_spec_changed_after_apply(self):
         self.applied()
@@ -378,6 +380,26 @@ class AuditTest(ta.Base):
         self.assertEqual(code, 1, err)
         self.assertEqual([(f["finding"], f["object"]["name"], f["rule"]) for f in self.findings()],
                          [("drift", "isolate-job-none", ".spec.policyTypes")])
+
+    def test_service_account(self):
+        """The agents' ServiceAccount (every profile emits it): missing, or mounting a token."""
+        self.applied()
+        self.restore("ServiceAccount", ta.NS, "agentfence-agent",
+                     lambda o: o.update({"automountServiceAccountToken": True}))
+        code, out, err = self.audit()
+        self.assertEqual(code, 1, err)
+        self.assertEqual([(f["finding"], f["namespace"], f["object"], f["rule"], f["detail"])
+                          for f in self.findings()],
+                         [("drift", ta.NS, {"kind": "ServiceAccount", "namespace": ta.NS,
+                                            "name": "agentfence-agent"},
+                           ".automountServiceAccountToken",
+                           "agentfence sets false (no token mounted), the cluster holds true")])
+        self.api("DELETE", f"/api/v1/namespaces/{ta.NS}/serviceaccounts/agentfence-agent")
+        code, out, err = self.audit()
+        self.assertEqual(code, 1, err)
+        self.assertEqual([(f["finding"], f["object"]["name"], f["detail"]) for f in self.findings()],
+                         [("guard-missing", "agentfence-agent",
+                           "every agent Pod runs as this ServiceAccount; it is missing")])
 
     def test_guard_deleted_cilium(self):
         self.applied("--cluster", CILIUM_PROFILE)
