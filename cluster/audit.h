@@ -29,7 +29,9 @@
  *   drift          (with a plan) an object of the plan is missing, or a
  *                  field agentfence sets has another value live
  *   guard-missing  (with a profile) a guard or admission object the profile
- *                  asks for is missing in an agent namespace
+ *                  asks for is missing in an agent namespace, or the agents'
+ *                  ServiceAccount (AGENT_SERVICE_ACCOUNT, one GET a namespace);
+ *                  drift when that account mounts a token
  *
  * Nothing here prints: findings and notes go to the callbacks.
  *
