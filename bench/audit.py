@@ -6,13 +6,13 @@ Starts the test API server (tests/apiserver/fakeapi.py, TLS with the test
 CA of mkcerts.sh, a bearer token), generates N agents (bench/gen.py,
 default 10000), compiles them once and seeds the server's store directly
 (one control request, not one API request per object) with every agent's
-Pod and NetworkPolicy: N Pods and N NetworkPolicies in gen.py's seven
-namespaces, and policies agentfence did not write (foreign_policies): in
-each namespace one selecting every Pod that lets Prometheus scrape port
-9090 (inside the fence of the one agent in five whose spec allows that,
-a widening of the others), and N/100 selecting one agent each that open
-10.1.0.0/16 on TCP 5432: every agent Pod is evaluated under the union of
-the policies selecting it. Then, in rounds, it runs
+Pod and NetworkPolicy and each namespace's ServiceAccount: N Pods and N
+NetworkPolicies in gen.py's seven namespaces, and policies agentfence did
+not write (foreign_policies): in each namespace one selecting every Pod
+that lets Prometheus scrape port 9090 (inside the fence of the one agent
+in five whose spec allows that, a widening of the others), and N/100
+selecting one agent each that open 10.1.0.0/16 on TCP 5432: every agent
+Pod is evaluated under the union of the policies selecting it. Then, in rounds, it runs
 
   BINARY audit --kubeconfig K          (exit 1: the widens findings)
 
@@ -60,7 +60,7 @@ def main():
                        check=True)
     objs = json.loads(subprocess.run([binary, "compile", "--format", "json", spec],
                                      capture_output=True, check=True).stdout)["items"]
-    seed = [o for o in objs if o["kind"] in ("Pod", "NetworkPolicy")]
+    seed = [o for o in objs if o["kind"] in ("Pod", "NetworkPolicy", "ServiceAccount")]
     seed += foreign_policies(seed)
     ready = os.path.join(work, "ready")
     argv = [sys.executable, FAKEAPI, "--certs", certs, "--port", "0", "--ready-file", ready,
@@ -132,7 +132,7 @@ def run(binary, n, rounds, seed, work, out, info):
     control("POST", "/seed?manager=agentfence&operation=Apply", json.dumps(seed).encode())
     seeded = time.monotonic() - t0
     npods = sum(o["kind"] == "Pod" for o in seed)
-    nnp = len(seed) - npods
+    nnp = sum(o["kind"] == "NetworkPolicy" for o in seed)
     samples = []
     for _ in range(rounds):
         nlog = len(control("GET", "/log"))
