@@ -6,10 +6,15 @@ Starts the test API server (tests/apiserver/fakeapi.py, TLS with the test
 CA of mkcerts.sh, a bearer token), generates N agents (bench/gen.py,
 default 10000), compiles them once and seeds the server's store directly
 (one control request, not one API request per object) with every agent's
-Pod and NetworkPolicy: N Pods and N NetworkPolicies in gen.py's seven
-namespaces. Then, in rounds, it runs
+Pod and NetworkPolicy and each namespace's ServiceAccount: N Pods and N
+NetworkPolicies in gen.py's seven namespaces, and policies agentfence did
+not write (foreign_policies): in each namespace one selecting every Pod
+that lets Prometheus scrape port 9090 (inside the fence of the one agent
+in five whose spec allows that, a widening of the others), and N/100
+selecting one agent each that open 10.1.0.0/16 on TCP 5432: every agent
+Pod is evaluated under the union of the policies selecting it. Then, in rounds, it runs
 
-  BINARY audit --kubeconfig K          (exit 0: a clean cluster)
+  BINARY audit --kubeconfig K          (exit 1: the widens findings)
 
 and measures its wall time, CPU time and peak RSS (GNU time), and the
 time the server spent answering (the sum of its requests' duration_ms
@@ -55,7 +60,8 @@ def main():
                        check=True)
     objs = json.loads(subprocess.run([binary, "compile", "--format", "json", spec],
                                      capture_output=True, check=True).stdout)["items"]
-    seed = [o for o in objs if o["kind"] in ("Pod", "NetworkPolicy")]
+    seed = [o for o in objs if o["kind"] in ("Pod", "NetworkPolicy", "ServiceAccount")]
+    seed += foreign_policies(seed)
     ready = os.path.join(work, "ready")
     argv = [sys.executable, FAKEAPI, "--certs", certs, "--port", "0", "--ready-file", ready,
             "--log", os.path.join(work, "requests.jsonl")]
@@ -77,6 +83,29 @@ def main():
             srv.wait(5)
         except subprocess.TimeoutExpired:
             srv.kill()
+
+
+def foreign_policies(seed):
+    """Policies of someone else's: one a namespace over every Pod, one a hundred agents."""
+    out = []
+    for ns in gen.NAMESPACES:
+        out.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                    "metadata": {"name": "prometheus-scrape", "namespace": ns},
+                    "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{
+                        "from": [{"namespaceSelector": {"matchLabels": {
+                            "kubernetes.io/metadata.name": "monitoring"}},
+                            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}}],
+                        "ports": [{"protocol": "TCP", "port": 9090}]}]}})
+    pods = [o for o in seed if o["kind"] == "Pod"]
+    for i, pod in enumerate(pods[::100]):
+        out.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                    "metadata": {"name": f"db-access-{i}", "namespace": pod["metadata"]["namespace"]},
+                    "spec": {"podSelector": {"matchLabels": {
+                        "agentfence.dev/job-id": pod["metadata"]["labels"]["agentfence.dev/job-id"]}},
+                        "policyTypes": ["Egress"],
+                        "egress": [{"to": [{"ipBlock": {"cidr": "10.1.0.0/16"}}],
+                                    "ports": [{"protocol": "TCP", "port": 5432}]}]}})
+    return out
 
 
 def run(binary, n, rounds, seed, work, out, info):
@@ -103,7 +132,7 @@ def run(binary, n, rounds, seed, work, out, info):
     control("POST", "/seed?manager=agentfence&operation=Apply", json.dumps(seed).encode())
     seeded = time.monotonic() - t0
     npods = sum(o["kind"] == "Pod" for o in seed)
-    nnp = len(seed) - npods
+    nnp = sum(o["kind"] == "NetworkPolicy" for o in seed)
     samples = []
     for _ in range(rounds):
         nlog = len(control("GET", "/log"))
@@ -119,7 +148,7 @@ def run(binary, n, rounds, seed, work, out, info):
         with open(outp) as fo, open(errp) as fe, open(timep) as ft:
             stdout, stderr = fo.read(), fe.read()
             kib, usr, sy = ft.read().split()[-3:]
-        if p.returncode != 0:
+        if p.returncode != 1:
             sys.stderr.write(stdout[-2000:] + stderr[-2000:])
             sys.exit(f"bench: audit failed (exit {p.returncode})")
         reqs = [e for e in control("GET", "/log")[nlog:] if e.get("event") == "request"]
@@ -135,6 +164,8 @@ def run(binary, n, rounds, seed, work, out, info):
             "| wall s | server s | audit CPU s | peak RSS MiB | requests |", "|---|---|---|---|---|",
             f"| {med:.2f} | {med_srv:.2f} | {cpu:.2f} | {rss_kib / 1024:.1f} | "
             f"{samples[-1][2]} |", "",
+            f"- {nnp - npods} of the policies are not agentfence's (foreign_policies); "
+            f"findings: {stdout.count(chr(10)) - 1 if stdout else 0}",
             "- server: the sum of the requests' duration_ms in its log (the LISTs are "
             "sequential: the server's share of the wall time); audit CPU: agentfence's user + "
             "system time (GNU time), independent of other load on the machine",

@@ -30,19 +30,24 @@ enum ares { AR_NS, AR_NP, AR_CNP, AR_CCNP, AR_CLNP, AR_VAP, AR_VAPB, AR_POD, AR_
 
 static const struct ares_def {
 	const char *kind, *path;        /* the cluster-wide collection */
+	const char *api;                /* its apiVersion */
 	int policy;                     /* selects Pods */
 	int optional;                   /* 404: not installed, skipped */
 } ares_defs[AR_COUNT] = {
-	{ "Namespace", "/api/v1/namespaces", 0, 0 },
-	{ "NetworkPolicy", "/apis/networking.k8s.io/v1/networkpolicies", 1, 0 },
-	{ "CiliumNetworkPolicy", "/apis/cilium.io/v2/ciliumnetworkpolicies", 1, 1 },
-	{ "CiliumClusterwideNetworkPolicy", "/apis/cilium.io/v2/ciliumclusterwidenetworkpolicies", 1, 1 },
-	{ "ClusterNetworkPolicy", "/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies", 1, 1 },
+	{ "Namespace", "/api/v1/namespaces", "v1", 0, 0 },
+	{ "NetworkPolicy", "/apis/networking.k8s.io/v1/networkpolicies", "networking.k8s.io/v1", 1, 0 },
+	{ "CiliumNetworkPolicy", "/apis/cilium.io/v2/ciliumnetworkpolicies", "cilium.io/v2", 1, 1 },
+	{ "CiliumClusterwideNetworkPolicy", "/apis/cilium.io/v2/ciliumclusterwidenetworkpolicies",
+	  "cilium.io/v2", 1, 1 },
+	{ "ClusterNetworkPolicy", "/apis/policy.networking.k8s.io/v1alpha2/clusternetworkpolicies",
+	  "policy.networking.k8s.io/v1alpha2", 1, 1 },
 	{ "ValidatingAdmissionPolicy",
-	  "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies", 0, 1 },
+	  "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies",
+	  "admissionregistration.k8s.io/v1", 0, 1 },
 	{ "ValidatingAdmissionPolicyBinding",
-	  "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings", 0, 1 },
-	{ "Pod", "/api/v1/pods", 0, 0 },
+	  "/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings",
+	  "admissionregistration.k8s.io/v1", 0, 1 },
+	{ "Pod", "/api/v1/pods", "v1", 0, 0 },
 };
 
 static const char *const kind_names[] = {
@@ -63,10 +68,12 @@ struct pol {
 	char *name;
 	char *job;              /* its selector's matchLabels job-id, or "": an index */
 	int managed;            /* agentfence wrote it (and not as a guard) */
+	int ours;               /* agentfence wrote it (a guard too) */
 	json_t *sel;            /* podSelector, endpointSelector, or subject */
 	json_t *rules;          /* not agentfence's: [[rule, peers], ...] of what it allows */
-	json_t *obj;            /* not agentfence's NetworkPolicy: itself, for the evaluator */
-	char *reach;            /* what it lets a Pod reach (reach.h), once computed */
+	char *spec;             /* its spec, compact JSON: text is the smallest to keep */
+	struct node *node;      /* obj for the evaluator, once a Pod needs it (in audit.nodes;
+				 * a policy of one job-id's is converted per Pod, pol_node) */
 };
 
 struct audit {
@@ -81,6 +88,10 @@ struct audit {
 	json_t *present;        /* "Kind/ns/name" of every listed policy and admission object */
 	json_t *agent_ns;       /* agent namespaces -> true */
 	json_t *late;           /* namespaces found agentfence's from a Pod only -> that Pod's name */
+	struct arena nodes;     /* the policies' node trees: converted once, for every Pod */
+	struct arena scratch;   /* one Pod's evaluation */
+	struct pol **hit;       /* the policies selecting the Pod being judged */
+	size_t nhit, caphit;
 	int oom;
 	/* the list in progress */
 	enum ares res;
@@ -363,23 +374,20 @@ take_pol(struct audit *au, json_t *it)
 	job = au->res == AR_NP || au->res == AR_CNP ? json_string_value(json_object_get(ml, LABEL_JOB))
 						     : NULL;
 	p->managed = is_ours(it) && !guard;
+	p->ours = is_ours(it);
 	if (!(p->ns = xstrdup(ns ? ns : "")) || !(p->name = xstrdup(name)) ||
-	    !(p->job = xstrdup(job ? job : "")) || !(p->sel = json_deep_copy(sel))) {
+	    !(p->job = xstrdup(job ? job : "")) || !(p->sel = json_deep_copy(sel)) ||
+	    !(p->spec = json_dumps(spec, JSON_COMPACT))) {
 		free(p->ns);
 		free(p->name);
 		free(p->job);
+		json_decref(p->sel);
 		return -1;
 	}
 	au->np++;
 	if (is_ours(it))
 		return 0;
 	if (!(p->rules = json_array()))
-		return -1;
-	/* a typed list's items carry no kind: the evaluator needs it */
-	if (au->res == AR_NP &&
-	    (!(p->obj = json_deep_copy(it)) ||
-	     json_object_set_new(p->obj, "kind", json_string("NetworkPolicy")) < 0 ||
-	     json_object_set_new(p->obj, "apiVersion", json_string("networking.k8s.io/v1")) < 0))
 		return -1;
 	switch (au->res) {
 	case AR_NP: {
@@ -541,11 +549,37 @@ lower_bound(const struct audit *au, const char *ns, const char *job)
 	return lo;
 }
 
+/*
+ * The evaluator runs only where a policy not agentfence's selects a Pod:
+ * with no such policy cluster-scoped, the specs of a namespace without one
+ * are never read. Released before the Pods are listed (a clean cluster
+ * keeps no spec).
+ */
+static void
+drop_specs(struct audit *au)
+{
+	size_t i, j;
+
+	for (i = au->nscoped; i < au->np; i++)
+		if (!au->p[i].ours)
+			return;
+	for (i = 0; i < au->nscoped; i = j) {
+		int foreign = 0;
+
+		for (j = i; j < au->nscoped && !strcmp(au->p[j].ns, au->p[i].ns); j++)
+			foreign |= !au->p[j].ours;
+		for (size_t k = i; k < j && !foreign; k++) {
+			free(au->p[k].spec);
+			au->p[k].spec = NULL;
+		}
+	}
+}
+
 /* --- the Pods --- */
 
 /* --- what a policy lets a Pod reach: the evaluator (reach.h) on node trees --- */
 
-/* A node tree of j in arena a; strings borrowed from j. NULL when out of memory. */
+/* A node tree of j in arena a (strings copied). NULL when out of memory. */
 static struct node *
 to_node(struct arena *a, json_t *j)
 {
@@ -561,7 +595,7 @@ to_node(struct arena *a, json_t *j)
 		json_object_foreach(j, k, v) {
 			struct node *c = to_node(a, v);
 
-			if (!c || node_map_set(a, n, k, c) < 0)
+			if (!c || node_map_set(a, n, arena_strndup(a, k, strlen(k)), c) < 0)
 				return NULL;
 		}
 		return n;
@@ -577,7 +611,7 @@ to_node(struct arena *a, json_t *j)
 		}
 		return n;
 	case JSON_STRING:
-		return node_new_str(a, json_string_value(j));
+		return node_new_str(a, arena_strndup(a, json_string_value(j), json_string_length(j)));
 	case JSON_INTEGER:
 		return node_new_int(a, (long)json_integer_value(j));
 	case JSON_TRUE:
@@ -609,108 +643,405 @@ ports_text(char *out, size_t n, const struct reach_ports *p)
 	}
 }
 
-/* "egress: 0.0.0.0/0 (TCP all,...)" for one direction; appended to out at *w */
-static void
-dir_text(char *out, size_t n, size_t *w, const char *name, const struct reach_dirsum *d)
+/*
+ * The policy p's node tree. NULL when out of memory. A policy that may
+ * select many Pods is converted once and kept; one selecting an agent's
+ * job-id (agentfence's own, one Pod) is converted for this Pod only: kept,
+ * ten thousand of them would hold a hundred MiB for nothing.
+ */
+static struct node *
+pol_node(struct audit *au, struct pol *p)
 {
-	char c[CIDR_STRLEN], ports[200];
+	struct arena *a = p->job[0] ? &au->scratch : &au->nodes;
+	struct node *n, *meta;
+	json_t *spec;
+
+	if (p->node)
+		return p->node;
+	/* a typed list's items carry no kind: the evaluator needs it */
+	if (!(n = node_new_map(a)) || !(meta = node_new_map(a)) ||
+	    node_map_set(a, n, "apiVersion", node_new_str(a, ares_defs[p->res].api)) < 0 ||
+	    node_map_set(a, n, "kind", node_new_str(a, ares_defs[p->res].kind)) < 0 ||
+	    node_map_set(a, n, "metadata", meta) < 0 ||
+	    node_map_set(a, meta, "name", node_new_str(a, p->name)) < 0 ||
+	    (*p->ns && node_map_set(a, meta, "namespace", node_new_str(a, p->ns)) < 0))
+		return NULL;
+	if (!p->spec || !(spec = json_loads(p->spec, 0, NULL)))
+		return NULL;   /* no spec: drop_specs found no use for it */
+	if (node_map_set(a, n, "spec", to_node(a, spec)) < 0)
+		n = NULL;
+	json_decref(spec);
+	if (!p->job[0])
+		p->node = n;
+	return n;
+}
+
+/* What one rule of a policy adds to an agent's fence: a finding's `reaches`. */
+struct grp {
+	struct pol *p;
+	enum reach_dir dir;
+	int rule;                     /* -1: not known */
+	struct reach_summary add;     /* its parts, in add.egress or add.ingress */
+};
+
+struct widen {
+	struct audit *au;
+	struct pol **f;         /* the policies not agentfence's selecting the Pod */
+	struct node **fn;       /* their node trees */
+	size_t nf;
+	struct reach_objs fo;
+	const struct reach_pod *pod;
+	struct grp *g;
+	size_t ng;
+	int oom;
+};
+
+/* The group of (policy, direction, rule); NULL when out of memory. */
+static struct grp *
+group_of(struct widen *w, struct pol *p, enum reach_dir dir, int rule)
+{
+	struct grp *g;
+
+	for (size_t i = 0; i < w->ng; i++)
+		if (w->g[i].p == p && w->g[i].dir == dir && w->g[i].rule == rule)
+			return &w->g[i];
+	if (!(g = xreallocarray(w->g, w->ng + 1, sizeof(struct grp)))) {
+		w->oom = 1;
+		return NULL;
+	}
+	w->g = g;
+	g = &w->g[w->ng++];
+	memset(g, 0, sizeof(*g));
+	g->p = p;
+	g->dir = dir;
+	g->rule = rule;
+	g->add.egress.isolated = g->add.ingress.isolated = 1;
+	return g;
+}
+
+static struct reach_dirsum *
+grp_dir(struct grp *g)
+{
+	return g->dir == REACH_EGRESS ? &g->add.egress : &g->add.ingress;
+}
+
+/* Port range `pt` of address range c to group g (the ranges come in order). */
+static void
+grp_range(struct widen *w, struct grp *g, const struct cidr *c, const struct reach_port *pt)
+{
+	struct reach_dirsum *d = grp_dir(g);
+	struct reach_range **v = c->family == CIDR_V4 ? &d->v4 : &d->v6;
+	size_t *n = c->family == CIDR_V4 ? &d->nv4 : &d->nv6;
+
+	if (!*n || cidr_cmp(&(*v)[*n - 1].c, c)) {
+		struct reach_range *nv = xreallocarray(*v, *n + 1, sizeof(struct reach_range));
+
+		if (!nv) {
+			w->oom = 1;
+			return;
+		}
+		*v = nv;
+		memset(&nv[*n], 0, sizeof(nv[*n]));
+		nv[(*n)++].c = *c;
+	}
+	{
+		struct reach_port one = *pt;
+		struct reach_ports p1 = { &one, 1 };
+
+		if (reach_ports_union(&(*v)[*n - 1].ports, &p1) < 0)
+			w->oom = 1;
+	}
+}
+
+/* The foreign policy a node is, or the first one. */
+static struct pol *
+pol_of(const struct widen *w, const struct node *obj)
+{
+	for (size_t i = 0; i < w->nf; i++)
+		if (w->fn[i] == obj)
+			return w->f[i];
+	return w->f[0];
+}
+
+/* An address range of what the Pod gains: each port range blamed on the
+ * foreign rule that allows the range's first address on its first port. */
+static void
+blame_range(struct widen *w, enum reach_dir dir, const struct reach_range *r)
+{
+	for (size_t i = 0; i < r->ports.n; i++) {
+		struct reach_query q;
+		struct reach_verdict vd;
+		struct grp *g;
+
+		memset(&q, 0, sizeof(q));
+		q.dir = dir;
+		q.addr = r->c;
+		q.addr.len = r->c.family == CIDR_V4 ? 32 : 128;
+		q.proto = (enum reach_proto)r->ports.items[i].proto;
+		q.port = r->ports.items[i].lo;
+		if (reach_query(&w->fo, w->pod, &q, &vd) < 0 || vd.why != REACH_RULE)
+			g = group_of(w, w->f[0], dir, -1);
+		else
+			g = group_of(w, pol_of(w, vd.obj), dir, vd.rule);
+		if (g)
+			grp_range(w, g, &r->c, &r->ports.items[i]);
+	}
+}
+
+static void
+blame_dir(struct widen *w, enum reach_dir dir, const struct reach_dirsum *d)
+{
+	for (size_t i = 0; i < d->nv4; i++)
+		blame_range(w, dir, &d->v4[i]);
+	for (size_t i = 0; i < d->nv6; i++)
+		blame_range(w, dir, &d->v6[i]);
+	for (size_t i = 0; i < d->nsels; i++) {
+		const struct reach_sel *s = &d->sels[i];
+		struct grp *g = group_of(w, pol_of(w, s->obj), dir, s->obj ? s->rule : -1);
+		struct reach_dirsum *gd;
+		struct reach_sel *n;
+
+		if (!g)
+			return;
+		gd = grp_dir(g);
+		if (!(n = xreallocarray(gd->sels, gd->nsels + 1, sizeof(struct reach_sel)))) {
+			w->oom = 1;
+			return;
+		}
+		gd->sels = n;
+		n[gd->nsels] = *s;
+		memset(&n[gd->nsels].ports, 0, sizeof(n[gd->nsels].ports));
+		if (reach_ports_union(&n[gd->nsels++].ports, &s->ports) < 0)
+			w->oom = 1;
+	}
+}
+
+/* A group's parts as a line: "egress: 10.0.0.0/8 (TCP/443) the Pods of to[1] (UDP/53)".
+ * Merged first (a difference with nothing is the canonical form). 0 or -1. */
+static int
+grp_text(struct grp *g, char *out, size_t n)
+{
+	struct reach_summary none, m;
+	const struct reach_dirsum *d;
+	char c[CIDR_STRLEN], pt[200];
+	size_t w;
 	int k;
 
-	if (!d->isolated || (!d->nv4 && !d->nv6 && !d->nsels) || *w >= n)
-		return;
-	k = snprintf(out + *w, n - *w, "%s%s:", *w ? "; " : "", name);
-	*w += k > 0 ? (size_t)k : 0;
-	for (size_t i = 0; i < d->nv4 + d->nv6 && *w < n; i++) {
-		const struct reach_range *r = i < d->nv4 ? &d->v4[i] : &d->v6[i - d->nv4];
+	memset(&none, 0, sizeof(none));
+	none.egress.isolated = none.ingress.isolated = 1;
+	if (reach_summary_minus(&g->add, &none, &m) < 0)
+		return -1;
+	d = g->dir == REACH_EGRESS ? &m.egress : &m.ingress;
+	k = snprintf(out, n, "%s:", g->dir == REACH_EGRESS ? "egress" : "ingress");
+	w = k > 0 ? (size_t)k : 0;
+	for (size_t i = 0; i < d->nv4 + d->nv6 + d->nsels && w < n; i++) {
+		if (i < d->nv4 + d->nv6) {
+			const struct reach_range *r = i < d->nv4 ? &d->v4[i] : &d->v6[i - d->nv4];
 
-		cidr_format(&r->c, c, 1);
-		ports_text(ports, sizeof(ports), &r->ports);
-		k = snprintf(out + *w, n - *w, " %s (%s)", c, ports);
-		*w += k > 0 ? (size_t)k : 0;
+			cidr_format(&r->c, c, 1);
+			ports_text(pt, sizeof(pt), &r->ports);
+			k = snprintf(out + w, n - w, " %s (%s)", c, pt);
+		} else {
+			const struct reach_sel *s = &d->sels[i - d->nv4 - d->nv6];
+
+			ports_text(pt, sizeof(pt), &s->ports);
+			if (s->peer < 0)
+				k = snprintf(out + w, n - w, " every Pod (%s)", pt);
+			else
+				k = snprintf(out + w, n - w, " the Pods of %s[%d] (%s)",
+					     g->dir == REACH_EGRESS ? "to" : "from", s->peer, pt);
+		}
+		w += k > 0 ? (size_t)k : 0;
 	}
-	if (d->nsels && *w < n) {
-		k = snprintf(out + *w, n - *w, " %zu Pod/namespace selector peer%s", d->nsels,
-			     d->nsels == 1 ? "" : "s");
-		*w += k > 0 ? (size_t)k : 0;
+	if (w >= n)
+		memcpy(out + n - 4, "...", 4);
+	reach_summary_free(&m);
+	return 0;
+}
+
+static void
+widen_finding(struct audit *au, const struct podview *v, const char *pod, const struct pol *p,
+	      const char *rule, const char *detail, const char *reaches)
+{
+	struct audit_finding f;
+
+	memset(&f, 0, sizeof(f));
+	f.kind = AUDIT_WIDENS;
+	f.ns = v->ns;
+	f.pod = pod;
+	f.okind = ares_defs[p->res].kind;
+	f.ons = p->ns;
+	f.oname = p->name;
+	f.rule = rule;
+	f.detail = detail;
+	f.reaches = reaches;
+	finding(au, &f);
+}
+
+/* The rule's text of policy p (its compact JSON), by name. */
+static const char *
+rule_detail(const struct pol *p, const char *name)
+{
+	json_t *r;
+	size_t i;
+
+	json_array_foreach(p->rules, i, r) {
+		if (!strcmp(json_string_value(json_array_get(r, 0)), name))
+			return json_string_value(json_array_get(r, 1));
+	}
+	return NULL;
+}
+
+/*
+ * The evaluator cannot read an object of the set: each allowing rule of
+ * each foreign policy, as it is, and which object stopped the evaluation.
+ */
+static void
+widen_unevaluated(struct audit *au, const struct podview *v, const char *pod, struct widen *w,
+		  const struct pol *bad)
+{
+	char why[DETAIL_MAX];
+
+	snprintf(why, sizeof(why), "not evaluated: the evaluator does not read %s %s%s%s yet",
+		 ares_defs[bad->res].kind, bad->ns, *bad->ns ? "/" : "", bad->name);
+	for (size_t i = 0; i < w->nf; i++) {
+		json_t *r;
+		size_t k;
+
+		json_array_foreach(w->f[i]->rules, k, r) {
+			widen_finding(au, v, pod, w->f[i], json_string_value(json_array_get(r, 0)),
+				      json_string_value(json_array_get(r, 1)), why);
+		}
 	}
 }
 
 /*
- * What policy p alone lets the Pod reach, from the evaluator: p->reach, a
- * line. 0, or -1 when out of memory (p->reach stays NULL: the finding
- * then names the rule alone).
+ * Policies not agentfence's select the Pod (au->hit holds every selecting
+ * one): what the Pod reaches under all of them (A) less what it reaches
+ * under agentfence's own (B), each part blamed on the foreign rule that
+ * allows it. 0, or -1 when out of memory.
  */
 static int
-reach_of(struct pol *p, const struct podview *v)
+widen(struct audit *au, const struct podview *v, const char *pod)
 {
-	struct arena a;
-	struct node *obj, *labels = NULL, *nsl = NULL;
-	struct reach_summary sum;
-	char text[DETAIL_MAX];
-	size_t w = 0;
+	struct arena *a = &au->scratch;
+	struct node **all, **own, *labels = NULL, *nsl = NULL;
+	struct reach_summary sa, sb, d;
+	struct widen w;
+	size_t na = 0, nb = 0;
 	int rc = -1;
 
-	memset(&a, 0, sizeof(a));
-	memset(&sum, 0, sizeof(sum));
-	if (!(obj = to_node(&a, p->obj)) || (v->labels && !(labels = to_node(&a, v->labels))))
+	memset(&sa, 0, sizeof(sa));
+	memset(&sb, 0, sizeof(sb));
+	memset(&d, 0, sizeof(d));
+	memset(&w, 0, sizeof(w));
+	w.au = au;
+	if (!(all = arena_alloc(a, au->nhit * sizeof(struct node *))) ||
+	    !(own = arena_alloc(a, au->nhit * sizeof(struct node *))) ||
+	    !(w.fn = arena_alloc(a, au->nhit * sizeof(struct node *))) ||
+	    !(w.f = arena_alloc(a, au->nhit * sizeof(struct pol *))))
 		goto out;
-	if (v->nslabels && !(nsl = to_node(&a, v->nslabels)))
-		goto out;
-	{
-		struct node *const objs[1] = { obj };
-		struct reach_objs ro = { objs, 1 };
-		struct reach_pod pod = { v->ns, nsl, labels, NULL };
+	for (size_t i = 0; i < au->nhit; i++) {
+		struct pol *p = au->hit[i];
+		struct node *n = pol_node(au, p);
 
-		if (reach_summarize(&ro, &pod, &sum) < 0)
+		if (!n)
+			goto out;
+		all[na++] = n;
+		if (p->ours)
+			own[nb++] = n;
+		else {
+			w.f[w.nf] = p;
+			w.fn[w.nf++] = n;
+		}
+	}
+	{
+		struct reach_objs ra = { all, na }, rb = { own, nb };
+		const struct node *bad = reach_unsupported(&ra);
+		struct reach_pod rp = { v->ns, NULL, NULL, NULL };
+
+		if (bad) {
+			size_t k = 0;
+
+			while (k + 1 < na && all[k] != bad)
+				k++;
+			widen_unevaluated(au, v, pod, &w, au->hit[k]);
+			rc = 0;
+			goto out;
+		}
+		if ((v->labels && !(labels = to_node(a, v->labels))) ||
+		    (v->nslabels && !(nsl = to_node(a, v->nslabels))))
+			goto out;
+		rp.ns_labels = nsl;
+		rp.labels = labels;
+		w.fo.objs = w.fn;
+		w.fo.n = w.nf;
+		w.pod = &rp;
+		if (reach_summarize(&ra, &rp, &sa) < 0 || reach_summarize(&rb, &rp, &sb) < 0 ||
+		    reach_summary_minus(&sa, &sb, &d) < 0)
+			goto out;
+		blame_dir(&w, REACH_EGRESS, &d.egress);
+		blame_dir(&w, REACH_INGRESS, &d.ingress);
+		if (w.oom)
 			goto out;
 	}
-	text[0] = '\0';
-	dir_text(text, sizeof(text), &w, "egress", &sum.egress);
-	dir_text(text, sizeof(text), &w, "ingress", &sum.ingress);
-	if (w >= sizeof(text))
-		memcpy(text + sizeof(text) - 4, "...", 4);
-	if ((p->reach = xstrdup(text[0] ? text : "nothing")))
-		rc = 0;
+	for (size_t i = 0; i < w.ng; i++) {
+		char rule[32], text[DETAIL_MAX];
+
+		if (grp_text(&w.g[i], text, sizeof(text)) < 0)
+			goto out;
+		if (w.g[i].rule >= 0)
+			snprintf(rule, sizeof(rule), "%s[%d]", w.g[i].dir == REACH_EGRESS ? "egress" : "ingress",
+				 w.g[i].rule);
+		widen_finding(au, v, pod, w.g[i].p, w.g[i].rule >= 0 ? rule : NULL,
+			      w.g[i].rule >= 0 ? rule_detail(w.g[i].p, rule) : NULL, text);
+	}
+	/* a foreign policy that adds nothing to the fence is no finding */
+	for (size_t i = 0; i < w.nf; i++) {
+		size_t k = 0;
+
+		while (k < w.ng && w.g[k].p != w.f[i])
+			k++;
+		if (k == w.ng)
+			note(au, "%s/%s: %s %s/%s selects it and adds nothing to agentfence's objects",
+			     v->ns, pod, ares_defs[w.f[i]->res].kind, w.f[i]->ns, w.f[i]->name);
+	}
+	rc = 0;
 out:
-	reach_summary_free(&sum);
-	arena_free(&a);
+	reach_summary_free(&sa);
+	reach_summary_free(&sb);
+	reach_summary_free(&d);
+	for (size_t i = 0; i < w.ng; i++)
+		reach_summary_free(&w.g[i].add);
+	free(w.g);
+	arena_reset(a);
 	return rc;
 }
 
 struct verdict {
 	int fenced;
+	size_t foreign;
 };
 
-static void
-judge(struct audit *au, struct pol *p, const struct podview *v, const char *pod,
-      struct verdict *vd)
+/* Note whether p selects the Pod (au->hit). 0, or -1 when out of memory. */
+static int
+judge(struct audit *au, struct pol *p, const struct podview *v, struct verdict *vd)
 {
-	struct audit_finding f;
-	json_t *r;
-	size_t i;
-
 	if (!selects(p, v))
-		return;
-	if (p->managed) {
-		vd->fenced = 1;
-		return;
+		return 0;
+	if (au->nhit == au->caphit) {
+		size_t cap = au->caphit ? au->caphit * 2 : 16;
+		struct pol **n = xreallocarray(au->hit, cap, sizeof(struct pol *));
+
+		if (!n)
+			return -1;
+		au->hit = n;
+		au->caphit = cap;
 	}
-	/* once per policy: peers and ranges do not depend on which Pod it selects */
-	if (p->obj && !p->reach && json_array_size(p->rules))
-		(void)reach_of(p, v);
-	json_array_foreach(p->rules, i, r) {
-		memset(&f, 0, sizeof(f));
-		f.kind = AUDIT_WIDENS;
-		f.ns = v->ns;
-		f.pod = pod;
-		f.okind = ares_defs[p->res].kind;
-		f.ons = p->ns;
-		f.oname = p->name;
-		f.rule = json_string_value(json_array_get(r, 0));
-		f.detail = json_string_value(json_array_get(r, 1));
-		f.reaches = p->reach;
-		finding(au, &f);
-	}
+	au->hit[au->nhit++] = p;
+	vd->fenced |= p->managed;
+	vd->foreign += !p->ours;
+	return 0;
 }
 
 static int
@@ -718,7 +1049,7 @@ take_pod(struct audit *au, json_t *it)
 {
 	const char *ns = mstr(it, "namespace"), *name = mstr(it, "name"), *job;
 	struct podview v;
-	struct verdict vd = { 0 };
+	struct verdict vd = { 0, 0 };
 	int ours = is_ours(it);
 	size_t i;
 
@@ -739,17 +1070,23 @@ take_pod(struct audit *au, json_t *it)
 	v.ns = ns;
 	v.labels = json_object_get(json_object_get(it, "metadata"), "labels");
 	v.nslabels = json_object_get(au->nslabels, ns);
+	au->nhit = 0;
 	/* namespaced: those whose selector names no job, then those naming this Pod's */
 	for (i = lower_bound(au, ns, ""); i < au->nscoped && !strcmp(au->p[i].ns, ns) &&
 	     !au->p[i].job[0]; i++)
-		judge(au, &au->p[i], &v, name, &vd);
+		if (judge(au, &au->p[i], &v, &vd) < 0)
+			return -1;
 	job = json_string_value(json_object_get(v.labels, LABEL_JOB));
 	if (job && *job)
 		for (i = lower_bound(au, ns, job); i < au->nscoped && !strcmp(au->p[i].ns, ns) &&
 		     !strcmp(au->p[i].job, job); i++)
-			judge(au, &au->p[i], &v, name, &vd);
+			if (judge(au, &au->p[i], &v, &vd) < 0)
+				return -1;
 	for (i = au->nscoped; i < au->np; i++)
-		judge(au, &au->p[i], &v, name, &vd);
+		if (judge(au, &au->p[i], &v, &vd) < 0)
+			return -1;
+	if (vd.foreign && widen(au, &v, name) < 0)
+		return -1;
 	if (!vd.fenced) {
 		struct audit_finding f;
 
@@ -771,12 +1108,70 @@ take_pod(struct audit *au, json_t *it)
 
 /* --- the guards the profile asks for --- */
 
+struct saq {
+	struct audit *au;
+	const char *ns;
+};
+
+/* The agents' ServiceAccount (build.h): present, and mounting no token. */
+static void
+on_sa(void *ctx, const struct kapi_response *r)
+{
+	struct saq *q = ctx;
+	struct audit *au = q->au;
+	struct audit_finding f;
+	json_t *m;
+	char detail[200];
+
+	au->s->requests++;
+	memset(&f, 0, sizeof(f));
+	f.ns = q->ns;
+	f.okind = "ServiceAccount";
+	f.ons = q->ns;
+	f.oname = AGENT_SERVICE_ACCOUNT;
+	if (r->status == 404) {
+		f.kind = AUDIT_GUARD_MISSING;
+		f.detail = "every agent Pod runs as this ServiceAccount; it is missing";
+		finding(au, &f);
+		return;
+	}
+	if (r->status < 200 || r->status > 299 || !r->json) {
+		snprintf(au->s->why, sizeof(au->s->why), "cannot read ServiceAccount %s/%s: %s (HTTP %ld)",
+			 q->ns, AGENT_SERVICE_ACCOUNT,
+			 r->status ? r->reason : (r->error ? r->error : "no response"), r->status);
+		au->s->failed = 1;
+		return;
+	}
+	m = json_object_get(r->json, "automountServiceAccountToken");
+	if (json_is_false(m))
+		return;
+	snprintf(detail, sizeof(detail), "agentfence sets false (no token mounted), the cluster holds %s",
+		 json_is_true(m) ? "true" : "nothing (a token is mounted)");
+	f.kind = AUDIT_DRIFT;
+	f.rule = ".automountServiceAccountToken";
+	f.detail = detail;
+	finding(au, &f);
+}
+
 static int
 check_guards(struct audit *au)
 {
 	const char *ns;
 	json_t *v;
 
+	json_object_foreach(au->agent_ns, ns, v) {
+		char path[PATH_LEN];
+		struct saq q = { au, ns };
+		struct kapi_req r = { "GET", path, NULL, NULL, NULL, 0, 0 };
+
+		snprintf(path, sizeof(path), "/api/v1/namespaces/%s/serviceaccounts/%s", ns,
+			 AGENT_SERVICE_ACCOUNT);
+		if (kapi_request(au->k, &r, on_sa, &q) < 0)
+			return -1;
+		kapi_run(au->k);
+		if (au->s->failed)
+			return 0;
+	}
 	json_object_foreach(au->agent_ns, ns, v) {
 		char names[BUILD_MAX_GUARDS][256], key[KEY_LEN];
 		enum ares kinds[BUILD_MAX_GUARDS];
@@ -925,12 +1320,14 @@ audit_free(struct audit *au)
 		free(au->p[i].ns);
 		free(au->p[i].name);
 		free(au->p[i].job);
-		json_decref(au->p[i].sel);
 		json_decref(au->p[i].rules);
-		json_decref(au->p[i].obj);
-		free(au->p[i].reach);
+		json_decref(au->p[i].sel);
+		free(au->p[i].spec);
 	}
 	free(au->p);
+	free(au->hit);
+	arena_free(&au->nodes);
+	arena_free(&au->scratch);
 	json_decref(au->nslabels);
 	json_decref(au->present);
 	json_decref(au->agent_ns);
@@ -991,6 +1388,7 @@ audit_run(struct kapi *k, const struct audit_opts *o, struct audit_summary *s)
 	qsort(au.p, au.np, sizeof(*au.p), cmp_pol);
 	while (au.nscoped < au.np && (au.p[au.nscoped].res == AR_NP || au.p[au.nscoped].res == AR_CNP))
 		au.nscoped++;
+	drop_specs(&au);
 	note(&au, "%zu namespaces, %zu policies (%zu agent namespaces); now the Pods", s->namespaces,
 	     s->policies, json_object_size(au.agent_ns));
 	if (list_all(&au, AR_POD, ares_defs[AR_POD].path, take_pod) < 0)
@@ -1012,6 +1410,8 @@ audit_run(struct kapi *k, const struct audit_opts *o, struct audit_summary *s)
 	}
 	if (o->profile && check_guards(&au) < 0)
 		goto oom;
+	if (s->failed)
+		goto out;
 	if (o->plan) {
 		struct drift_all da = { &au, 0 };
 

@@ -17,13 +17,21 @@
  * plan). Findings, each naming the object and the rule responsible:
  *
  *   widens         a policy agentfence did not write selects an agent Pod
- *                  and allows something (the rule and its peers)
+ *                  and the Pod reaches more under every policy selecting it
+ *                  (A) than under agentfence's own objects, guards included
+ *                  (B): A minus B, from the evaluator (reach.h), each part
+ *                  blamed on the foreign rule that allows it; one finding a
+ *                  rule. When the evaluator cannot read an object of A
+ *                  (reach_unsupported), every allowing rule of each foreign
+ *                  policy, saying the reach was not evaluated
  *   unfenced       an agent Pod that no policy of agentfence's selects (its
  *                  policy is missing, or its labels changed)
  *   drift          (with a plan) an object of the plan is missing, or a
  *                  field agentfence sets has another value live
  *   guard-missing  (with a profile) a guard or admission object the profile
- *                  asks for is missing in an agent namespace
+ *                  asks for is missing in an agent namespace, or the agents'
+ *                  ServiceAccount (AGENT_SERVICE_ACCOUNT, one GET a namespace);
+ *                  drift when that account mounts a token
  *
  * Nothing here prints: findings and notes go to the callbacks.
  *
@@ -47,8 +55,8 @@ struct audit_finding {
 	const char *okind, *ons, *oname; /* the object responsible ("" ons: cluster-scoped) */
 	const char *rule;               /* "egress[0]", a field path, or NULL */
 	const char *detail;             /* what it allows, what differs */
-	const char *reaches;            /* widens, a NetworkPolicy: what that policy alone lets
-					 * the Pod reach, from the evaluator (reach.h); else NULL */
+	const char *reaches;            /* widens: what the rule adds to agentfence's fence (A
+					 * minus B), or "not evaluated: ..."; else NULL */
 };
 
 typedef void (*audit_finding_fn)(void *ctx, const struct audit_finding *f);

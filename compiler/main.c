@@ -51,7 +51,7 @@ enum {
 	EXIT_INVALID = 1,   /* invalid input, stale output, or output not written */
 	EXIT_USAGE = 2,
 	EXIT_FINDINGS = 1,  /* audit: findings */
-	EXIT_CLUSTER = 3,   /* apply/delete: something failed on the cluster; audit: could not read it */
+	EXIT_CLUSTER = 3,   /* apply/delete: something failed on the cluster; diff, audit: an error */
 	EXIT_CHECK_ERROR = 4,   /* check: invalid input or an error (1 is stale), as kubectl diff */
 };
 
@@ -251,7 +251,7 @@ static const struct {
 } exit_codes[] = {
 	{ EXIT_OK, IN_ALL & ~IN(CMD_DIFF), "success" },
 	{ EXIT_OK, IN(CMD_DIFF), "diff: no difference" },
-	{ EXIT_INVALID, IN_SPECS & ~IN(CMD_CHECK) & ~IN(CMD_DIFF),
+	{ EXIT_INVALID, IN_SPECS & ~IN(CMD_CHECK) & ~IN(CMD_DIFF) & ~IN(CMD_AUDIT),
 	  "invalid input (specs, profile, templates, kubeconfig); nothing\n"
 	  "was written or sent" },
 	{ EXIT_INVALID, IN(CMD_CHECK), "check: the folder is stale (compile -o would change it)" },
@@ -265,7 +265,9 @@ static const struct {
 	{ EXIT_CLUSTER, IN(CMD_DIFF),
 	  "diff: an error (invalid input, the cluster or reaching it, the diff\n"
 	  "program); what was shown, if anything, is incomplete" },
-	{ EXIT_CLUSTER, IN(CMD_AUDIT), "audit: the cluster could not be read" },
+	{ EXIT_CLUSTER, IN(CMD_AUDIT),
+	  "audit: an error (invalid input, the cluster could not be read or\n"
+	  "reached); what was reported, if anything, is incomplete" },
 	{ EXIT_CLUSTER, IN(CMD_EXPLAIN),
 	  "explain: the objects hold kinds not evaluated yet (cilium and\n"
 	  "clusternetworkpolicy enforcement); nothing was written" },
@@ -1597,7 +1599,7 @@ on_audit_note(void *ctx, const char *line)
 	fprintf(stderr, "agentfence: %s\n", line);
 }
 
-/* `agentfence audit`: 0 clean, 1 findings, 3 the cluster could not be read. */
+/* `agentfence audit`: 0 clean, 1 findings, 3 an error (invalid input, the cluster unread). */
 static int
 cmd_audit(struct opts *o)
 {
@@ -1607,14 +1609,14 @@ cmd_audit(struct opts *o)
 	struct kapi *k = NULL;
 	struct audit_opts ao;
 	struct audit_summary s;
-	int code = EXIT_INVALID, opened = 0;
+	int code = EXIT_CLUSTER, opened = 0;
 
 	memset(&r, 0, sizeof(r));
 	memset(&kc, 0, sizeof(kc));
 	r.o = o;
 	if (apply_plan_new(&r.plan) < 0) {
 		fprintf(stderr, "agentfence: error: out of memory\n");
-		return EXIT_INVALID;
+		return EXIT_CLUSTER;
 	}
 	/* the compiler stays open: its profile says which guards to look for */
 	if (compile_open(&r.c, o->cluster, o->templates, 1, &r.d) == 0) {

@@ -855,3 +855,198 @@ reach_summarize(const struct reach_objs *o, const struct reach_pod *pod,
 	}
 	return 0;
 }
+
+/* --- the difference of two summaries (audit: what another policy adds) --- */
+
+/* 1 when a and b are the same tree (map keys in any order). */
+static int
+same_node(const struct node *a, const struct node *b)
+{
+	if (!a || !b)
+		return a == b;
+	if (a->kind != b->kind || a->count != b->count)
+		return 0;
+	if (a->kind == NODE_SCALAR)
+		return a->len == b->len && memcmp(a->str, b->str, a->len) == 0;
+	if (a->kind == NODE_SEQ) {
+		const struct node *x = a->head, *y = b->head;
+
+		for (; x && y; x = x->next, y = y->next)
+			if (!same_node(x, y))
+				return 0;
+		return !x && !y;
+	}
+	for (const struct node *k = a->head; k; k = k->next)
+		if (!same_node(k->val, node_map_getn(b, k->str, k->len)))
+			return 0;
+	return 1;
+}
+
+/* Every port of every protocol. */
+static int
+ports_all(struct reach_ports *p)
+{
+	for (unsigned pr = 0; pr < REACH_NPROTO; pr++)
+		if (reach_ports_add(p, pr, 1, 65535) < 0)
+			return -1;
+	return 0;
+}
+
+/* The range of the sorted, disjoint list v holding a, or NULL. */
+static const struct reach_range *
+range_at(const struct reach_range *v, size_t n, const struct cidr *a)
+{
+	u128 x = reach_to_u128(a);
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (reach_last_of(&v[mid].c) < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && reach_to_u128(&v[lo].c) <= x ? &v[lo] : NULL;
+}
+
+struct minus_at {
+	const struct reach_dirsum *a, *b;
+	int family;
+};
+
+/* The ports of one side at a: an open direction holds every port. */
+static int
+side_at(const struct reach_dirsum *d, int family, const struct cidr *a, struct reach_ports *out)
+{
+	const struct reach_range *r;
+
+	if (!d->isolated)
+		return ports_all(out);
+	r = family == CIDR_V4 ? range_at(d->v4, d->nv4, a) : range_at(d->v6, d->nv6, a);
+	return r ? reach_ports_union(out, &r->ports) : 0;
+}
+
+static int
+minus_ports_at(void *ctx, const struct cidr *a, struct reach_ports *out)
+{
+	const struct minus_at *c = ctx;
+	struct reach_ports bp = { NULL, 0 };
+	int rc = -1;
+
+	if (side_at(c->a, c->family, a, out) < 0 || (out->n && side_at(c->b, c->family, a, &bp) < 0))
+		goto out;
+	rc = reach_ports_minus(out, &bp);
+out:
+	free(bp.items);
+	return rc;
+}
+
+static int
+cut_ranges(struct reach_cuts *k, const struct reach_range *v, size_t n, int family)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (reach_cut_add(k, reach_to_u128(&v[i].c)) < 0)
+			return -1;
+		if (reach_last_of(&v[i].c) != reach_top_of(family) &&
+		    reach_cut_add(k, reach_last_of(&v[i].c) + 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+minus_family(const struct reach_dirsum *a, const struct reach_dirsum *b, int family,
+	     struct reach_range **v, size_t *n)
+{
+	struct reach_cuts k = { NULL, 0 };
+	struct minus_at c = { a, b, family };
+	int rc = -1;
+
+	if (cut_ranges(&k, family == CIDR_V4 ? a->v4 : a->v6, family == CIDR_V4 ? a->nv4 : a->nv6,
+		       family) < 0 ||
+	    cut_ranges(&k, family == CIDR_V4 ? b->v4 : b->v6, family == CIDR_V4 ? b->nv4 : b->nv6,
+		       family) < 0)
+		goto out;
+	rc = reach_intervals(&k, family, minus_ports_at, &c, v, n);
+out:
+	free(k.v);
+	return rc;
+}
+
+/*
+ * A selector peer of a, less the ports b opens to the same peer: b's peer
+ * with the same selectors, or b's "every peer" (no selectors, or b open).
+ */
+static int
+minus_sel(const struct reach_sel *s, const struct reach_dirsum *b, struct reach_dirsum *d)
+{
+	struct reach_ports left = { NULL, 0 };
+	int rc = -1;
+
+	if (!b->isolated)
+		return 0;
+	if (reach_ports_union(&left, &s->ports) < 0)
+		goto out;
+	for (size_t i = 0; i < b->nsels && left.n; i++) {
+		const struct reach_sel *t = &b->sels[i];
+
+		if ((!t->ns_sel && !t->pod_sel) ||
+		    (same_node(t->ns_sel, s->ns_sel) && same_node(t->pod_sel, s->pod_sel)))
+			if (reach_ports_minus(&left, &t->ports) < 0)
+				goto out;
+	}
+	rc = 0;
+	if (left.n) {
+		struct reach_sel *n = xreallocarray(d->sels, d->nsels + 1, sizeof(struct reach_sel));
+
+		if (!n) {
+			rc = -1;
+			goto out;
+		}
+		d->sels = n;
+		n[d->nsels] = *s;
+		n[d->nsels++].ports = left;
+		return 0;
+	}
+out:
+	free(left.items);
+	return rc;
+}
+
+static int
+minus_dir(const struct reach_dirsum *a, const struct reach_dirsum *b, struct reach_dirsum *d)
+{
+	d->isolated = 1;
+	if (minus_family(a, b, CIDR_V4, &d->v4, &d->nv4) < 0 ||
+	    minus_family(a, b, CIDR_V6, &d->v6, &d->nv6) < 0)
+		return -1;
+	if (!a->isolated) {
+		/* open: every peer, every port */
+		struct reach_sel every;
+		int rc;
+
+		memset(&every, 0, sizeof(every));
+		every.rule = every.peer = -1;
+		rc = ports_all(&every.ports) < 0 ? -1 : minus_sel(&every, b, d);
+		free(every.ports.items);
+		return rc;
+	}
+	for (size_t i = 0; i < a->nsels; i++)
+		if (minus_sel(&a->sels[i], b, d) < 0)
+			return -1;
+	return 0;
+}
+
+int
+reach_summary_minus(const struct reach_summary *a, const struct reach_summary *b,
+		    struct reach_summary *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (minus_dir(&a->egress, &b->egress, &out->egress) < 0 ||
+	    minus_dir(&a->ingress, &b->ingress, &out->ingress) < 0) {
+		reach_summary_free(out);
+		return -1;
+	}
+	return 0;
+}

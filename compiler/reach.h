@@ -133,6 +133,15 @@ int reach_summarize(const struct reach_objs *o, const struct reach_pod *pod,
 		    struct reach_summary *out);
 void reach_summary_free(struct reach_summary *s);
 
+/* out := what a allows and b does not, per direction: the address ranges
+ * with the ports a opens there and b does not; a's selector peers less the
+ * ports b opens to the same selectors or to every peer. A direction no
+ * policy isolates allows everything. out's directions are marked isolated
+ * (a difference lists what it holds); its selector peers borrow a's nodes.
+ * 0, or -1 when out of memory (out is then empty). */
+int reach_summary_minus(const struct reach_summary *a, const struct reach_summary *b,
+			struct reach_summary *out);
+
 /* 1 when ports holds (proto, port). */
 int reach_ports_has(const struct reach_ports *p, enum reach_proto proto, unsigned port);
 /* dst := dst and src, normalized. 0 or -1 (out of memory). */

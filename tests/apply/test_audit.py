@@ -131,9 +131,164 @@ class AuditTest(ta.Base):
             self.assertEqual(f["object"], {"kind": "NetworkPolicy", "namespace": ta.NS,
                                            "name": "allow-all-egress"})
             self.assertEqual((f["rule"], f["detail"]), ("egress[0]", "{} (every peer, every port)"))
-            # the evaluator (reach.h): what the policy lets the Pod reach
-            self.assertEqual(f["reaches"], "egress: 0.0.0.0/0 (TCP all,UDP all,SCTP all) ::/0 "
-                             "(TCP all,UDP all,SCTP all) 1 Pod/namespace selector peer")
+        # the evaluator (reach.h): what the union lets the Pod reach beyond its fence
+        reaches = {f["pod"]: f["reaches"] for f in got}
+        self.assertEqual(reaches["job-none"], "egress: 0.0.0.0/0 (TCP all,UDP all,SCTP all) ::/0 "
+                         "(TCP all,UDP all,SCTP all) every Pod (TCP all,UDP all,SCTP all)")
+        # the public fence already allows the public addresses: the blocked ranges remain
+        self.assertTrue(reaches["job-public"].startswith(
+            "egress: 0.0.0.0/8 (TCP all,UDP all,SCTP all) 10.0.0.0/8 (TCP all,UDP all,SCTP all) "
+            "100.64.0.0/10 (TCP all,UDP all,SCTP all) 127.0.0.0/8 (TCP all,UDP all,SCTP all) "), reaches)
+        self.assertNotIn(" 8.0.0.0/", reaches["job-public"])
+
+    # -- widens: the union of every policy selecting the Pod, less agentfence's own --
+    def netpol(self, name, selector, **spec):
+        self.seed({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                   "metadata": {"name": name, "namespace": ta.NS},
+                   "spec": dict({"podSelector": selector}, **spec)})
+
+    def test_widens_exact_difference(self):
+        """Only the rule that adds something is a finding, and `reaches` is A minus B."""
+        self.applied()
+        self.netpol("db", {"matchLabels": {"agentfence.dev/job-id": "job-allow"}},
+                    policyTypes=["Egress"],
+                    egress=[{"to": [{"ipBlock": {"cidr": "140.82.112.0/24"}}], "ports": [{"port": 443}]},
+                            {"to": [{"ipBlock": {"cidr": "10.1.0.0/16"}},
+                                    {"ipBlock": {"cidr": "140.82.112.0/20"}}],
+                             "ports": [{"port": 5432}, {"port": 443}]}])
+        code, out, err = self.audit()
+        self.assertEqual(code, 1, err)
+        self.assertEqual([(f["finding"], f["pod"], f["object"]["name"], f["rule"], f["reaches"])
+                          for f in self.findings()],
+                         [("widens", "job-allow", "db", "egress[1]",
+                           "egress: 10.1.0.0/16 (TCP/443,TCP/5432) 140.82.112.0/20 (TCP/5432)")])
+        self.assertIn('"10.1.0.0/16"', self.findings()[0]["detail"])
+
+    def test_subset_of_fence_is_no_finding(self):
+        """A foreign policy inside the fence (an address range and the DNS peer it already
+        allows) adds nothing: no finding, a verbose note."""
+        self.applied()
+        self.netpol("inside", {"matchLabels": {"agentfence.dev/job-id": "job-allow"}},
+                    policyTypes=["Egress"],
+                    egress=[{"to": [{"ipBlock": {"cidr": "140.82.112.0/24"}}], "ports": [{"port": 443}]},
+                            {"to": [{"namespaceSelector": {"matchLabels": {
+                                "kubernetes.io/metadata.name": "kube-system"}},
+                                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+                             "ports": [{"protocol": "UDP", "port": 53}]}])
+        code, out, err = self.audit("-v")
+        self.assertClean(code, err)
+        self.assertIn(f"{ta.NS}/job-allow: NetworkPolicy {ta.NS}/inside selects it and adds nothing "
+                      "to agentfence's objects", err)
+
+    def test_held_back_by_the_fence_shape(self):
+        """Public addresses are inside the public and gateway fences: only the allowlist agent
+        (and the one with no egress) gains them."""
+        self.applied()
+        self.netpol("dns-google", {}, policyTypes=["Egress"],
+                    egress=[{"to": [{"ipBlock": {"cidr": "8.8.8.0/24"}}]}])
+        code, out, err = self.audit()
+        self.assertEqual(code, 1, err)
+        self.assertEqual(sorted((f["pod"], f["rule"], f["reaches"]) for f in self.findings()),
+                         [("job-allow", "egress[0]", "egress: 8.8.8.0/24 (TCP all,UDP all,SCTP all)"),
+                          ("job-none", "egress[0]", "egress: 8.8.8.0/24 (TCP all,UDP all,SCTP all)")])
+
+    def test_widens_ingress(self):
+        self.applied()
+        self.netpol("scrape", {"matchLabels": {"agentfence.dev/job-id": "job-gw"}},
+                    ingress=[{"from": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.9.0.0/16"]}},
+                                       {"podSelector": {"matchLabels": {"app": "prometheus"}}}],
+                              "ports": [{"port": 9090}, {"port": 9100, "endPort": 9102}]}])
+        code, out, err = self.audit()
+        self.assertEqual(code, 1, err)
+        self.assertEqual([(f["pod"], f["rule"], f["reaches"]) for f in self.findings()],
+                         [("job-gw", "ingress[0]",
+                           "ingress: 10.0.0.0/13 (TCP/9090,TCP/9100-9102) 10.8.0.0/16 "
+                           "(TCP/9090,TCP/9100-9102) 10.10.0.0/15 (TCP/9090,TCP/9100-9102) "
+                           "10.12.0.0/14 (TCP/9090,TCP/9100-9102) 10.16.0.0/12 "
+                           "(TCP/9090,TCP/9100-9102) 10.32.0.0/11 (TCP/9090,TCP/9100-9102) "
+                           "10.64.0.0/10 (TCP/9090,TCP/9100-9102) 10.128.0.0/9 "
+                           "(TCP/9090,TCP/9100-9102) the Pods of from[1] (TCP/9090,TCP/9100-9102)")])
+
+    def test_widens_blames_each_rule(self):
+        """Two foreign policies: each part of A minus B names the rule that allows it."""
+        self.applied()
+        self.netpol("a", {"matchLabels": {"agentfence.dev/job-id": "job-none"}}, policyTypes=["Egress"],
+                    egress=[{"to": [{"ipBlock": {"cidr": "192.0.2.0/24"}}], "ports": [{"port": 22}]}])
+        self.netpol("b", {"matchLabels": {"agentfence.dev/job-id": "job-none"}}, policyTypes=["Egress"],
+                    egress=[{"ports": [{"protocol": "UDP", "port": 123}]},
+                            {"to": [{"ipBlock": {"cidr": "192.0.2.0/25"}}], "ports": [{"port": 22}]}])
+        code, out, err = self.audit()
+        self.assertEqual(code, 1, err)
+        self.assertEqual(sorted((f["object"]["name"], f["rule"], f["reaches"]) for f in self.findings()),
+                         [("a", "egress[0]", "egress: 192.0.2.0/24 (TCP/22)"),
+                          ("b", "egress[0]", "egress: 0.0.0.0/0 (UDP/123) ::/0 (UDP/123) "
+                           "every Pod (UDP/123)")])
+
+    def test_cilium_not_evaluated(self):
+        """Cilium enforcement: the Pod's own policy is a CiliumNetworkPolicy and the guard a
+        CiliumClusterwideNetworkPolicy. Until reach.c reads those kinds the union is not
+        evaluated: each allowing rule of the foreign policy is a finding, and `reaches` names
+        the object that stopped the evaluation. Once it reads them, the guard's egressDeny of
+        10.0.0.0/8 holds back rule 0 and only rule 1 widens (the other branch)."""
+        self.applied("--cluster", CILIUM_PROFILE)
+        self.netpol("db", {"matchLabels": {"agentfence.dev/job-id": "job-allow"}},
+                    policyTypes=["Egress"],
+                    egress=[{"to": [{"ipBlock": {"cidr": "10.1.0.0/16"}}], "ports": [{"port": 5432}]},
+                            {"to": [{"ipBlock": {"cidr": "8.8.8.0/24"}}], "ports": [{"port": 53}]}])
+        code, out, err = self.audit("--cluster", CILIUM_PROFILE)
+        self.assertEqual(code, 1, err)
+        got = [(f["finding"], f["pod"], f["object"]["name"], f["rule"], f["reaches"])
+               for f in self.findings()]
+        if any(f[4].startswith("not evaluated") for f in got):
+            why = (f"not evaluated: the evaluator does not read CiliumNetworkPolicy "
+                   f"{ta.NS}/isolate-job-allow yet")
+            self.assertEqual(got, [("widens", "job-allow", "db", "egress[0]", why),
+                                   ("widens", "job-allow", "db", "egress[1]", why)])
+            self.assertIn('"10.1.0.0/16"', self.findings()[0]["detail"])
+        else:
+            self.assertEqual(got, [("widens", "job-allow", "db", "egress[1]",
+                                    "egress: 8.8.8.0/24 (TCP/53)")])
+
+    def test_cluster_scoped_not_evaluated(self):
+        """A ClusterNetworkPolicy not agentfence's over the agent namespace: the evaluator
+        does not read it yet, so every agent Pod gets its Accept rule, saying so (the union
+        is evaluated, and this assertion flips, once reach.c reads ClusterNetworkPolicy)."""
+        self.applied()
+        self.seed({"apiVersion": "policy.networking.k8s.io/v1alpha2", "kind": "ClusterNetworkPolicy",
+                   "metadata": {"name": "corp-proxy"},
+                   "spec": {"tier": "Admin", "priority": 10,
+                            "subject": {"namespaces": {"matchLabels": {
+                                "kubernetes.io/metadata.name": ta.NS}}},
+                            "egress": [{"action": "Accept", "to": [{"networks": ["10.8.0.0/16"]}]}]}})
+        code, out, err = self.audit()
+        self.assertEqual(code, 1, err)
+        got = self.findings()
+        self.assertEqual(sorted((f["pod"], f["object"]["name"], f["rule"]) for f in got),
+                         [(p, "corp-proxy", "egress[0]") for p in PODS])
+        for f in got:
+            if f["reaches"].startswith("not evaluated"):
+                self.assertEqual(f["reaches"], "not evaluated: the evaluator does not read "
+                                 "ClusterNetworkPolicy corp-proxy yet")
+            else:
+                self.assertEqual(f["reaches"], "egress: 10.8.0.0/16 (TCP all,UDP all,SCTP all)")
+
+    # -- exit codes: 0 clean, 1 findings, 3 an error ---------------------------------
+    def test_exit_codes(self):
+        self.applied()
+        code, out, err = self.audit()
+        self.assertEqual(code, 0, err)
+        self.seed(ALLOW_ALL_EGRESS)
+        self.assertEqual(self.audit()[0], 1)
+        bad = self.write("bad.yaml", "apiVersion: agentfence.dev/v1alpha1\nkind: AgentIsolation\n"
+                         "metadata: {name: x, namespace: agents}\nspec: {egress: {mode: nope}}\n")
+        code, out, err = self.audit(specs=[bad], json_out=False)
+        self.assertEqual((code, out), (3, ""), err)
+        self.assertIn("nothing read from the cluster", err)
+        prof = self.write("prof.yaml", "not: [a, profile\n")
+        code, out, err = self.audit("--cluster", prof, json_out=False)
+        self.assertEqual((code, out), (3, ""), err)
+        code, out, err = self.audit("--format", "yaml", json_out=False)
+        self.assertEqual(code, 2, err)
 
     def test_deny_only_policy_does_not_widen(self):
         self.applied()
@@ -155,7 +310,7 @@ class AuditTest(ta.Base):
         self.assertEqual([(f["pod"], f["rule"]) for f in self.findings()], [("job-gw", "ingress[0]")])
         self.assertIn("9090", self.findings()[0]["detail"])
         self.assertEqual(self.findings()[0]["reaches"], "ingress: 0.0.0.0/0 (TCP/9090) ::/0 (TCP/9090) "
-                         "1 Pod/namespace selector peer")
+                         "every Pod (TCP/9090)")
 
     def test_policy_deleted(self):
         self.applied()
@@ -199,8 +354,10 @@ class AuditTest(ta.Base):
                        "spec": {"containers": [{"name": "c", "image": "busybox:1"}]}})
         code, out, err = self.audit()
         self.assertEqual(code, 1, err)
-        self.assertEqual(sorted((f["finding"], f["pod"]) for f in self.findings()),
-                         [("unfenced", "aaa"), ("unfenced", "job-lone"), ("unfenced", "zzz")])
+        # nothing of agentfence's was applied there: not the agents' ServiceAccount either
+        self.assertEqual(sorted((f["finding"], f["pod"] or f["object"]["name"]) for f in self.findings()),
+                         [("guard-missing", "agentfence-agent"), ("unfenced", "aaa"),
+                          ("unfenced", "job-lone"), ("unfenced", "zzz")])
 
     def test_spec_changed_after_apply(self):
         self.applied()
@@ -223,6 +380,26 @@ class AuditTest(ta.Base):
         self.assertEqual(code, 1, err)
         self.assertEqual([(f["finding"], f["object"]["name"], f["rule"]) for f in self.findings()],
                          [("drift", "isolate-job-none", ".spec.policyTypes")])
+
+    def test_service_account(self):
+        """The agents' ServiceAccount (every profile emits it): missing, or mounting a token."""
+        self.applied()
+        self.restore("ServiceAccount", ta.NS, "agentfence-agent",
+                     lambda o: o.update({"automountServiceAccountToken": True}))
+        code, out, err = self.audit()
+        self.assertEqual(code, 1, err)
+        self.assertEqual([(f["finding"], f["namespace"], f["object"], f["rule"], f["detail"])
+                          for f in self.findings()],
+                         [("drift", ta.NS, {"kind": "ServiceAccount", "namespace": ta.NS,
+                                            "name": "agentfence-agent"},
+                           ".automountServiceAccountToken",
+                           "agentfence sets false (no token mounted), the cluster holds true")])
+        self.api("DELETE", f"/api/v1/namespaces/{ta.NS}/serviceaccounts/agentfence-agent")
+        code, out, err = self.audit()
+        self.assertEqual(code, 1, err)
+        self.assertEqual([(f["finding"], f["object"]["name"], f["detail"]) for f in self.findings()],
+                         [("guard-missing", "agentfence-agent",
+                           "every agent Pod runs as this ServiceAccount; it is missing")])
 
     def test_guard_deleted_cilium(self):
         self.applied("--cluster", CILIUM_PROFILE)
@@ -263,7 +440,8 @@ class AuditTest(ta.Base):
         code, out, err = self.audit("--cluster", CILIUM_PROFILE, specs=[self.spec])
         self.assertEqual(code, 1, err)
         got = sorted((f["finding"], f["pod"] or "", f["object"]["name"]) for f in self.findings())
-        want = sorted([("widens", p, "allow-all-egress") for p in PODS] +
+        # job-public and job-none have no fence (unfenced): nothing to widen
+        want = sorted([("widens", p, "allow-all-egress") for p in ("job-allow", "job-gw")] +
                       [("unfenced", "job-public", "job-public"), ("unfenced", "job-none", "job-none"),
                        ("guard-missing", "", f"agentfence-guard.{ta.NS}"),
                        ("drift", "", f"agentfence-guard.{ta.NS}"),
@@ -288,7 +466,9 @@ class AuditTest(ta.Base):
     def expect_widened(self, code, err):
         self.assertEqual(code, 1, err)
         got = sorted((f["finding"], f["pod"]) for f in self.findings())
-        self.assertEqual(got, sorted([("widens", p) for p in PODS] + [("unfenced", "job-gw")]))
+        # job-gw has no fence left: the wide policy adds nothing to an open Pod
+        self.assertEqual(got, sorted([("widens", p) for p in PODS if p != "job-gw"] +
+                                     [("unfenced", "job-gw")]))
 
     def list_requests(self, path):
         """audit's LISTs of the cluster-wide collection `path` (apply lists by namespace)"""
