@@ -721,6 +721,7 @@ agent_tree(struct explain *e, struct arena *a, const struct explain_agent *ag)
 	}
 	TRY(node_map_put(a, dns, "summary", node_new_str(a, t)));
 	if (s.egress.cilium) {
+		TRY(node_map_put(a, dns, "anyName", node_new_bool(a, s.egress.dns_any)));
 		TRY(node_map_put(a, dns, "domains", domains));
 		NN(t = items_line(a, domains, "peer"));
 		TRY(node_map_put(a, dns, "domainsSummary", node_new_str(a, *t ? t : "none")));
