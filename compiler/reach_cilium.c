@@ -97,66 +97,57 @@ present(const struct node *m, const char *key)
 	return n && n->type != NT_NULL;
 }
 
-/* The units of objs[i], written to u (at most 1 + specs count); their number. */
-static size_t
-units_of(const struct node *obj, struct unit *u, size_t max)
+/* The k-th unit of obj (spec first when non-empty, then specs[]): 1, or 0 when none. */
+static int
+unit_at(const struct node *obj, size_t k, struct unit *u)
 {
-	size_t n = 0;
-	const struct node *specs;
-	int k = 1;
+	const struct node *specs, *s;
+	size_t idx = 0;
 
+	memset(u, 0, sizeof(*u));
 	if (is_np(obj)) {
-		if (max < 1)
-			return 0;
-		memset(u, 0, sizeof(*u));
 		u->obj = u->spec = obj;
 		u->np = 1;
 		u->ns = reach_meta(obj, "namespace");
-		return 1;
+		return k == 0;
 	}
 	if (!is_cilium(obj))
 		return 0;
-	if (nonempty_map(node_map_get(obj, "spec")) && n < max) {
-		memset(&u[n], 0, sizeof(u[n]));
-		u[n].spec = node_map_get(obj, "spec");
-		u[n++].specs = 0;
+	u->obj = obj;
+	u->ccnp = reach_str_is(node_map_get(obj, "kind"), "CiliumClusterwideNetworkPolicy");
+	u->ns = u->ccnp ? NULL : reach_meta(obj, "namespace") ? reach_meta(obj, "namespace") : "default";
+	if (nonempty_map(node_map_get(obj, "spec"))) {
+		if (k == 0) {
+			u->spec = node_map_get(obj, "spec");
+			return 1;
+		}
+		k--;
 	}
 	specs = seq_of(obj, "specs");
-	for (const struct node *s = specs ? specs->head : NULL; s && n < max; s = s->next, k++) {
-		memset(&u[n], 0, sizeof(u[n]));
-		u[n].spec = s;
-		u[n++].specs = k;
-	}
-	for (size_t i = 0; i < n; i++) {
-		u[i].obj = obj;
-		u[i].ccnp = reach_str_is(node_map_get(obj, "kind"), "CiliumClusterwideNetworkPolicy");
-		u[i].ns = u[i].ccnp ? NULL : reach_meta(obj, "namespace") ? reach_meta(obj, "namespace")
-									 : "default";
-	}
-	return n;
+	for (s = specs ? specs->head : NULL; s && idx < k; s = s->next)
+		idx++;
+	if (!s)
+		return 0;
+	u->spec = s;
+	u->specs = (int)idx + 1;
+	return 1;
 }
 
-/* Call fn on every unit of every object; stops at a nonzero return. */
+/* Call fn on every unit of every object; stops at a nonzero return, which it returns. */
 typedef int (*unit_fn)(void *ctx, const struct unit *u);
 
 static int
 each_unit(const struct reach_objs *o, unit_fn fn, void *ctx)
 {
-	for (size_t i = 0; i < o->n; i++) {
-		const struct node *specs = seq_of(o->objs[i], "specs");
-		size_t max = 1 + (specs ? specs->count : 0), n;
-		struct unit *u = xcalloc(max, sizeof(struct unit));
-		int rc = 0;
+	struct unit u;
 
-		if (!u)
-			return -1;
-		n = units_of(o->objs[i], u, max);
-		for (size_t k = 0; k < n && !rc; k++)
-			rc = fn(ctx, &u[k]);
-		free(u);
-		if (rc)
-			return rc;
-	}
+	for (size_t i = 0; i < o->n; i++)
+		for (size_t k = 0; unit_at(o->objs[i], k, &u); k++) {
+			int rc = fn(ctx, &u);
+
+			if (rc)
+				return rc;
+		}
 	return 0;
 }
 
@@ -684,18 +675,12 @@ reach_cilium_query(const struct reach_objs *o, const struct reach_pod *pod,
 int
 reach_cilium_selects(const struct node *obj, const struct reach_pod *p)
 {
-	const struct node *specs = seq_of(obj, "specs");
-	size_t max = 1 + (specs ? specs->count : 0), n;
-	struct unit *u = xcalloc(max, sizeof(struct unit));
-	int hit = 0;
+	struct unit u;
 
-	if (!u)
-		return 0;
-	n = units_of(obj, u, max);
-	for (size_t i = 0; i < n && !hit; i++)
-		hit = unit_selects(&u[i], p);
-	free(u);
-	return hit;
+	for (size_t k = 0; unit_at(obj, k, &u); k++)
+		if (unit_selects(&u, p))
+			return 1;
+	return 0;
 }
 
 /* --- unmodelled fields --- */
@@ -761,7 +746,6 @@ reach_cilium_unmodelled(const struct reach_objs *o)
 	for (size_t i = 0; i < o->n; i++) {
 		struct reach_objs one = { &o->objs[i], 1 };
 
-		/* out of memory counts as unmodelled: refuse rather than guess */
 		if (is_cilium(o->objs[i]) && each_unit(&one, unmodelled_unit, NULL) != 0)
 			return o->objs[i];
 	}
