@@ -1008,8 +1008,10 @@ table_at(struct buf *b, const struct node *tree, int colour)
 			for (const struct node *p = ps ? ps->head : NULL; p; p = p->next)
 				buf_printf(b, "%s%s", p == ps->head ? "" : ", ", p->str);
 			if (r)
-				buf_printf(b, " by %s %s/%s egress rule %s", sub(r, "kind", NULL),
-					   sub(r, "namespace", NULL), sub(r, "name", NULL), sub(r, "rule", NULL));
+				buf_printf(b, " by %s %s/%s %s rule %s", sub(r, "kind", NULL),
+					   sub(r, "namespace", NULL), sub(r, "name", NULL),
+					   sub(r, "section", NULL) ? sub(r, "section", NULL) : "egress",
+					   sub(r, "rule", NULL));
 			else
 				buf_printf(b, " (%s)", sub(w, "why", NULL));
 		}

@@ -887,14 +887,17 @@ collect_rule(struct sctx *c, const struct unit *u, const struct node *r, int ri,
 	/* DNS: the names of L7 rules; an L4 rule opening 53 to a Pod voids them */
 	if (!deny && c->dir == REACH_EGRESS) {
 		const struct node *tp = seq_of(r, "toPorts");
-		int l7 = 0, plain = 0;
+		int l7 = 0, plain = 0;   /* l7: unused here, every rules.dns entry counts */
 
+		/* the DNS ports explain knows (53, and 5353 of OpenShift's DNS Pods) */
 		for (unsigned pr = REACH_TCP; pr <= REACH_UDP; pr++)
-			if (may_match_pod(r))
+			if (may_match_pod(r)) {
 				(void)toports_match(r, (enum reach_proto)pr, 53, NULL, &l7, &plain);
+				(void)toports_match(r, (enum reach_proto)pr, 5353, NULL, &l7, &plain);
+			}
 		if (plain)
 			c->d->dns_any = 1;
-		for (const struct node *e = l7 && tp ? tp->head : NULL; e; e = e->next) {
+		for (const struct node *e = tp ? tp->head : NULL; e; e = e->next) {
 			const struct node *dns = seq_of(node_map_get(e, "rules"), "dns");
 
 			for (const struct node *x = dns ? dns->head : NULL; x; x = x->next)
@@ -906,6 +909,14 @@ collect_rule(struct sctx *c, const struct unit *u, const struct node *r, int ri,
 out:
 	free(p.items);
 	return rc;
+}
+
+/* A NetworkPolicy rule's ports open a DNS port: it voids the DNS rules. */
+static int
+opens_dns(const struct reach_ports *p)
+{
+	return reach_ports_has(p, REACH_UDP, 53) || reach_ports_has(p, REACH_TCP, 53) ||
+	       reach_ports_has(p, REACH_UDP, 5353) || reach_ports_has(p, REACH_TCP, 5353);
 }
 
 static int
@@ -938,7 +949,7 @@ collect_unit(void *ctx, const struct unit *u)
 			if (!peers || !peers->count) {
 				rc = sel_push(c->d, u, ri, -1, 0, NULL, NULL, NULL, NULL, &p);
 				if (!rc && c->dir == REACH_EGRESS &&
-				    (reach_ports_has(&p, REACH_UDP, 53) || reach_ports_has(&p, REACH_TCP, 53)))
+				    opens_dns(&p))
 					c->d->dns_any = 1;
 			}
 			for (const struct node *pr = peers ? peers->head : NULL; pr && !rc; pr = pr->next, pi++) {
@@ -957,7 +968,7 @@ collect_unit(void *ctx, const struct unit *u)
 					continue;
 				rc = sel_push(c->d, u, ri, pi, 0, NULL, NULL, nss, pods, &p);
 				if (!rc && c->dir == REACH_EGRESS &&
-				    (reach_ports_has(&p, REACH_UDP, 53) || reach_ports_has(&p, REACH_TCP, 53)))
+				    opens_dns(&p))
 					c->d->dns_any = 1;
 			}
 			free(p.items);

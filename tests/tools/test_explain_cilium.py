@@ -74,11 +74,16 @@ def sample_names(case):
     return sorted(out)
 
 
-# FULL=1: every probe port in both directions (minutes); by default the
+# FULL=1: every agent and every probe port in both directions (many
+# minutes); by default the
 # ports of test_explain (TCP/22, UDP/53, SCTP/443 and the spec's own egress;
 # ingress TCP/22 and the spec's ingress ports).
 FULL = os.environ.get("FULL") == "1"
 FULL_CASES = True
+# Without FULL, each generated case checks every STRIDE-th agent, starting
+# at an offset that rotates with the case: every agent kind is checked under
+# some profile, in about a minute.
+STRIDE = 4
 
 
 def ports_for(case, doc):
@@ -120,7 +125,7 @@ class TestExplainCilium(unittest.TestCase):
                 COUNT["disagreements"] += 1
                 bad.append(f"{what}: explain {bool(got)}, cilium.py {bool(want)}")
 
-        for case in self.cases:
+        for ci, case in enumerate(self.cases):
             r = TE.explain(case)
             self.assertEqual(r.returncode, 0, f"{case.name}: {r.stderr.decode()}")
             doc = json.loads(r.stdout)
@@ -145,7 +150,9 @@ class TestExplainCilium(unittest.TestCase):
                     owned[a] = world_ip.remote_at(a).external
                 return owned[a]
 
-            for ans in answers:
+            for i, ans in enumerate(answers):
+                if case.generated and not FULL and i % STRIDE != ci % STRIDE:
+                    continue   # a rotating share of each generated case's agents
                 ns, name = ans.a["namespace"], ans.a["name"]
                 self.assertEqual(ans.a["egress"]["addresses"], "world")
                 src = pods_ip[(ns, name)]
