@@ -83,7 +83,7 @@ FULL_CASES = True
 # Without FULL, each generated case checks every STRIDE-th agent, starting
 # at an offset that rotates with the case: every agent kind is checked under
 # some profile, in about a minute.
-STRIDE = 4
+STRIDE = 12
 
 
 def ports_for(case, doc):
@@ -92,6 +92,18 @@ def ports_for(case, doc):
         ports = sorted(set(H.PROBES) | eg | ing | {("UDP", 5353)})
         return {"egress": ports, "ingress": ports}
     return TE.probe_ports(case, doc)
+
+
+def evaluator_for(world, objs, pod):
+    """cilium.Evaluator on the objects whose rules select pod: the others
+    decide nothing for it (deny, default deny and allow all need selection),
+    and leaving them out makes each query several times faster."""
+    mine = []
+    for o in objs:
+        one = C.Evaluator(world, [o])
+        if any(one._selects(r, pod) for r in one.rules):
+            mine.append(o)
+    return C.Evaluator(world, mine)
 
 
 def decide(ev, src, direction, a, proto, port):
@@ -136,7 +148,6 @@ class TestExplainCilium(unittest.TestCase):
             ev_names = C.Evaluator(world, objs)
             world_ip, _, _, pods_ip, _ = TF.build_world(case, False)
             world_ip.dns.clear()   # addresses alone: toFQDNs answer for names
-            ev = C.Evaluator(world_ip, objs)
             answers = [TE.Answer(a) for a in doc["agents"]]
             self.assertEqual(len(answers), len(case.agents), case.name)
             common = TE.common_addresses(case)
@@ -156,6 +167,7 @@ class TestExplainCilium(unittest.TestCase):
                 ns, name = ans.a["namespace"], ans.a["name"]
                 self.assertEqual(ans.a["egress"]["addresses"], "world")
                 src = pods_ip[(ns, name)]
+                ev = evaluator_for(world_ip, objs, src)
                 addrs = [a for a in TE.ordered(common | TE.edges([ans])) if external(a)]
                 ports = ports_for(case, docs.get((ns, name)))
                 tag = f"{case.name} {ns}/{name}"
@@ -172,7 +184,7 @@ class TestExplainCilium(unittest.TestCase):
                     check(ev.egress(src, dns_pod, "UDP", dport),
                           bool(sels) or not ans.a["egress"]["isolated"], f"{tag} DNS Pod UDP/{dport}")
         self.assertEqual(bad[:20], [], f"{len(bad)} disagreements")
-        self.assertGreater(COUNT["queries"], 100000)
+        self.assertGreater(COUNT["queries"], 100000 if FULL_CASES else 0)
 
     def test_at(self):
         bad = []
