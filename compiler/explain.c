@@ -249,8 +249,31 @@ sel_text(struct arena *a, const struct reach_sel *s)
 	char *pods, *nss;
 	const struct node *nm;
 
+	if (s->field) {   /* Cilium */
+		const char *pre = s->deny ? "deny " : "";
+
+		if (strcmp(s->field, "entities") == 0) {
+			char *t = arena_sprintf(a, "%s", "");
+
+			for (const struct node *x = s->cil->head; x && t; x = x->next)
+				t = arena_sprintf(a, "%s%s%s", t, *t ? ", " : "", sval(x) ? sval(x) : "?");
+			return t ? arena_sprintf(a, "%sentities %s", pre, t) : NULL;
+		}
+		if (strcmp(s->field, "names") == 0)
+			return arena_sprintf(a, "%s", sval(node_map_get(s->cil, "matchName")) ?
+				sval(node_map_get(s->cil, "matchName")) :
+				sval(node_map_get(s->cil, "matchPattern")) ? sval(node_map_get(s->cil, "matchPattern")) : "?");
+		if (!(pods = selector_text(a, s->cil)))
+			return NULL;
+		if (strcmp(s->field, "nodes") == 0)
+			return arena_sprintf(a, "%snodes %s", pre, *pods ? pods : "(all)");
+		if (!*pods)
+			return arena_sprintf(a, "%severy endpoint%s%s", pre, pol_ns ? " in namespace " : "",
+					     pol_ns ? pol_ns : "");
+		return arena_sprintf(a, "%sendpoints %s", pre, pods);
+	}
 	if (!s->ns_sel && !s->pod_sel)
-		return arena_sprintf(a, "every Pod and address");
+		return arena_sprintf(a, "%severy Pod and address", s->deny ? "deny " : "");
 	pods = s->pod_sel ? selector_text(a, s->pod_sel) : arena_sprintf(a, "%s", "");
 	if (!pods)
 		return NULL;
@@ -284,6 +307,43 @@ rule_ref(struct arena *a, const struct node *obj, int rule, int peer)
 	    node_map_put(a, m, "peer", node_new_int(a, peer)) < 0)
 		return NULL;
 	return m;
+}
+
+/* 1 when a sequence of strings holds s */
+static int
+seq_has(const struct node *seq, const char *s)
+{
+	for (const struct node *x = seq->head; x; x = x->next)
+		if (sval(x) && strcmp(sval(x), s) == 0)
+			return 1;
+	return 0;
+}
+
+/* "a, b, c" of a sequence of strings ("none" when empty); NULL: out of memory */
+static char *
+list_line(struct arena *a, const struct node *seq)
+{
+	char *t = arena_sprintf(a, "%s", "");
+
+	for (const struct node *x = seq->head; x && t; x = x->next)
+		t = arena_sprintf(a, "%s%s%s", t, *t ? ", " : "", sval(x) ? sval(x) : "");
+	return t && !*t ? arena_sprintf(a, "none") : t;
+}
+
+/* Cilium: a rule's list, "egress", "specs[1].egressDeny", in a RULE of a Cilium object */
+static int
+cilium_section(struct arena *a, struct node *ref, const struct node *obj, int specs, int deny,
+	       int dir)
+{
+	const char *k = sval(node_map_get(obj, "kind"));
+	const char *d = dir == REACH_EGRESS ? (deny ? "egressDeny" : "egress")
+					    : (deny ? "ingressDeny" : "ingress");
+
+	if (!k || strncmp(k, "Cilium", 6) != 0)
+		return 0;
+	if (specs)
+		return node_map_put(a, ref, "section", node_new_strf(a, "specs[%d].%s", specs - 1, d));
+	return node_map_put(a, ref, "section", node_new_str(a, d));
 }
 
 static int
@@ -517,14 +577,18 @@ oom:
 
 /* A list of selector peers: [{"peer": text, "ports": [...], "rule": {...}}] */
 static int
-sel_item(struct arena *a, struct node *seq, const struct reach_sel *s)
+sel_item(struct arena *a, struct node *seq, const struct reach_sel *s, int dir)
 {
 	struct node *m = node_new_map(a), *ps = ports_seq(a, &s->ports);
+	struct node *r = rule_ref(a, s->obj, s->rule, s->peer);
 	char *t = sel_text(a, s);
 
-	if (!m || !ps || !t || node_map_put(a, m, "peer", node_new_str(a, t)) < 0 ||
+	if (!m || !ps || !t || !r || node_map_put(a, m, "peer", node_new_str(a, t)) < 0 ||
 	    node_map_put(a, m, "ports", ps) < 0 ||
-	    node_map_put(a, m, "rule", rule_ref(a, s->obj, s->rule, s->peer)) < 0)
+	    cilium_section(a, r, s->obj, s->specs, s->deny, dir) < 0 ||
+	    node_map_put(a, m, "rule", r) < 0)
+		return -1;
+	if (s->deny && node_map_put(a, m, "deny", node_new_bool(a, 1)) < 0)
 		return -1;
 	node_seq_add(seq, m);
 	return 0;
@@ -578,13 +642,13 @@ agent_tree(struct explain *e, struct arena *a, const struct explain_agent *ag)
 	struct node *m = node_new_map(a), *eg = node_new_map(a), *in = node_new_map(a),
 		    *dns = node_new_map(a), *servers = node_new_seq(a), *pods = node_new_seq(a),
 		    *sources = node_new_seq(a), *warnings = node_new_seq(a), *guard = node_new_map(a),
-		    *gobjs = node_new_seq(a), *fam, *ps;
+		    *gobjs = node_new_seq(a), *domains = node_new_seq(a), *names, *fam, *ps;
 	const struct node *podobj = NULL, *egw = NULL;
 	const char *lim;
 	char *t;
 
 	memset(&s, 0, sizeof(s));
-	NN(m && eg && in && dns && servers && pods && sources && warnings && guard && gobjs);
+	NN(m && eg && in && dns && servers && pods && sources && warnings && guard && gobjs && domains);
 	for (size_t i = ag->first; i < ag->first + ag->n; i++) {
 		if (kind_is(e->objs[i], "Pod"))
 			podobj = e->objs[i];
@@ -602,11 +666,18 @@ agent_tree(struct explain *e, struct arena *a, const struct explain_agent *ag)
 
 	/* egress: DNS servers are the peers open on DNS ports only */
 	for (size_t i = 0; i < s.egress.nsels; i++) {
-		if (ports_dns_only(&s.egress.sels[i].ports))
-			TRY(sel_item(a, servers, &s.egress.sels[i]));
-		else {
-			TRY(sel_item(a, pods, &s.egress.sels[i]));
-			TRY(reach_ports_union(&open_ports, &s.egress.sels[i].ports));
+		const struct reach_sel *x = &s.egress.sels[i];
+
+		if (x->field && strcmp(x->field, "names") == 0) {   /* Cilium toFQDNs */
+			TRY(sel_item(a, domains, x, REACH_EGRESS));
+			TRY(reach_ports_union(&open_ports, &x->ports));
+		} else if (x->deny) {
+			TRY(sel_item(a, pods, x, REACH_EGRESS));
+		} else if (ports_dns_only(&x->ports)) {
+			TRY(sel_item(a, servers, x, REACH_EGRESS));
+		} else {
+			TRY(sel_item(a, pods, x, REACH_EGRESS));
+			TRY(reach_ports_union(&open_ports, &x->ports));
 		}
 	}
 	for (int f = 0; f < 2; f++) {
@@ -626,15 +697,39 @@ agent_tree(struct explain *e, struct arena *a, const struct explain_agent *ag)
 			}
 	}
 	TRY(node_map_put(a, dns, "servers", servers));
-	TRY(node_map_put(a, dns, "names", node_new_seq(a)));
+	NN(names = node_new_seq(a));
+	for (size_t i = 0; s.egress.cilium && !s.egress.dns_any && i < s.egress.ndns; i++) {
+		const char *nm = sval(node_map_get(s.egress.dns[i], "matchName"));
+
+		nm = nm ? nm : sval(node_map_get(s.egress.dns[i], "matchPattern"));
+		if (nm && !seq_has(names, nm))
+			TRY(seq_str(a, names, nm));
+	}
+	TRY(node_map_put(a, dns, "names", names));
 	NN(t = items_line(a, servers, "peer"));
 	if (!servers->count)
 		t = "none";
-	else
+	else if (!s.egress.cilium)
 		NN(t = arena_sprintf(a, "%s; names: any (NetworkPolicy does not filter DNS)", t));
+	else if (s.egress.dns_any)
+		NN(t = arena_sprintf(a, "%s; names: any (no DNS rule filters them)", t));
+	else {
+		char *nl = list_line(a, names);
+
+		NN(nl);
+		NN(t = arena_sprintf(a, "%s; names: %s", t, nl));
+	}
 	TRY(node_map_put(a, dns, "summary", node_new_str(a, t)));
+	if (s.egress.cilium) {
+		TRY(node_map_put(a, dns, "anyName", node_new_bool(a, s.egress.dns_any)));
+		TRY(node_map_put(a, dns, "domains", domains));
+		NN(t = items_line(a, domains, "peer"));
+		TRY(node_map_put(a, dns, "domainsSummary", node_new_str(a, *t ? t : "none")));
+	}
 
 	TRY(node_map_put(a, eg, "isolated", node_new_bool(a, s.egress.isolated)));
+	if (s.egress.cilium)
+		TRY(node_map_put(a, eg, "addresses", node_new_lit(a, "world")));
 	if (!s.egress.isolated)
 		TRY(seq_str(a, warnings, "no policy isolates the Pod's egress: it can reach every address"));
 	TRY(node_map_put(a, eg, "dns", dns));
@@ -649,10 +744,12 @@ agent_tree(struct explain *e, struct arena *a, const struct explain_agent *ag)
 
 	/* ingress: selector sources, then address sources */
 	TRY(node_map_put(a, in, "isolated", node_new_bool(a, s.ingress.isolated)));
+	if (s.ingress.cilium)
+		TRY(node_map_put(a, in, "addresses", node_new_lit(a, "world")));
 	if (!s.ingress.isolated)
 		TRY(seq_str(a, warnings, "no policy isolates the Pod's ingress: anything can connect to it"));
 	for (size_t i = 0; i < s.ingress.nsels; i++)
-		TRY(sel_item(a, sources, &s.ingress.sels[i]));
+		TRY(sel_item(a, sources, &s.ingress.sels[i], REACH_INGRESS));
 	for (int f = 0; f < 2; f++) {
 		const struct reach_range *r = f ? s.ingress.v6 : s.ingress.v4;
 		size_t n = f ? s.ingress.nv6 : s.ingress.nv4;
@@ -846,8 +943,13 @@ explain_at(struct explain *e, struct arena *a, const struct cidr *addr, unsigned
 				NN(w && ps);
 				TRY(node_map_put(a, w, "ports", ps));
 				TRY(node_map_put(a, w, "why", node_new_str(a, why_names[v.why])));
-				if (v.obj)
-					TRY(node_map_put(a, w, "rule", rule_ref(a, v.obj, v.rule, v.peer)));
+				if (v.obj) {
+					struct node *r = rule_ref(a, v.obj, v.rule, v.peer);
+
+					NN(r);
+					TRY(cilium_section(a, r, v.obj, v.specs, v.deny, REACH_EGRESS));
+					TRY(node_map_put(a, w, "rule", r));
+				}
 				node_seq_add(via, w);
 				any = 1;
 			} else {
@@ -906,8 +1008,10 @@ table_at(struct buf *b, const struct node *tree, int colour)
 			for (const struct node *p = ps ? ps->head : NULL; p; p = p->next)
 				buf_printf(b, "%s%s", p == ps->head ? "" : ", ", p->str);
 			if (r)
-				buf_printf(b, " by %s %s/%s egress rule %s", sub(r, "kind", NULL),
-					   sub(r, "namespace", NULL), sub(r, "name", NULL), sub(r, "rule", NULL));
+				buf_printf(b, " by %s %s/%s %s rule %s", sub(r, "kind", NULL),
+					   sub(r, "namespace", NULL), sub(r, "name", NULL),
+					   sub(r, "section", NULL) ? sub(r, "section", NULL) : "egress",
+					   sub(r, "rule", NULL));
 			else
 				buf_printf(b, " (%s)", sub(w, "why", NULL));
 		}
@@ -935,6 +1039,8 @@ explain_table(struct buf *b, const struct node *tree, int colour)
 		buf_printf(b, "%s%s/%s%s (%s)\n", colour ? "\033[1m" : "", sub(ag, "namespace", NULL),
 			   sub(ag, "name", NULL), colour ? "\033[0m" : "", sub(ag, "mode", NULL));
 		row(b, "DNS", sub(node_map_get(eg, "dns"), "summary", NULL));
+		if (sub(node_map_get(eg, "dns"), "domainsSummary", NULL))   /* Cilium */
+			row(b, "names", sub(node_map_get(eg, "dns"), "domainsSummary", NULL));
 		row(b, "IPv4", sub(eg, "ipv4", "summary"));
 		row(b, "IPv6", sub(eg, "ipv6", "summary"));
 		buf_printf(b, "  %-11s ", "ports");

@@ -51,14 +51,13 @@ reach_unsupported(const struct reach_objs *o)
 {
 	static const char *const kinds[] = {
 		"ClusterNetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy",
-		"CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy",
 	};
 
 	for (size_t i = 0; i < o->n; i++)
 		for (size_t k = 0; k < sizeof(kinds) / sizeof(*kinds); k++)
 			if (reach_str_is(node_map_get(o->objs[i], "kind"), kinds[k]))
 				return o->objs[i];
-	return NULL;
+	return reach_cilium_unmodelled(o);   /* Cilium */
 }
 
 /* --- label selectors --- */
@@ -147,6 +146,8 @@ isolates(const struct node *obj, const struct reach_pod *p, enum reach_dir dir)
 int
 reach_selects(const struct node *obj, const struct reach_pod *p)
 {
+	if (reach_str(node_map_get(obj, "kind")) && strncmp(reach_str(node_map_get(obj, "kind")), "Cilium", 6) == 0)
+		return reach_cilium_selects(obj, p);   /* Cilium */
 	return isolates(obj, p, REACH_EGRESS) || isolates(obj, p, REACH_INGRESS);
 }
 
@@ -283,6 +284,8 @@ reach_query(const struct reach_objs *o, const struct reach_pod *pod,
 {
 	const char *key = q->dir == REACH_EGRESS ? "to" : "from";
 
+	if (reach_cilium_present(o))
+		return reach_cilium_query(o, pod, q, v);   /* Cilium */
 	memset(v, 0, sizeof(*v));
 	v->rule = v->peer = -1;
 	for (size_t i = 0; i < o->n; i++) {
@@ -735,6 +738,7 @@ dirsum_free(struct reach_dirsum *d)
 	free(d->v4);
 	free(d->v6);
 	free(d->sels);
+	free(d->dns);   /* Cilium */
 	memset(d, 0, sizeof(*d));
 }
 
@@ -847,6 +851,8 @@ int
 reach_summarize(const struct reach_objs *o, const struct reach_pod *pod,
 		struct reach_summary *out)
 {
+	if (reach_cilium_present(o))
+		return reach_cilium_summarize(o, pod, out);   /* Cilium */
 	memset(out, 0, sizeof(*out));
 	if (summarize_dir(o, pod, REACH_EGRESS, &out->egress) < 0 ||
 	    summarize_dir(o, pod, REACH_INGRESS, &out->ingress) < 0) {
@@ -1049,4 +1055,29 @@ reach_summary_minus(const struct reach_summary *a, const struct reach_summary *b
 		return -1;
 	}
 	return 0;
+}
+
+/* Cilium: the NetworkPolicy pieces reach_cilium.c reuses */
+int
+reach_np_isolates(const struct node *obj, const struct reach_pod *p, enum reach_dir dir)
+{
+	return isolates(obj, p, dir);
+}
+
+int
+reach_np_ports_match(const struct node *ports, const struct reach_query *q)
+{
+	return ports_match(ports, q);
+}
+
+int
+reach_np_peer_matches(const struct node *pr, const char *policy_ns, const struct reach_query *q)
+{
+	return peer_matches(pr, policy_ns, q);
+}
+
+int
+reach_np_ports_of(const struct node *ports, struct reach_ports *out)
+{
+	return np_ports_of(ports, out);
 }

@@ -13,9 +13,12 @@
  *   allows the union of the rules of every selecting policy; ipBlock with
  *   except, namespaceSelector AND podSelector, matchLabels and
  *   matchExpressions, ports with endPort, named ports (a Pod peer only).
- *   ClusterNetworkPolicy and the Cilium kinds are not evaluated yet:
- *   reach_unsupported() names the first such object, and the callers
- *   refuse rather than answer for part of the policy.
+ *   CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy: when the set
+ *   holds one, the whole set is evaluated as Cilium enforces it
+ *   (reach_cilium.c; tests/tools/cilium.py states the semantics).
+ *   ClusterNetworkPolicy is not evaluated yet, nor Cilium rule fields
+ *   outside the model: reach_unsupported() names the first such object,
+ *   and the callers refuse rather than answer for part of the policy.
  *
  * Ownership: the objects and the Pod are borrowed for the duration of a
  * call; a verdict borrows strings from the objects; a summary owns its
@@ -72,6 +75,9 @@ struct reach_verdict {
 	int rule;                 /* index in its egress/ingress list; -1 */
 	int peer;                 /* index in that rule's to/from list; -1: every peer */
 	int npolicies;            /* how many policies isolate the Pod this way */
+	/* Cilium */
+	int specs;                /* 1 + index in the object's specs, 0: its spec */
+	int deny;                 /* rule indexes egressDeny/ingressDeny */
 };
 
 /* The first object of a kind this evaluator does not evaluate yet (a
@@ -113,6 +119,11 @@ struct reach_sel {
 	int rule, peer;
 	const struct node *ns_sel, *pod_sel; /* NULL: absent */
 	struct reach_ports ports;
+	/* Cilium */
+	int specs, deny;                     /* as in reach_verdict */
+	const char *field;                   /* "endpoints", "entities", "nodes", "names"
+						(toFQDNs), NULL: a NetworkPolicy peer or every peer */
+	const struct node *cil;              /* its selector, entity list or FQDN selector */
 };
 
 struct reach_dirsum {
@@ -121,6 +132,11 @@ struct reach_dirsum {
 	size_t nv4, nv6;
 	struct reach_sel *sels;    /* selector peers, in object and rule order */
 	size_t nsels;
+	/* Cilium: v4/v6 hold world addresses only (outside the cluster) */
+	int cilium;
+	int dns_any;                       /* every name may be asked (no DNS filter) */
+	const struct node **dns;           /* else the rules.dns entries (matchName/matchPattern) */
+	size_t ndns;
 };
 
 struct reach_summary {

@@ -56,4 +56,17 @@ int reach_intervals(struct reach_cuts *k, int family, reach_ports_at_fn at_fn, v
 int reach_emit_interval(int family, u128 lo, u128 hi, const struct reach_ports *p,
 			struct reach_range **v, size_t *n);
 
+/* --- Cilium (reach_cilium.c), and the NetworkPolicy pieces it reuses --- */
+int reach_cilium_present(const struct reach_objs *o);
+const struct node *reach_cilium_unmodelled(const struct reach_objs *o);
+int reach_cilium_selects(const struct node *obj, const struct reach_pod *p);
+int reach_cilium_query(const struct reach_objs *o, const struct reach_pod *pod,
+		       const struct reach_query *q, struct reach_verdict *v);
+int reach_cilium_summarize(const struct reach_objs *o, const struct reach_pod *pod,
+			   struct reach_summary *out);
+int reach_np_isolates(const struct node *obj, const struct reach_pod *p, enum reach_dir dir);
+int reach_np_ports_match(const struct node *ports, const struct reach_query *q);
+int reach_np_peer_matches(const struct node *pr, const char *policy_ns, const struct reach_query *q);
+int reach_np_ports_of(const struct node *ports, struct reach_ports *out);
+
 #endif
