@@ -269,8 +269,8 @@ static const struct {
 	  "audit: an error (invalid input, the cluster could not be read or\n"
 	  "reached); what was reported, if anything, is incomplete" },
 	{ EXIT_CLUSTER, IN(CMD_EXPLAIN),
-	  "explain: the objects hold kinds not evaluated yet (cilium and\n"
-	  "clusternetworkpolicy enforcement); nothing was written" },
+	  "explain: the objects hold kinds not evaluated yet (clusternetworkpolicy\n"
+	  "enforcement); nothing was written" },
 	{ EXIT_CHECK_ERROR, IN(CMD_CHECK),
 	  "check: invalid input, or the folder could not be compared" },
 };

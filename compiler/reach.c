@@ -146,7 +146,9 @@ isolates(const struct node *obj, const struct reach_pod *p, enum reach_dir dir)
 int
 reach_selects(const struct node *obj, const struct reach_pod *p)
 {
-	if (reach_str(node_map_get(obj, "kind")) && strncmp(reach_str(node_map_get(obj, "kind")), "Cilium", 6) == 0)
+	const char *kind = reach_str(node_map_get(obj, "kind"));
+
+	if (kind && strncmp(kind, "Cilium", 6) == 0)
 		return reach_cilium_selects(obj, p);   /* Cilium */
 	return isolates(obj, p, REACH_EGRESS) || isolates(obj, p, REACH_INGRESS);
 }

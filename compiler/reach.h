@@ -81,7 +81,8 @@ struct reach_verdict {
 };
 
 /* The first object of a kind this evaluator does not evaluate yet (a
- * ClusterNetworkPolicy, a Cilium policy), or NULL. */
+ * ClusterNetworkPolicy; a Cilium policy with a rule field outside the
+ * model, see reach_cilium.c), or NULL. Never fails. */
 const struct node *reach_unsupported(const struct reach_objs *o);
 
 /* 1 when obj is a policy this evaluator reads that applies to the Pod

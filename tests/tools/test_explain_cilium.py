@@ -13,8 +13,8 @@ Checked for every agent:
   mean `world` addresses (outside the cluster).  Every sample address of
   test_explain (the IANA rows, named and well-known addresses, the profile's
   ranges, the edges of every range explain reports) that is a world address
-  of that World is checked on every probe port (harness.PROBES and the
-  spec's ports), egress and ingress, against the evaluator in a World
+  of that World is checked on test_explain's ports (FULL=1: every probe
+  port), egress and ingress, against the evaluator in a World
   without a DNS map (toFQDNs answer for names, below);
 * names: each sample name (the spec's names and patterns, their suffix and
   deeper names, unrelated names) may be resolved iff explain's DNS servers
