@@ -26,8 +26,8 @@ Checked for every agent:
 By default every agent of the hand-written cases and every 8th agent of
 each generated case (the offset rotates with the case, so each agent kind
 is met under some profile) are checked on test_explain's ports, in about a
-minute; FULL=1 checks every agent on every probe port (over a million
-queries, many minutes).
+minute; FULL=1 checks every agent on every probe port (5.7 million
+queries, about 12 minutes).
 
 Prints "explain cilium: cases C, queries N, disagreements D" (D must be 0).
 """
