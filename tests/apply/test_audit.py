@@ -224,12 +224,11 @@ class AuditTest(ta.Base):
                           ("b", "egress[0]", "egress: 0.0.0.0/0 (UDP/123) ::/0 (UDP/123) "
                            "every Pod (UDP/123)")])
 
-    def test_cilium_not_evaluated(self):
+    def test_cilium_union(self):
         """Cilium enforcement: the Pod's own policy is a CiliumNetworkPolicy and the guard a
-        CiliumClusterwideNetworkPolicy. Until reach.c reads those kinds the union is not
-        evaluated: each allowing rule of the foreign policy is a finding, and `reaches` names
-        the object that stopped the evaluation. Once it reads them, the guard's egressDeny of
-        10.0.0.0/8 holds back rule 0 and only rule 1 widens (the other branch)."""
+        CiliumClusterwideNetworkPolicy; a foreign NetworkPolicy opens 10.1.0.0/16 and
+        8.8.8.0/24. The guard's egressDeny of 10.0.0.0/8 holds back rule 0: only rule 1
+        widens, and by exactly what it adds."""
         self.applied("--cluster", CILIUM_PROFILE)
         self.netpol("db", {"matchLabels": {"agentfence.dev/job-id": "job-allow"}},
                     policyTypes=["Egress"],
@@ -239,15 +238,8 @@ class AuditTest(ta.Base):
         self.assertEqual(code, 1, err)
         got = [(f["finding"], f["pod"], f["object"]["name"], f["rule"], f["reaches"])
                for f in self.findings()]
-        if any(f[4].startswith("not evaluated") for f in got):
-            why = (f"not evaluated: the evaluator does not read CiliumNetworkPolicy "
-                   f"{ta.NS}/isolate-job-allow yet")
-            self.assertEqual(got, [("widens", "job-allow", "db", "egress[0]", why),
-                                   ("widens", "job-allow", "db", "egress[1]", why)])
-            self.assertIn('"10.1.0.0/16"', self.findings()[0]["detail"])
-        else:
-            self.assertEqual(got, [("widens", "job-allow", "db", "egress[1]",
-                                    "egress: 8.8.8.0/24 (TCP/53)")])
+        self.assertEqual(got, [("widens", "job-allow", "db", "egress[1]",
+                                "egress: 8.8.8.0/24 (TCP/53)")])
 
     def test_cluster_scoped_not_evaluated(self):
         """A ClusterNetworkPolicy not agentfence's over the agent namespace: the evaluator
