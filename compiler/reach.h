@@ -13,9 +13,14 @@
  *   allows the union of the rules of every selecting policy; ipBlock with
  *   except, namespaceSelector AND podSelector, matchLabels and
  *   matchExpressions, ports with endPort, named ports (a Pod peer only).
- *   ClusterNetworkPolicy and the Cilium kinds are not evaluated yet:
- *   reach_unsupported() names the first such object, and the callers
- *   refuse rather than answer for part of the policy.
+ *   ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2): when the
+ *   objects hold one, the tiers of tests/tools/cnp.py (reach_cnp.c):
+ *   Admin, NetworkPolicy (the semantics above), Baseline, default allow.
+ *   The Cilium kinds, AdminNetworkPolicy and BaselineAdminNetworkPolicy,
+ *   and a ClusterNetworkPolicy the evaluator cannot read (see
+ *   reach_cnp.c) are not evaluated: reach_unsupported() names the first
+ *   such object, and the callers refuse rather than answer for part of
+ *   the policy.
  *
  * Ownership: the objects and the Pod are borrowed for the duration of a
  * call; a verdict borrows strings from the objects; a summary owns its
@@ -72,6 +77,8 @@ struct reach_verdict {
 	int rule;                 /* index in its egress/ingress list; -1 */
 	int peer;                 /* index in that rule's to/from list; -1: every peer */
 	int npolicies;            /* how many policies isolate the Pod this way */
+	/* ClusterNetworkPolicy */
+	const struct node *ambiguous[2];   /* two same-priority policies that decide differently, or NULL */
 };
 
 /* The first object of a kind this evaluator does not evaluate yet (a
@@ -113,6 +120,17 @@ struct reach_sel {
 	int rule, peer;
 	const struct node *ns_sel, *pod_sel; /* NULL: absent */
 	struct reach_ports ports;
+	/* ClusterNetworkPolicy */
+	const struct node *node_sel;         /* a nodes peer (ns_sel, pod_sel NULL), or NULL */
+};
+
+/* ClusterNetworkPolicy: a domainNames entry and where a connection by that name is accepted. */
+struct reach_domain {
+	const char *name;                    /* the entry, borrowed */
+	const struct node *obj;              /* the first rule that names it */
+	int rule, peer;
+	struct reach_range *v4, *v6;         /* the addresses the name may resolve to and still connect */
+	size_t nv4, nv6;
 };
 
 struct reach_dirsum {
@@ -121,6 +139,11 @@ struct reach_dirsum {
 	size_t nv4, nv6;
 	struct reach_sel *sels;    /* selector peers, in object and rule order */
 	size_t nsels;
+	/* ClusterNetworkPolicy */
+	int tiered;                /* evaluated with the tiers (domains, ambiguous are set) */
+	struct reach_domain *domains;
+	size_t ndomains;
+	const struct node *ambiguous[2];   /* two same-priority policies that decide differently */
 };
 
 struct reach_summary {

@@ -56,4 +56,21 @@ int reach_intervals(struct reach_cuts *k, int family, reach_ports_at_fn at_fn, v
 int reach_emit_interval(int family, u128 lo, u128 hi, const struct reach_ports *p,
 			struct reach_range **v, size_t *n);
 
+/* --- ClusterNetworkPolicy (reach_cnp.c) and the NetworkPolicy tier it reuses --- */
+int reach_np_isolates(const struct node *obj, const struct reach_pod *p, enum reach_dir dir);
+int reach_np_query(const struct reach_objs *o, const struct reach_pod *pod,
+		   const struct reach_query *q, struct reach_verdict *v);
+int reach_np_summarize_dir(const struct reach_objs *o, const struct reach_pod *pod,
+			   enum reach_dir dir, struct reach_dirsum *d);
+void reach_dirsum_free(struct reach_dirsum *d);
+int reach_ports_intersect(struct reach_ports *dst, const struct reach_ports *src);
+int reach_cnp_is(const struct node *obj);
+int reach_cnp_present(const struct reach_objs *o);
+const struct node *reach_cnp_unsupported(const struct reach_objs *o);
+int reach_cnp_selects(const struct node *obj, const struct reach_pod *p);
+int reach_cnp_query(const struct reach_objs *o, const struct reach_pod *pod,
+		    const struct reach_query *q, struct reach_verdict *v);
+int reach_cnp_summarize(const struct reach_objs *o, const struct reach_pod *pod,
+			struct reach_summary *out);
+
 #endif
