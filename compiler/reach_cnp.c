@@ -878,7 +878,29 @@ oom:
 	return -1;
 }
 
-/* The selector peers of a tier's Accept rules. */
+/* The same Pods listed by an Admin Pass rule: the NetworkPolicy rule s allows them. */
+static void
+pass_credit(struct reach_dirsum *d, const struct reach_sel *s, enum reach_dir dir)
+{
+	for (size_t i = 0; i < d->nsels; i++) {
+		struct reach_sel *x = &d->sels[i];
+		const struct node *r = reach_cnp_is(x->obj) ? rules_of(x->obj, dir) : NULL;
+
+		if (!r || x->node_sel || !node_equal(x->ns_sel, s->ns_sel) || !node_equal(x->pod_sel, s->pod_sel))
+			continue;
+		r = r->head;
+		for (int k = 0; r && k < x->rule; k++)
+			r = r->next;
+		if (r && action_of(r) == ACT_PASS) {
+			x->obj = s->obj;
+			x->rule = s->rule;
+			x->peer = s->peer;
+		}
+	}
+}
+
+/* The selector peers of a tier's Accept and Pass rules (a Pass hands them to the
+ * NetworkPolicy tier, which may allow them). */
 static int
 tier_sels(struct walk *w, int t, struct reach_dirsum *d)
 {
@@ -889,7 +911,7 @@ tier_sels(struct walk *w, int t, struct reach_dirsum *d)
 			const struct node *peers = node_map_get(rule, peers_key(w->dir));
 			int pi = 0;
 
-			if (action_of(rule) != ACT_ACCEPT)
+			if (action_of(rule) == ACT_DENY)
 				continue;
 			for (const struct node *pr = peers && peers->kind == NODE_SEQ ? peers->head : NULL; pr;
 			     pr = pr->next, pi++) {
@@ -994,6 +1016,7 @@ summarize_dir(const struct reach_objs *o, const struct reach_pod *pod, enum reac
 		s.ports.n = 0;
 		if (!s.ns_sel && !s.pod_sel)
 			s.ns_sel = s.pod_sel = &empty_sel;   /* every Pod */
+		pass_credit(d, &s, dir);
 		if (sel_add(&w, d, &s) < 0)
 			goto out;
 		/* the NetworkPolicy's own ports bound what it allows */
