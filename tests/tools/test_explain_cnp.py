@@ -61,11 +61,11 @@ def tearDownModule():
 
 # FULL=1: every guarded case, every sample; by default (about a minute on two
 # shared cores: cnp.py takes near a millisecond a query) the examples, the golden
-# edge case and four generated profiles, each agent on at most CAP addresses
+# edge case and six generated profiles, each agent on at most CAP addresses
 # spread evenly over the ordered samples.
 FULL = os.environ.get("FULL") == "1"
-CAP = None if FULL else 90
-GENERATED = None if FULL else 4
+CAP = None if FULL else 150
+GENERATED = None if FULL else 6
 
 
 def cases():
