@@ -272,6 +272,11 @@ sel_text(struct arena *a, const struct reach_sel *s)
 					     pol_ns ? pol_ns : "");
 		return arena_sprintf(a, "%sendpoints %s", pre, pods);
 	}
+	if (s->node_sel) {   /* ClusterNetworkPolicy */
+		if (!(nss = selector_text(a, s->node_sel)))
+			return NULL;
+		return *nss ? arena_sprintf(a, "nodes %s", nss) : arena_sprintf(a, "every node");
+	}
 	if (!s->ns_sel && !s->pod_sel)
 		return arena_sprintf(a, "%severy Pod and address", s->deny ? "deny " : "");
 	pods = s->pod_sel ? selector_text(a, s->pod_sel) : arena_sprintf(a, "%s", "");
@@ -616,6 +621,65 @@ items_line(struct arena *a, const struct node *seq, const char *key)
 	return s ? s : arena_sprintf(a, "%s", "");
 }
 
+/* ClusterNetworkPolicy: [{"name", "ports", "ranges", "rule"}] of the domainNames entries */
+static struct node *
+domains_seq(struct arena *a, const struct reach_dirsum *d)
+{
+	struct node *seq = node_new_seq(a);
+
+	if (!seq)
+		return NULL;
+	for (size_t i = 0; i < d->ndomains; i++) {
+		const struct reach_domain *dm = &d->domains[i];
+		struct node *m = node_new_map(a), *ranges = node_new_seq(a), *ps;
+		struct reach_ports all = { NULL, 0 };
+
+		if (!m || !ranges)
+			return NULL;
+		for (size_t j = 0; j < dm->nv4 + dm->nv6; j++) {
+			const struct reach_range *r = j < dm->nv4 ? &dm->v4[j] : &dm->v6[j - dm->nv4];
+			struct node *it = node_new_map(a), *rp = ports_seq(a, &r->ports);
+			char t[CIDR_STRLEN];
+
+			cidr_format(&r->c, t, 1);
+			if (!it || !rp || reach_ports_union(&all, &r->ports) < 0 ||
+			    node_map_put(a, it, "cidr", node_new_strf(a, "%s", t)) < 0 ||
+			    node_map_put(a, it, "ports", rp) < 0) {
+				free(all.items);
+				return NULL;
+			}
+			node_seq_add(ranges, it);
+		}
+		ps = ports_seq(a, &all);
+		free(all.items);
+		if (!ps || node_map_put(a, m, "name", node_new_str(a, dm->name)) < 0 ||
+		    node_map_put(a, m, "ports", ps) < 0 || node_map_put(a, m, "ranges", ranges) < 0 ||
+		    node_map_put(a, m, "rule", rule_ref(a, dm->obj, dm->rule, dm->peer)) < 0)
+			return NULL;
+		node_seq_add(seq, m);
+	}
+	return seq;
+}
+
+/* ClusterNetworkPolicy: two policies of one tier and priority that decide differently */
+static int
+ambiguity(struct arena *a, struct node *warnings, const struct reach_dirsum *d, const char *dir)
+{
+	const struct node *x = d->ambiguous[0], *y = d->ambiguous[1];
+	const struct node *spec = node_map_get(x, "spec");
+
+	if (!x)
+		return 0;
+	return seq_str(a, warnings, arena_sprintf(a, "ClusterNetworkPolicy %s and %s (%s tier, priority %s) "
+						  "decide some %s connections differently and the API leaves "
+						  "their order undefined: this answer takes name order",
+						  mget(x, "name") ? mget(x, "name") : "?",
+						  mget(y, "name") ? mget(y, "name") : "?",
+						  sval(node_map_get(spec, "tier")) ? sval(node_map_get(spec, "tier")) : "?",
+						  sval(node_map_get(spec, "priority")) ? sval(node_map_get(spec, "priority")) : "?",
+						  dir));
+}
+
 static const char *
 guard_limits(const char *enf)
 {
@@ -710,7 +774,8 @@ agent_tree(struct explain *e, struct arena *a, const struct explain_agent *ag)
 	if (!servers->count)
 		t = "none";
 	else if (!s.egress.cilium)
-		NN(t = arena_sprintf(a, "%s; names: any (NetworkPolicy does not filter DNS)", t));
+		NN(t = arena_sprintf(a, "%s; names: any (%s does not filter DNS)", t,
+				     s.egress.tiered ? "ClusterNetworkPolicy" : "NetworkPolicy"));
 	else if (s.egress.dns_any)
 		NN(t = arena_sprintf(a, "%s; names: any (no DNS rule filters them)", t));
 	else {
@@ -740,6 +805,8 @@ agent_tree(struct explain *e, struct arena *a, const struct explain_agent *ag)
 	TRY(node_map_put(a, eg, "pods", pods));
 	NN(ps = ports_seq(a, &open_ports));
 	TRY(node_map_put(a, eg, "ports", ps));
+	if (s.egress.tiered)   /* ClusterNetworkPolicy */
+		TRY(node_map_put(a, eg, "domains", domains_seq(a, &s.egress)));
 	TRY(node_map_put(a, m, "egress", eg));
 
 	/* ingress: selector sources, then address sources */
@@ -801,6 +868,8 @@ agent_tree(struct explain *e, struct arena *a, const struct explain_agent *ag)
 					continue;   /* the agents' identity, not a fence */
 				TRY(seq_str(a, gobjs, arena_sprintf(a, "%s/%s", k ? k : "?", nm ? nm : "?")));
 			}
+	TRY(ambiguity(a, warnings, &s.egress, "egress"));   /* ClusterNetworkPolicy */
+	TRY(ambiguity(a, warnings, &s.ingress, "ingress"));
 	TRY(node_map_put(a, guard, "objects", gobjs));
 	lim = guard_limits(e->enforcement);
 	for (const struct node *g = gobjs->head; g; g = g->next)
@@ -1008,8 +1077,9 @@ table_at(struct buf *b, const struct node *tree, int colour)
 			for (const struct node *p = ps ? ps->head : NULL; p; p = p->next)
 				buf_printf(b, "%s%s", p == ps->head ? "" : ", ", p->str);
 			if (r)
-				buf_printf(b, " by %s %s/%s %s rule %s", sub(r, "kind", NULL),
-					   sub(r, "namespace", NULL), sub(r, "name", NULL),
+				buf_printf(b, " by %s %s%s%s %s rule %s", sub(r, "kind", NULL),
+					   sub(r, "namespace", NULL), *sub(r, "namespace", NULL) ? "/" : "",
+					   sub(r, "name", NULL),
 					   sub(r, "section", NULL) ? sub(r, "section", NULL) : "egress",
 					   sub(r, "rule", NULL));
 			else
@@ -1032,7 +1102,7 @@ explain_table(struct buf *b, const struct node *tree, int colour)
 		const struct node *eg = node_map_get(ag, "egress"), *w = node_map_get(ag, "warnings");
 		const struct node *ps = node_map_get(eg, "ports"), *pods = node_map_get(eg, "pods");
 		const struct node *gw = node_map_get(ag, "gateway"), *guard = node_map_get(ag, "guard");
-		const struct node *gobjs = node_map_get(guard, "objects");
+		const struct node *gobjs = node_map_get(guard, "objects"), *dms;
 
 		if (ag != agents->head)
 			buf_putc(b, '\n');
@@ -1058,6 +1128,18 @@ explain_table(struct buf *b, const struct node *tree, int colour)
 					buf_printf(b, "%s%s", x == pp->head ? "" : ", ", x->str);
 				buf_puts(b, ")\n");
 			}
+		}
+		if ((dms = node_map_get(eg, "domains")) && dms->count) {   /* ClusterNetworkPolicy */
+			buf_printf(b, "  %-11s ", "names");
+			for (const struct node *d = dms->head; d; d = d->next) {
+				const struct node *pp = node_map_get(d, "ports");
+
+				buf_printf(b, "%s%s (", d == dms->head ? "" : "; ", sub(d, "name", NULL));
+				for (const struct node *x = pp ? pp->head : NULL; x; x = x->next)
+					buf_printf(b, "%s%s", x == pp->head ? "" : ", ", x->str);
+				buf_putc(b, ')');
+			}
+			buf_putc(b, '\n');
 		}
 		row(b, "ingress", sub(node_map_get(ag, "ingress"), "summary", NULL));
 		if (gw)

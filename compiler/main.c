@@ -269,8 +269,8 @@ static const struct {
 	  "audit: an error (invalid input, the cluster could not be read or\n"
 	  "reached); what was reported, if anything, is incomplete" },
 	{ EXIT_CLUSTER, IN(CMD_EXPLAIN),
-	  "explain: the objects hold kinds not evaluated yet (clusternetworkpolicy\n"
-	  "enforcement); nothing was written" },
+	  "explain: the objects hold a kind or field the evaluator does not read;\n"
+	  "nothing was written" },
 	{ EXIT_CHECK_ERROR, IN(CMD_CHECK),
 	  "check: invalid input, or the folder could not be compared" },
 };
@@ -2369,9 +2369,14 @@ cmd_explain(struct opts *o)
 		goto out;
 	}
 	if ((bad = explain_unsupported(&r.e))) {
-		fprintf(stderr, "agentfence: explain: error: %s enforcement emits %s objects, which the "
-			"evaluator does not evaluate yet; nothing explained\n", r.e.enforcement,
-			node_map_get(bad, "kind")->str);
+		const struct node *md = node_map_get(bad, "metadata");
+		const struct node *ns = node_map_get(md, "namespace"), *nm = node_map_get(md, "name");
+
+		fprintf(stderr, "agentfence: explain: error: %s enforcement emits %s %s%s%s, which holds "
+			"a kind or field the evaluator does not read; nothing explained\n",
+			r.e.enforcement, node_map_get(bad, "kind")->str,
+			ns && ns->kind == NODE_SCALAR ? ns->str : "", ns && ns->kind == NODE_SCALAR ? "/" : "",
+			nm && nm->kind == NODE_SCALAR ? nm->str : "?");
 		code = EXIT_CLUSTER;
 		goto out;
 	}

@@ -49,8 +49,12 @@ is_netpol(const struct node *obj)
 const struct node *
 reach_unsupported(const struct reach_objs *o)
 {
+	const struct node *cnp = reach_cnp_unsupported(o);   /* ClusterNetworkPolicy */
+
+	if (cnp)
+		return cnp;
 	static const char *const kinds[] = {
-		"ClusterNetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy",
+		"AdminNetworkPolicy", "BaselineAdminNetworkPolicy",
 	};
 
 	for (size_t i = 0; i < o->n; i++)
@@ -123,8 +127,8 @@ reach_selector_matches(const struct node *sel, const struct reach_pod *p, int ns
 /* --- policies --- */
 
 /* 1 when the NetworkPolicy selects the Pod and isolates it for dir. */
-static int
-isolates(const struct node *obj, const struct reach_pod *p, enum reach_dir dir)
+int
+reach_np_isolates(const struct node *obj, const struct reach_pod *p, enum reach_dir dir)
 {
 	const struct node *spec = node_map_get(obj, "spec");
 	const struct node *types = node_map_get(spec, "policyTypes");
@@ -150,7 +154,9 @@ reach_selects(const struct node *obj, const struct reach_pod *p)
 
 	if (kind && strncmp(kind, "Cilium", 6) == 0)
 		return reach_cilium_selects(obj, p);   /* Cilium */
-	return isolates(obj, p, REACH_EGRESS) || isolates(obj, p, REACH_INGRESS);
+	if (reach_cnp_is(obj))
+		return reach_cnp_selects(obj, p);      /* ClusterNetworkPolicy */
+	return reach_np_isolates(obj, p, REACH_EGRESS) || reach_np_isolates(obj, p, REACH_INGRESS);
 }
 
 static const struct node *
@@ -284,17 +290,26 @@ int
 reach_query(const struct reach_objs *o, const struct reach_pod *pod,
 	    const struct reach_query *q, struct reach_verdict *v)
 {
-	const char *key = q->dir == REACH_EGRESS ? "to" : "from";
-
 	if (reach_cilium_present(o))
 		return reach_cilium_query(o, pod, q, v);   /* Cilium */
+	if (reach_cnp_present(o))   /* ClusterNetworkPolicy: the tiers */
+		return reach_cnp_query(o, pod, q, v);
+	return reach_np_query(o, pod, q, v);
+}
+
+int
+reach_np_query(const struct reach_objs *o, const struct reach_pod *pod,
+	       const struct reach_query *q, struct reach_verdict *v)
+{
+	const char *key = q->dir == REACH_EGRESS ? "to" : "from";
+
 	memset(v, 0, sizeof(*v));
 	v->rule = v->peer = -1;
 	for (size_t i = 0; i < o->n; i++) {
 		const struct node *obj = o->objs[i], *rules;
 		int ri = 0;
 
-		if (!isolates(obj, pod, q->dir))
+		if (!reach_np_isolates(obj, pod, q->dir))
 			continue;
 		v->npolicies++;
 		if (v->allowed || !(rules = rules_of(obj, q->dir)))
@@ -443,6 +458,28 @@ reach_ports_minus(struct reach_ports *dst, const struct reach_ports *src)
 		}
 	}
 	reach_ports_normalize(dst);
+	return 0;
+}
+
+/* dst := dst and src (both sets). 0, or -1 when out of memory (dst is then wrong). */
+int
+reach_ports_intersect(struct reach_ports *dst, const struct reach_ports *src)
+{
+	struct reach_ports out = { NULL, 0 };
+
+	for (size_t i = 0; i < dst->n; i++)
+		for (size_t j = 0; j < src->n; j++) {
+			const struct reach_port *a = &dst->items[i], *b = &src->items[j];
+			unsigned lo = a->lo > b->lo ? a->lo : b->lo, hi = a->hi < b->hi ? a->hi : b->hi;
+
+			if (a->proto == b->proto && lo <= hi && reach_ports_add(&out, a->proto, lo, hi) < 0) {
+				free(out.items);
+				return -1;
+			}
+		}
+	reach_ports_normalize(&out);
+	free(dst->items);
+	*dst = out;
 	return 0;
 }
 
@@ -728,9 +765,18 @@ out:
 	return rc;
 }
 
-static void
-dirsum_free(struct reach_dirsum *d)
+void
+reach_dirsum_free(struct reach_dirsum *d)
 {
+	for (size_t i = 0; i < d->ndomains; i++) {   /* ClusterNetworkPolicy */
+		for (size_t j = 0; j < d->domains[i].nv4; j++)
+			free(d->domains[i].v4[j].ports.items);
+		for (size_t j = 0; j < d->domains[i].nv6; j++)
+			free(d->domains[i].v6[j].ports.items);
+		free(d->domains[i].v4);
+		free(d->domains[i].v6);
+	}
+	free(d->domains);
 	for (size_t i = 0; i < d->nv4; i++)
 		free(d->v4[i].ports.items);
 	for (size_t i = 0; i < d->nv6; i++)
@@ -747,8 +793,8 @@ dirsum_free(struct reach_dirsum *d)
 void
 reach_summary_free(struct reach_summary *s)
 {
-	dirsum_free(&s->egress);
-	dirsum_free(&s->ingress);
+	reach_dirsum_free(&s->egress);
+	reach_dirsum_free(&s->ingress);
 }
 
 static int
@@ -774,8 +820,8 @@ sel_add(struct reach_dirsum *d, const struct node *obj, int rule, int peer,
 	return 0;
 }
 
-static int
-summarize_dir(const struct reach_objs *o, const struct reach_pod *pod, enum reach_dir dir,
+int
+reach_np_summarize_dir(const struct reach_objs *o, const struct reach_pod *pod, enum reach_dir dir,
 	      struct reach_dirsum *d)
 {
 	const char *key = dir == REACH_EGRESS ? "to" : "from";
@@ -788,7 +834,7 @@ summarize_dir(const struct reach_objs *o, const struct reach_pod *pod, enum reac
 		const struct node *obj = o->objs[i], *rules;
 		int ri = 0;
 
-		if (!isolates(obj, pod, dir))
+		if (!reach_np_isolates(obj, pod, dir))
 			continue;
 		d->isolated = 1;
 		if (!(rules = rules_of(obj, dir)))
@@ -856,8 +902,15 @@ reach_summarize(const struct reach_objs *o, const struct reach_pod *pod,
 	if (reach_cilium_present(o))
 		return reach_cilium_summarize(o, pod, out);   /* Cilium */
 	memset(out, 0, sizeof(*out));
-	if (summarize_dir(o, pod, REACH_EGRESS, &out->egress) < 0 ||
-	    summarize_dir(o, pod, REACH_INGRESS, &out->ingress) < 0) {
+	if (reach_cnp_present(o)) {   /* ClusterNetworkPolicy: the tiers */
+		if (reach_cnp_summarize(o, pod, out) < 0) {
+			reach_summary_free(out);
+			return -1;
+		}
+		return 0;
+	}
+	if (reach_np_summarize_dir(o, pod, REACH_EGRESS, &out->egress) < 0 ||
+	    reach_np_summarize_dir(o, pod, REACH_INGRESS, &out->ingress) < 0) {
 		reach_summary_free(out);
 		return -1;
 	}
@@ -1060,12 +1113,6 @@ reach_summary_minus(const struct reach_summary *a, const struct reach_summary *b
 }
 
 /* Cilium: the NetworkPolicy pieces reach_cilium.c reuses */
-int
-reach_np_isolates(const struct node *obj, const struct reach_pod *p, enum reach_dir dir)
-{
-	return isolates(obj, p, dir);
-}
-
 int
 reach_np_ports_match(const struct node *ports, const struct reach_query *q)
 {

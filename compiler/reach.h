@@ -16,9 +16,15 @@
  *   CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy: when the set
  *   holds one, the whole set is evaluated as Cilium enforces it
  *   (reach_cilium.c; tests/tools/cilium.py states the semantics).
- *   ClusterNetworkPolicy is not evaluated yet, nor Cilium rule fields
- *   outside the model: reach_unsupported() names the first such object,
- *   and the callers refuse rather than answer for part of the policy.
+ *   ClusterNetworkPolicy (policy.networking.k8s.io/v1alpha2): when the
+ *   objects hold one (and no Cilium policy), the tiers of
+ *   tests/tools/cnp.py (reach_cnp.c): Admin, NetworkPolicy (the semantics
+ *   above), Baseline, default allow.
+ *   Not evaluated: AdminNetworkPolicy and BaselineAdminNetworkPolicy, a
+ *   ClusterNetworkPolicy beside a Cilium policy, and fields outside either
+ *   model (see reach_cilium.c, reach_cnp.c): reach_unsupported() names the
+ *   first such object, and the callers refuse rather than answer for part
+ *   of the policy.
  *
  * Ownership: the objects and the Pod are borrowed for the duration of a
  * call; a verdict borrows strings from the objects; a summary owns its
@@ -78,9 +84,11 @@ struct reach_verdict {
 	/* Cilium */
 	int specs;                /* 1 + index in the object's specs, 0: its spec */
 	int deny;                 /* rule indexes egressDeny/ingressDeny */
+	/* ClusterNetworkPolicy */
+	const struct node *ambiguous[2];   /* two same-priority policies that decide differently, or NULL */
 };
 
-/* The first object of a kind this evaluator does not evaluate yet (a
+/* The first object this evaluator does not read in full (a
  * ClusterNetworkPolicy; a Cilium policy with a rule field outside the
  * model, see reach_cilium.c), or NULL. Never fails. */
 const struct node *reach_unsupported(const struct reach_objs *o);
@@ -125,6 +133,17 @@ struct reach_sel {
 	const char *field;                   /* "endpoints", "entities", "nodes", "names"
 						(toFQDNs), NULL: a NetworkPolicy peer or every peer */
 	const struct node *cil;              /* its selector, entity list or FQDN selector */
+	/* ClusterNetworkPolicy */
+	const struct node *node_sel;         /* a nodes peer (ns_sel, pod_sel NULL), or NULL */
+};
+
+/* ClusterNetworkPolicy: a domainNames entry and where a connection by that name is accepted. */
+struct reach_domain {
+	const char *name;                    /* the entry, borrowed */
+	const struct node *obj;              /* the first rule that names it */
+	int rule, peer;
+	struct reach_range *v4, *v6;         /* the addresses the name may resolve to and still connect */
+	size_t nv4, nv6;
 };
 
 struct reach_dirsum {
@@ -138,6 +157,11 @@ struct reach_dirsum {
 	int dns_any;                       /* every name may be asked (no DNS filter) */
 	const struct node **dns;           /* else the rules.dns entries (matchName/matchPattern) */
 	size_t ndns;
+	/* ClusterNetworkPolicy */
+	int tiered;                /* evaluated with the tiers (domains, ambiguous are set) */
+	struct reach_domain *domains;
+	size_t ndomains;
+	const struct node *ambiguous[2];   /* two same-priority policies that decide differently */
 };
 
 struct reach_summary {

@@ -69,4 +69,20 @@ int reach_np_ports_match(const struct node *ports, const struct reach_query *q);
 int reach_np_peer_matches(const struct node *pr, const char *policy_ns, const struct reach_query *q);
 int reach_np_ports_of(const struct node *ports, struct reach_ports *out);
 
+/* --- ClusterNetworkPolicy (reach_cnp.c) and the NetworkPolicy tier it reuses --- */
+int reach_np_query(const struct reach_objs *o, const struct reach_pod *pod,
+		   const struct reach_query *q, struct reach_verdict *v);
+int reach_np_summarize_dir(const struct reach_objs *o, const struct reach_pod *pod,
+			   enum reach_dir dir, struct reach_dirsum *d);
+void reach_dirsum_free(struct reach_dirsum *d);
+int reach_ports_intersect(struct reach_ports *dst, const struct reach_ports *src);
+int reach_cnp_is(const struct node *obj);
+int reach_cnp_present(const struct reach_objs *o);
+const struct node *reach_cnp_unsupported(const struct reach_objs *o);
+int reach_cnp_selects(const struct node *obj, const struct reach_pod *p);
+int reach_cnp_query(const struct reach_objs *o, const struct reach_pod *pod,
+		    const struct reach_query *q, struct reach_verdict *v);
+int reach_cnp_summarize(const struct reach_objs *o, const struct reach_pod *pod,
+			struct reach_summary *out);
+
 #endif
