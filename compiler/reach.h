@@ -88,9 +88,10 @@ struct reach_verdict {
 	const struct node *ambiguous[2];   /* two same-priority policies that decide differently, or NULL */
 };
 
-/* The first object this evaluator does not read in full (a
- * ClusterNetworkPolicy; a Cilium policy with a rule field outside the
- * model, see reach_cilium.c), or NULL. Never fails. */
+/* The first object this evaluator does not read in full (an
+ * AdminNetworkPolicy, a ClusterNetworkPolicy beside a Cilium policy, a
+ * field outside the Cilium or ClusterNetworkPolicy model: see
+ * reach_cilium.c, reach_cnp.c), or NULL. Never fails. */
 const struct node *reach_unsupported(const struct reach_objs *o);
 
 /* 1 when obj is a policy this evaluator reads that applies to the Pod
