@@ -1003,8 +1003,9 @@ widen(struct audit *au, const struct podview *v, const char *pod)
 		while (k < w.ng && w.g[k].p != w.f[i])
 			k++;
 		if (k == w.ng)
-			note(au, "%s/%s: %s %s/%s selects it and adds nothing to agentfence's objects",
-			     v->ns, pod, ares_defs[w.f[i]->res].kind, w.f[i]->ns, w.f[i]->name);
+			note(au, "%s/%s: %s %s/%s selects it and adds nothing to agentfence's objects%s",
+			     v->ns, pod, ares_defs[w.f[i]->res].kind, w.f[i]->ns, w.f[i]->name,
+			     w.ng ? " that the findings' rules do not add already" : "");
 	}
 	rc = 0;
 out:
