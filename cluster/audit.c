@@ -770,7 +770,7 @@ blame_range(struct widen *w, enum reach_dir dir, const struct reach_range *r)
 {
 	for (size_t i = 0; i < r->ports.n; i++) {
 		struct reach_query q;
-		struct reach_verdict vd;
+		struct reach_verdict vd = { 0 };
 		struct grp *g;
 
 		memset(&q, 0, sizeof(q));

@@ -12,7 +12,7 @@
 # two --cluster profiles and --layout flux (every folder), JSON on stdout,
 # examples/eks.yaml with its --cluster profile, the probe init
 # container's golden case (tests/golden/040-probe), `agentfence crd`, and
-# `agentfence explain` (every 7th allocation).
+# `agentfence explain` under each enforcement (every 7th to 29th allocation).
 set -u
 bin=${1:?usage: alloc.sh BINARY}
 export ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=halt_on_error=1:exitcode=87
@@ -116,5 +116,11 @@ cmd=crd walk_stdout crd ""
 # walk of these runs is about 15,000 runs)
 cmd=explain step=7 walk_stdout "explain, json" $ex --format json
 cmd=explain step=7 walk_stdout "explain --at" $ex --at 169.254.169.254:80
+# the Cilium and ClusterNetworkPolicy evaluators (about 13,000 and 34,000
+# allocations: every 11th and every 29th)
+cmd=explain step=11 walk_stdout "explain, cilium" examples/cilium.yaml --format json \
+	--cluster examples/profile-cilium.yaml
+cmd=explain step=29 walk_stdout "explain, clusternetworkpolicy" examples/clusternetworkpolicy.yaml \
+	--format json --cluster examples/profile-clusternetworkpolicy.yaml
 echo "alloc: $runs runs, $absorbed absorbed (exit 0, complete output), $fail failed"
 [ $fail -eq 0 ]
