@@ -86,16 +86,18 @@ in_values(const struct node *values, const char *v)
 	return 0;
 }
 
-/* Standard LabelSelector semantics; an empty selector matches everything. */
+/* Standard LabelSelector semantics over any labels: lookup gives a key's
+ * value or NULL; an empty selector matches everything, an unknown operator
+ * nothing. */
 int
-reach_selector_matches(const struct node *sel, const struct reach_pod *p, int ns)
+reach_selector_eval(const struct node *sel, reach_label_fn lookup, const void *ctx)
 {
 	const struct node *ml = node_map_get(sel, "matchLabels");
 	const struct node *me = node_map_get(sel, "matchExpressions");
 
 	if (ml && ml->kind == NODE_MAP)
 		for (const struct node *k = ml->head; k; k = k->next) {
-			const char *v = label(p, ns, k->str);
+			const char *v = lookup(ctx, k->str);
 
 			if (!v || !reach_str_is(k->val, v))
 				return 0;
@@ -104,7 +106,7 @@ reach_selector_matches(const struct node *sel, const struct reach_pod *p, int ns
 		for (const struct node *e = me->head; e; e = e->next) {
 			const char *key = reach_str(node_map_get(e, "key"));
 			const char *op = reach_str(node_map_get(e, "operator"));
-			const char *v = key ? label(p, ns, key) : NULL;
+			const char *v = key ? lookup(ctx, key) : NULL;
 			const struct node *vals = node_map_get(e, "values");
 
 			if (!key || !op)
@@ -122,6 +124,27 @@ reach_selector_matches(const struct node *sel, const struct reach_pod *p, int ns
 				return 0;
 		}
 	return 1;
+}
+
+struct pod_labels {
+	const struct reach_pod *p;
+	int ns;
+};
+
+static const char *
+pod_label(const void *ctx, const char *key)
+{
+	const struct pod_labels *c = ctx;
+
+	return label(c->p, c->ns, key);
+}
+
+int
+reach_selector_matches(const struct node *sel, const struct reach_pod *p, int ns)
+{
+	struct pod_labels c = { p, ns };
+
+	return reach_selector_eval(sel, pod_label, &c);
 }
 
 /* --- policies --- */

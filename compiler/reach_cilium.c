@@ -196,57 +196,17 @@ ident_label(const struct remote *r, const char *key)
 	return reach_str(node_map_get(r->pod->labels, rest));
 }
 
-static int
-in_values(const struct node *values, const char *v)
+static const char *
+remote_label(const void *ctx, const char *key)
 {
-	if (!values || values->kind != NODE_SEQ)
-		return 0;
-	for (const struct node *it = values->head; it; it = it->next)
-		if (reach_str_is(it, v))
-			return 1;
-	return 0;
+	return ident_label(ctx, key);
 }
 
 /* A label selector whose keys may carry a source, over the remote's identity. */
 static int
 sel_matches(const struct node *sel, const struct remote *r)
 {
-	const struct node *ml = node_map_get(sel, "matchLabels");
-	const struct node *me = node_map_get(sel, "matchExpressions");
-
-	if (ml && ml->kind == NODE_MAP)
-		for (const struct node *k = ml->head; k; k = k->next) {
-			const char *v = ident_label(r, k->str);
-
-			if (!v || !reach_str_is(k->val, v))
-				return 0;
-		}
-	if (me && me->kind == NODE_SEQ)
-		for (const struct node *e = me->head; e; e = e->next) {
-			const char *key = reach_str(node_map_get(e, "key"));
-			const char *op = reach_str(node_map_get(e, "operator"));
-			const char *v = key ? ident_label(r, key) : NULL;
-			const struct node *vals = node_map_get(e, "values");
-
-			if (!key || !op)
-				return 0;
-			if (strcmp(op, "In") == 0) {
-				if (!v || !in_values(vals, v))
-					return 0;
-			} else if (strcmp(op, "NotIn") == 0) {
-				if (v && in_values(vals, v))
-					return 0;
-			} else if (strcmp(op, "Exists") == 0) {
-				if (!v)
-					return 0;
-			} else if (strcmp(op, "DoesNotExist") == 0) {
-				if (v)
-					return 0;
-			} else {
-				return 0;
-			}
-		}
-	return 1;
+	return reach_selector_eval(sel, remote_label, r);
 }
 
 /* Does any key of the selector satisfy pred (on its source and rest)? */

@@ -25,6 +25,9 @@ const char *reach_meta(const struct node *obj, const char *key);   /* metadata.K
 /* A standard LabelSelector on the Pod's labels (ns = 0) or its namespace's
  * (ns = 1, kubernetes.io/metadata.name implied); {} matches everything. */
 int reach_selector_matches(const struct node *sel, const struct reach_pod *p, int ns);
+/* The same semantics over any labels: lookup(ctx, key) gives a value or NULL. */
+typedef const char *(*reach_label_fn)(const void *ctx, const char *key);
+int reach_selector_eval(const struct node *sel, reach_label_fn lookup, const void *ctx);
 
 /* --- ports --- */
 int reach_proto_of(const struct node *item);       /* "protocol": TCP (absent), UDP, SCTP; -1 */
