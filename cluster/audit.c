@@ -12,6 +12,7 @@
 #include "arena.h"
 #include "build.h"
 #include "cidr.h"
+#include "jsonparse.h"
 #include "node.h"
 #include "reach.h"
 #include "xalloc.h"
@@ -1246,7 +1247,7 @@ on_get(void *ctx, const struct kapi_response *r)
 		au->s->failed = 1;
 		return;
 	}
-	if (!(want = json_loadb(o->body, o->len, 0, NULL))) {
+	if (!(want = json_parse(o->body, o->len, NULL))) {
 		au->oom = 1;
 		return;
 	}
@@ -1351,7 +1352,7 @@ plan_ns(void *ctx, const struct apply_obj *o)
 		return au->oom;
 	}
 	/* a cluster-scoped object: its namespace label */
-	if (!(j = json_loadb(o->body, o->len, 0, NULL))) {
+	if (!(j = json_parse(o->body, o->len, NULL))) {
 		au->oom = 1;
 		return 1;
 	}
